@@ -1,0 +1,62 @@
+"""rnn_zoo: the classic recurrent-network tutorials as one-line, reproducible baselines.
+
+    import rnn_zoo
+    rnn_zoo.list_tasks("letters_*")
+    model = rnn_zoo.build("letters_4pre1")                  # compiled keras.Sequential
+    train_ds, test_ds = rnn_zoo.load_data("letters_4pre1")  # batched tf.data pipelines
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from . import tasks  # noqa: F401  (registers every task)
+from .data import TaskData
+from .errors import DataError, DataNotFoundError, InvalidOverrideError, RnnZooError, UnknownTaskError
+from .models import build_from_spec
+from .registry import ModelSpec, TaskSpec, TrainSpec, get_task, list_tasks, register
+from .training import TrainResult, train
+
+__version__ = "0.1.0"
+
+
+def build(name: str, *, compile: bool = True, **overrides: Any):
+    """The model of task `name`: the tutorial's exact reference model unless overridden.
+
+    Overrides: cell ("simple_rnn" | "lstm" | "gru"), units (int or one per layer),
+    num_layers, bidirectional, dropout (between recurrent layers), learning_rate,
+    optimizer, loss, embedding_dim, vocab_size; batch_size for stateful tasks.
+    """
+    return build_from_spec(get_task(name), compile=compile, **overrides)
+
+
+def load_task_data(name: str, *, data_dir=None, seed: int = 0, **options: Any) -> TaskData:
+    """Task `name`'s data as numpy arrays plus its helpers (codec, scaler, vocabulary).
+
+    `data_dir` defaults to $RNN_ZOO_DATA, then the user cache; `options` override the
+    task's loader defaults (e.g. csv_path= and price_column= for the stock tasks)."""
+    spec = get_task(name)
+    params = inspect.signature(spec.loader).parameters
+    valid = sorted(set(params) - {"data_dir", "seed"})
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise InvalidOverrideError(
+            f"unknown data option(s) {unknown} for task {name!r}; valid options: {', '.join(valid) or 'none'}"
+        )
+    return spec.loader(**{**spec.data_options, **options}, data_dir=data_dir, seed=seed)
+
+
+def load_data(name: str, *, data_dir=None, batch_size: int | None = None, seed: int = 0, **options: Any):
+    """(train_ds, test_ds): batched, cached, prefetched tf.data pipelines of (inputs,
+    targets) that feed `build(name)` directly. Only the training set is shuffled, with
+    `seed`. `batch_size` defaults to the task's."""
+    spec = get_task(name)
+    data = load_task_data(name, data_dir=data_dir, seed=seed, **options)
+    return data.datasets(batch_size or spec.train.batch_size, seed=seed)
+
+
+__all__ = [
+    "build", "load_data", "train", "TrainResult", "load_task_data", "list_tasks", "get_task", "register",
+    "TaskSpec", "ModelSpec", "TrainSpec", "TaskData",
+    "RnnZooError", "UnknownTaskError", "InvalidOverrideError", "DataError", "DataNotFoundError",
+]

@@ -1,0 +1,89 @@
+"""Where data files are looked for, and downloads that never leave a half-written file."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+from ..errors import DataError, DataNotFoundError
+
+ENV_VAR = "RNN_ZOO_DATA"
+
+
+def cache_dir() -> Path:
+    """The user cache directory: $XDG_CACHE_HOME/rnn_zoo, else ~/.cache/rnn_zoo."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rnn_zoo"
+
+
+def search_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Folders to look in, in order. An explicit `data_dir` is the only one; otherwise
+    $RNN_ZOO_DATA (if set), then the cache. Downloads go to the last folder listed."""
+    if data_dir is not None:
+        return [Path(data_dir).expanduser()]
+    dirs = [Path(os.environ[ENV_VAR]).expanduser()] if os.environ.get(ENV_VAR) else []
+    return dirs + [cache_dir()]
+
+
+def find_file(names: tuple[str, ...], data_dir=None) -> Path | None:
+    """The first existing file among `names` in the search folders, or None."""
+    for folder in search_dirs(data_dir):
+        for name in names:
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteFile:
+    """A file to download once. `sha256` is the file's own hash or, when `member` is
+    given, the hash of that member inside the zip (the content is what must match)."""
+
+    url: str
+    filename: str
+    sha256: str
+    member: str | None = None
+
+    def verify(self, path: Path) -> None:
+        if self.member is None:
+            data = path.read_bytes()
+        else:
+            try:
+                with zipfile.ZipFile(path) as zf:
+                    data = zf.read(self.member)
+            except (zipfile.BadZipFile, KeyError) as e:
+                raise DataError(f"{path}: not a zip holding {self.member!r} ({e})") from None
+        got = sha256_of(data)
+        if got != self.sha256:
+            raise DataError(f"{path}: sha256 {got} does not match the expected {self.sha256}")
+
+    def fetch(self, folder: Path) -> Path:
+        """Download into `folder` through a temporary file, renamed into place only once
+        the checksum matches; on any failure nothing is left behind."""
+        dest = folder / self.filename
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{self.filename}.", suffix=".part")
+        except OSError as e:
+            raise DataNotFoundError(f"cannot write the download of {self.url} into {folder}: {e}") from None
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(self.url, timeout=60) as response:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+            self.verify(tmp)
+            os.replace(tmp, dest)
+        except (urllib.error.URLError, OSError) as e:
+            raise DataNotFoundError(f"could not download {self.url}: {e}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return dest

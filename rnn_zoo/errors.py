@@ -1,0 +1,21 @@
+"""Exceptions raised for user mistakes; each message says what was expected."""
+
+
+class RnnZooError(Exception):
+    """Base class of every error rnn_zoo raises on purpose."""
+
+
+class UnknownTaskError(RnnZooError, LookupError):
+    """A task name that is not in the registry."""
+
+
+class InvalidOverrideError(RnnZooError, ValueError):
+    """An override keyword that does not exist or has the wrong type or value."""
+
+
+class DataError(RnnZooError, ValueError):
+    """A data file exists but is malformed (bad header, NaNs, bad labels, ...)."""
+
+
+class DataNotFoundError(RnnZooError, FileNotFoundError):
+    """A data source is not on disk and could not be downloaded."""

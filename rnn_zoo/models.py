@@ -1,0 +1,185 @@
+"""One factory: a task spec plus keyword overrides -> a keras.Sequential."""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import numbers
+from typing import Any
+
+import keras
+
+from .errors import InvalidOverrideError
+from .registry import CELLS, ModelSpec, TaskSpec, TrainSpec
+
+_RECURRENT_LAYERS = {
+    "simple_rnn": keras.layers.SimpleRNN,
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+}
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": keras.optimizers.SGD,
+}
+LOSSES = ("mse", "mae", "huber", "sparse_categorical_crossentropy")
+
+# Every override build() accepts, with a one-line description for error messages.
+OVERRIDES = {
+    "cell": f"one of {', '.join(CELLS)}",
+    "units": "a positive int (every layer) or a list of positive ints (one per layer)",
+    "num_layers": "a positive int",
+    "bidirectional": "a bool",
+    "dropout": "a float in [0, 1), applied between recurrent layers",
+    "learning_rate": "a positive float",
+    "optimizer": f"one of {', '.join(OPTIMIZERS)} or a keras optimizer instance",
+    "loss": f"one of {', '.join(LOSSES)}",
+    "embedding_dim": "a positive int (tasks with an Embedding only)",
+    "vocab_size": "a positive int (tasks with an Embedding only)",
+    "batch_size": "a positive int (stateful tasks only: it fixes the input's batch size)",
+}
+
+
+def _bad(key: str, value: Any) -> InvalidOverrideError:
+    return InvalidOverrideError(f"override {key}={value!r} is invalid: expected {OVERRIDES[key]}")
+
+
+def _positive_int(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise _bad(key, value)
+    return int(value)
+
+
+def resolve(spec: TaskSpec, overrides: dict[str, Any]) -> tuple[ModelSpec, TrainSpec]:
+    """Apply validated overrides to a task's reference model and training specs."""
+    unknown = sorted(set(overrides) - set(OVERRIDES))
+    if unknown:
+        hints = {k: difflib.get_close_matches(k, OVERRIDES, n=1) for k in unknown}
+        named = ", ".join(f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for k, h in hints.items())
+        raise InvalidOverrideError(
+            f"unknown override {named} for task {spec.name!r}; valid overrides: {', '.join(OVERRIDES)}"
+        )
+    model, train = spec.model, spec.train
+    m: dict[str, Any] = {}
+    t: dict[str, Any] = {}
+    o = {k: v for k, v in overrides.items() if v is not None}  # None keeps the default
+
+    if "cell" in o:
+        if o["cell"] not in CELLS:
+            raise _bad("cell", o["cell"])
+        m["cell"] = o["cell"]
+    if "units" in o:
+        u = o["units"]
+        if isinstance(u, (list, tuple)):
+            if not u:
+                raise _bad("units", u)
+            units = tuple(_positive_int("units", x) for x in u)
+        else:
+            units = (_positive_int("units", u),) * (o.get("num_layers") or len(model.units))
+    else:
+        units = model.units
+    if "num_layers" in o:
+        n = _positive_int("num_layers", o["num_layers"])
+        if isinstance(o.get("units"), (list, tuple)) and len(units) != n:
+            raise InvalidOverrideError(f"units={list(units)} has {len(units)} layers but num_layers={n}")
+        # Fewer layers keep the first widths; more layers repeat the last width.
+        units = units[:n] + (units[-1],) * (n - len(units))
+    m["units"] = units
+    if "bidirectional" in o:
+        if not isinstance(o["bidirectional"], bool):
+            raise _bad("bidirectional", o["bidirectional"])
+        m["bidirectional"] = o["bidirectional"]
+    if "dropout" in o:
+        d = o["dropout"]
+        if isinstance(d, bool) or not isinstance(d, numbers.Real) or not 0 <= d < 1:
+            raise _bad("dropout", d)
+        m["dropout"] = float(d)
+    for key, field in (("embedding_dim", "embedding_dim"), ("vocab_size", "embedding_input_dim")):
+        if key in o:
+            if model.embedding_dim is None:
+                raise InvalidOverrideError(f"override {key!r}: task {spec.name!r} has no Embedding layer")
+            m[field] = _positive_int(key, o[key])
+    if "batch_size" in o:
+        if not model.stateful:
+            raise InvalidOverrideError(
+                f"override 'batch_size': task {spec.name!r} is not stateful, so its model does not "
+                "depend on the batch size; pass batch_size to load_data() or train() instead"
+            )
+        t["batch_size"] = _positive_int("batch_size", o["batch_size"])
+    if "learning_rate" in o:
+        lr = o["learning_rate"]
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
+            raise _bad("learning_rate", lr)
+        t["learning_rate"] = float(lr)
+    if "optimizer" in o:
+        opt = o["optimizer"]
+        if isinstance(opt, keras.optimizers.Optimizer):
+            if "learning_rate" in o:
+                raise InvalidOverrideError("pass learning_rate inside the optimizer instance, not beside it")
+        elif opt not in OPTIMIZERS:
+            raise _bad("optimizer", opt)
+        t["optimizer"] = opt
+    if "loss" in o:
+        if o["loss"] not in LOSSES:
+            raise _bad("loss", o["loss"])
+        t["loss"] = o["loss"]
+    return dataclasses.replace(model, **m), dataclasses.replace(train, **t)
+
+
+def _layers(model: ModelSpec) -> list[keras.layers.Layer]:
+    layers: list[keras.layers.Layer] = []
+    if model.embedding_dim is not None:
+        layers.append(
+            keras.layers.Embedding(
+                model.embedding_input_dim, model.embedding_dim, mask_zero=model.mask_zero, name="embedding"
+            )
+        )
+    if model.projection_units is not None:
+        # Dense on a 3-D input acts on the last axis: the same projection for every timestep.
+        layers.append(keras.layers.Dense(model.projection_units, name="projection"))
+    recurrent = _RECURRENT_LAYERS[model.cell]
+    last = len(model.units) - 1
+    for i, units in enumerate(model.units):
+        layer = recurrent(
+            units,
+            return_sequences=i < last or model.return_sequences,
+            stateful=model.stateful,
+            name=f"{model.cell}_{i + 1}",
+        )
+        if model.bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i + 1}")
+        layers.append(layer)
+        if model.dropout > 0:
+            layers.append(keras.layers.Dropout(model.dropout, name=f"dropout_{i + 1}"))
+    layers.append(keras.layers.Dense(model.head_units, activation=model.head_activation, name="head"))
+    return layers
+
+
+def compile_model(model: keras.Model, train: TrainSpec) -> keras.Model:
+    """Compile with the spec's optimizer, loss and metrics."""
+    if isinstance(train.optimizer, keras.optimizers.Optimizer):
+        optimizer = train.optimizer
+    else:
+        optimizer = OPTIMIZERS[train.optimizer](learning_rate=train.learning_rate)
+    if train.loss == "sparse_categorical_crossentropy":
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=train.from_logits)
+    else:
+        loss = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}[train.loss]
+    model.compile(optimizer=optimizer, loss=loss, metrics=list(train.metrics))
+    return model
+
+
+def build_from_spec(spec: TaskSpec, *, compile: bool = True, **overrides: Any) -> keras.Sequential:
+    """Build (and by default compile) the model of `spec`, with overrides applied."""
+    model_spec, train_spec = resolve(spec, overrides)
+    inputs = keras.Input(
+        shape=spec.input_shape,
+        dtype=spec.input_dtype,
+        # A stateful RNN keeps one state per batch row, so Keras needs a fixed batch size.
+        batch_size=train_spec.batch_size if model_spec.stateful else None,
+        name="inputs",
+    )
+    model = keras.Sequential([inputs, *_layers(model_spec)], name=spec.name)
+    if compile:
+        compile_model(model, train_spec)
+    return model

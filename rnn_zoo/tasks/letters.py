@@ -1,0 +1,106 @@
+"""Next letter of a cyclic alphabet (a->b, ..., e->a), from one or four letters."""
+from __future__ import annotations
+
+import dataclasses
+import string
+
+import numpy as np
+
+from ..data import TaskData
+from ..errors import DataError
+from ..registry import ModelSpec, TaskSpec, TrainSpec, register
+
+SOURCE = "PKU MOOC 'TensorFlow notes' class 6: letter prediction with SimpleRNN"
+
+
+@dataclasses.dataclass(frozen=True)
+class LetterCodec:
+    """Turns letters into model inputs and model outputs back into letters."""
+
+    alphabet: str
+    window: int
+    one_hot: bool
+
+    def encode(self, text: str) -> np.ndarray:
+        """'abcd' -> (window, len(alphabet)) one-hot float32, or (window,) int32 ids."""
+        if not isinstance(text, str) or len(text) != self.window:
+            raise DataError(f"expected {self.window} letter(s) from {self.alphabet!r}, got {text!r}")
+        unknown = sorted(set(text) - set(self.alphabet))
+        if unknown:
+            raise DataError(f"letters {unknown} in {text!r} are not in the alphabet {self.alphabet!r}")
+        ids = np.array([self.alphabet.index(c) for c in text], dtype=np.int32)
+        return np.eye(len(self.alphabet), dtype=np.float32)[ids] if self.one_hot else ids
+
+    def encode_batch(self, texts) -> np.ndarray:
+        return np.stack([self.encode(t) for t in texts])
+
+    def decode(self, output) -> str | list[str]:
+        """Class probabilities (or ids) -> letter; a batch of them -> list of letters."""
+        out = np.asarray(output)
+        if out.ndim == 0:
+            return self.alphabet[int(out)]
+        if out.ndim == 1 and out.shape[-1] == len(self.alphabet) and np.issubdtype(out.dtype, np.floating):
+            return self.alphabet[int(out.argmax())]
+        if out.ndim == 2:
+            return [self.alphabet[i] for i in out.argmax(-1)]
+        return [self.alphabet[int(i)] for i in out]
+
+
+@dataclasses.dataclass
+class LetterData(TaskData):
+    """Every pattern of the cyclic alphabet. Training and test sets are the same patterns:
+    the task is to learn all of them, and the target is 100% on each."""
+
+    codec: LetterCodec
+
+
+def load_letters(*, alphabet_size: int, window: int, one_hot: bool, data_dir=None, seed: int = 0) -> LetterData:
+    """Generated, never downloaded; `data_dir` and `seed` do not change it."""
+    alphabet = string.ascii_lowercase[:alphabet_size]
+    codec = LetterCodec(alphabet, window, one_hot)
+    texts = [(alphabet * 2)[i : i + window] for i in range(alphabet_size)]
+    x = codec.encode_batch(texts)
+    y = np.array([(i + window) % alphabet_size for i in range(alphabet_size)], dtype=np.int32)
+    return LetterData(x, y, x.copy(), y.copy(), source="generated", codec=codec)
+
+
+def _register(name: str, *, alphabet_size: int, window: int, one_hot: bool, units: int, embedding_dim=None):
+    shape = (window, alphabet_size) if one_hot else (window,)
+    register(
+        TaskSpec(
+            name=name,
+            family="letters",
+            description=(
+                f"next letter from {window} {'one-hot' if one_hot else 'embedded'} "
+                f"letter(s) of a cyclic {alphabet_size}-letter alphabet"
+            ),
+            source=SOURCE,
+            input_shape=shape,
+            input_dtype="float32" if one_hot else "int32",
+            model=ModelSpec(
+                cell="simple_rnn",
+                units=(units,),
+                head_units=alphabet_size,
+                head_activation="softmax",
+                embedding_input_dim=None if one_hot else alphabet_size,
+                embedding_dim=embedding_dim,
+            ),
+            train=TrainSpec(
+                optimizer="adam",
+                learning_rate=0.01,
+                loss="sparse_categorical_crossentropy",
+                metrics=("sparse_categorical_accuracy",),
+                epochs=100,
+                batch_size=32,
+            ),
+            loader=load_letters,
+            data_options=dict(alphabet_size=alphabet_size, window=window, one_hot=one_hot),
+            target=f"100% accuracy on all {alphabet_size} patterns",
+        )
+    )
+
+
+_register("letters_1pre1", alphabet_size=5, window=1, one_hot=True, units=3)
+_register("letters_4pre1", alphabet_size=5, window=4, one_hot=True, units=3)
+_register("letters_embedding_1pre1", alphabet_size=5, window=1, one_hot=False, units=3, embedding_dim=2)
+_register("letters_embedding_4pre1", alphabet_size=26, window=4, one_hot=False, units=10, embedding_dim=2)

@@ -1,0 +1,104 @@
+"""Next day's price from the previous 60 (Kweichow Moutai, SH600519, by default)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from ..data import TaskData, find_file, search_dirs
+from ..data.formats import read_price_csv
+from ..errors import DataError, DataNotFoundError
+from ..registry import ModelSpec, TaskSpec, TrainSpec, register
+
+SOURCE = "PKU MOOC 'TensorFlow notes' class 6: p38_rnn_stock / p47_LSTM_stock / p56_GRU_stock"
+DEFAULT_FILE = "SH600519.csv"
+
+_NOT_FOUND = """\
+{file} was not found in: {dirs}.
+There is no public download of this file. Either
+  * point RNN_ZOO_DATA (or data_dir=) at a folder holding {file}, or
+  * download it with tushare: ts.get_k_data('600519', ktype='D', start='2010-04-26',
+    end='2020-04-26').to_csv('{file}'), or
+  * pass csv_path= any daily CSV with a date column and a price column
+    (e.g. a Yahoo Finance Date/Open/High/Low/Close file with price_column='Open')."""
+
+
+def sliding_windows(series: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each run of `window` consecutive values -> the value after it.
+    Returns x of shape (n - window, window, 1) and y of shape (n - window, 1)."""
+    x = np.lib.stride_tricks.sliding_window_view(series[:-1], window)
+    return x[..., None].astype(np.float32), series[window:, None].astype(np.float32)
+
+
+@dataclasses.dataclass
+class StockData(TaskData):
+    """Windows of scaled prices. `scaler` is a MinMaxScaler fitted on the training rows
+    only; `to_prices` maps scaled values back to price units. `test_prices` are the raw
+    test rows (the first `window` of them only feed the first test window)."""
+
+    scaler: object
+    dates: np.ndarray
+    train_prices: np.ndarray
+    test_prices: np.ndarray
+    window: int
+
+    def to_prices(self, scaled) -> np.ndarray:
+        scaled = np.asarray(scaled, dtype=np.float64)
+        return self.scaler.inverse_transform(scaled.reshape(-1, 1)).reshape(scaled.shape)
+
+    def naive_forecast(self) -> tuple[np.ndarray, np.ndarray]:
+        """(true, predicted) next prices on the test windows for "tomorrow = today"."""
+        return self.test_prices[self.window :], self.test_prices[self.window - 1 : -1]
+
+
+def load_stock(
+    *, csv_path=None, price_column: str = "open", date_column: str | None = None,
+    test_rows: int = 300, window: int = 60, data_dir=None, seed: int = 0,
+) -> StockData:
+    """Split by time (last `test_rows` rows are the test set), fit the scaler on the
+    training rows only (scaling before splitting would leak the test range), window each
+    part separately. `seed` does not change the data."""
+    from sklearn.preprocessing import MinMaxScaler
+
+    if csv_path is not None:
+        path = Path(csv_path).expanduser()
+        if not path.is_file():
+            raise DataNotFoundError(f"price CSV {path} does not exist")
+    else:
+        path = find_file((DEFAULT_FILE,), data_dir)
+        if path is None:
+            dirs = ", ".join(str(d) for d in search_dirs(data_dir))
+            raise DataNotFoundError(_NOT_FOUND.format(file=DEFAULT_FILE, dirs=dirs))
+    dates, prices = read_price_csv(path, price_column, date_column)
+    if len(prices) - test_rows <= window or test_rows <= window:
+        raise DataError(
+            f"{path}: {len(prices)} rows; need more than {window} training rows and {window} test "
+            f"rows (test_rows={test_rows}, window={window}), i.e. at least {test_rows + window + 1}"
+        )
+    train_prices, test_prices = prices[:-test_rows], prices[-test_rows:]
+    scaler = MinMaxScaler().fit(train_prices.reshape(-1, 1))
+    scaled = scaler.transform(prices.reshape(-1, 1)).ravel()
+    x_train, y_train = sliding_windows(scaled[:-test_rows], window)
+    x_test, y_test = sliding_windows(scaled[-test_rows:], window)
+    return StockData(
+        x_train, y_train, x_test, y_test, source=str(path),
+        scaler=scaler, dates=dates, train_prices=train_prices, test_prices=test_prices, window=window,
+    )
+
+
+for _cell, _name in (("simple_rnn", "SimpleRNN"), ("lstm", "LSTM"), ("gru", "GRU")):
+    register(
+        TaskSpec(
+            name=f"stock_{_name.lower()}",
+            family="stock",
+            description=f"next day's open of SH600519 from the previous 60, stacked {_name}s",
+            source=SOURCE,
+            input_shape=(60, 1),
+            input_dtype="float32",
+            model=ModelSpec(cell=_cell, units=(80, 100), dropout=0.2, head_units=1),
+            train=TrainSpec(optimizer="adam", learning_rate=1e-3, loss="mse", epochs=50, batch_size=64),
+            loader=load_stock,
+            target="honest report beside the naive forecast 'tomorrow = today' (RMSE 19.62 on SH600519)",
+        )
+    )
