@@ -75,7 +75,8 @@ def read_price_csv(path: Path, price_column: str = "open", date_column: str | No
     import pandas as pd
 
     try:
-        frame = pd.read_csv(path)
+        # No NA guessing: a 'null' or empty price is reported as written, not as nan.
+        frame = pd.read_csv(path, keep_default_na=False)
     except (OSError, ValueError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: not a readable CSV ({e})") from None
     by_lower = {str(c).strip().lower(): c for c in frame.columns}
@@ -98,7 +99,7 @@ def read_price_csv(path: Path, price_column: str = "open", date_column: str | No
     if len(bad):
         raise DataError(
             f"{path}: missing or non-numeric {price_col!r} on line(s) {_line_list(bad)} "
-            f"(first value: {frame[price_col].iloc[bad[0]]!r}); drop or fill those rows first"
+            f"(first value: {str(frame[price_col].iloc[bad[0]])!r}); drop or fill those rows first"
         )
     bad = np.flatnonzero((prices <= 0).to_numpy())
     if len(bad):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -76,6 +77,7 @@ class RemoteFile:
         except OSError as e:
             raise DataNotFoundError(f"cannot write the download of {self.url} into {folder}: {e}") from None
         tmp = Path(tmp_name)
+        print(f"rnn_zoo: downloading {self.url} to {dest}", file=sys.stderr)
         try:
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(self.url, timeout=60) as response:
                 while chunk := response.read(1 << 20):

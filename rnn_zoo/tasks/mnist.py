@@ -1,9 +1,12 @@
 """MNIST read row by row: 28 timesteps of 28 pixels."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
-from ..data import TaskData, search_dirs
+from ..data import RemoteFile, TaskData, search_dirs
 from ..data.formats import read_idx, read_mnist_npz
 from ..errors import DataError, DataNotFoundError
 from ..registry import ModelSpec, TaskSpec, TrainSpec, register
@@ -13,6 +16,14 @@ IDX_NAMES = {
     "y_train": ("train-labels-idx1-ubyte", 1),
     "x_test": ("t10k-images-idx3-ubyte", 3),
     "y_test": ("t10k-labels-idx1-ubyte", 1),
+}
+# The official files, from the mirror tensorflow_datasets and Keras also download from.
+MIRROR = "https://storage.googleapis.com/cvdf-datasets/mnist/"
+IDX_SHA256 = {
+    "train-images-idx3-ubyte": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
 
 
@@ -33,13 +44,27 @@ def _read_local(folder):
     return None
 
 
-def _read_tfds(folder):
+def _read_prepared_tfds():
+    """A copy that tensorflow_datasets has already prepared (in its default folder), else
+    None. Never downloads: offline, TFDS retries for minutes before it gives up."""
+    tfds_dir = Path(os.environ.get("TFDS_DATA_DIR") or Path.home() / "tensorflow_datasets")
+    if not (tfds_dir / "mnist").is_dir():
+        return None  # skip importing TFDS when it cannot have a copy
     import tensorflow_datasets as tfds
 
-    train, test = tfds.as_numpy(
-        tfds.load("mnist", split=["train", "test"], batch_size=-1, as_supervised=True, data_dir=str(folder / "tfds"))
-    )
-    return {"x_train": train[0][..., 0], "y_train": train[1], "x_test": test[0][..., 0], "y_test": test[1]}
+    builder = tfds.builder("mnist", data_dir=str(tfds_dir))
+    if not builder.is_prepared():
+        return None
+    train, test = tfds.as_numpy(builder.as_dataset(split=["train", "test"], batch_size=-1, as_supervised=True))
+    arrays = {"x_train": train[0][..., 0], "y_train": train[1], "x_test": test[0][..., 0], "y_test": test[1]}
+    return arrays, f"tensorflow_datasets ({builder.data_dir})"
+
+
+def _download(folder):
+    for stem, sha in IDX_SHA256.items():
+        if _idx_path(folder, stem) is None:
+            RemoteFile(MIRROR + stem + ".gz", stem + ".gz", sha).fetch(folder)
+    return _read_local(folder)
 
 
 def _check(arrays, source):
@@ -54,28 +79,31 @@ def _check(arrays, source):
 
 
 def load_mnist(*, data_dir=None, seed: int = 0) -> TaskData:
-    """From mnist.npz or the four IDX files (.gz or not) in the search folders, else via
-    tensorflow_datasets into the last search folder. Pixels scaled to [0, 1]."""
+    """From mnist.npz or the four IDX files (.gz or not) in the search folders, else from
+    a copy tensorflow_datasets already prepared, else the official IDX files are
+    downloaded (sha256-checked) into the last search folder. Pixels scaled to [0, 1]."""
     dirs = search_dirs(data_dir)
-    found = next((r for r in map(_read_local, dirs) if r is not None), None)
+    found = next((r for r in map(_read_local, dirs) if r is not None), None) or _read_prepared_tfds()
     if found is None:
         try:
-            found = _read_tfds(dirs[-1]), f"tensorflow_datasets in {dirs[-1] / 'tfds'}"
-        except Exception as e:  # TFDS raises many kinds when offline; all mean the same here
+            found = _download(dirs[-1])
+        except DataNotFoundError as e:
             raise DataNotFoundError(
-                f"MNIST was not found in {', '.join(map(str, dirs))} (looked for mnist.npz or "
-                f"{', '.join(s + '.gz' for s, _ in IDX_NAMES.values())}) and tensorflow_datasets "
-                f"could not download it ({type(e).__name__}: {str(e)[:200]}). Point RNN_ZOO_DATA "
-                "or data_dir= at a folder holding one of those."
+                f"MNIST is not in {', '.join(map(str, dirs))} (looked for mnist.npz or the four IDX files "
+                f"{', '.join(s + '.gz' for s in IDX_SHA256)}) and {e}. Point RNN_ZOO_DATA or data_dir= "
+                "at a folder holding them."
             ) from None
     arrays, source = found
     _check(arrays, source)
-    scale = lambda x: (x.astype(np.float32) / 255.0)  # noqa: E731
     return TaskData(
-        scale(arrays["x_train"]), arrays["y_train"].astype(np.int32),
-        scale(arrays["x_test"]), arrays["y_test"].astype(np.int32),
+        _scale(arrays["x_train"]), arrays["y_train"].astype(np.int32),
+        _scale(arrays["x_test"]), arrays["y_test"].astype(np.int32),
         source=source,
     )
+
+
+def _scale(images: np.ndarray) -> np.ndarray:
+    return images.astype(np.float32) / 255.0
 
 
 register(

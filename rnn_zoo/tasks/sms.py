@@ -88,9 +88,9 @@ def _collection_path(path, data_dir) -> Path:
         return UCI_ZIP.fetch(folder)
     except DataNotFoundError as e:
         raise DataNotFoundError(
-            f"{e}. The SMS Spam Collection was not found in "
-            f"{', '.join(map(str, search_dirs(data_dir)))} either: put the UCI file 'SMSSpamCollection' "
-            f"(or the zip {UCI_ZIP.filename}) there, or point RNN_ZOO_DATA / data_dir= at a folder holding it."
+            f"the SMS Spam Collection is not in {', '.join(map(str, search_dirs(data_dir)))} and {e}. "
+            f"Put the UCI file 'SMSSpamCollection' (or the zip {UCI_ZIP.filename}) in a folder and point "
+            "RNN_ZOO_DATA or data_dir= at it."
         ) from None
 
 

@@ -1,0 +1,61 @@
+"""Integration on the real datasets, when RNN_ZOO_DATA points at them (CI: ../shared/data)."""
+import numpy as np
+import pytest
+
+import rnn_zoo
+
+pytestmark = pytest.mark.real_data
+
+
+def test_sh600519_windows_and_naive_forecast(real_data_dir):
+    data = rnn_zoo.load_task_data("stock_lstm", data_dir=real_data_dir)
+    assert data.x_train.shape == (2066, 60, 1) and data.x_test.shape == (240, 60, 1)
+    assert len(data.dates) == 2426
+    assert data.train_prices.max() == pytest.approx(788.8)
+    assert (data.test_prices.min(), data.test_prices.max()) == pytest.approx((677.5, 1250.0))
+    true, naive = data.naive_forecast()
+    err = true - naive
+    assert np.sqrt(np.mean(err**2)) == pytest.approx(19.62, abs=0.005)
+    assert np.mean(np.abs(err)) == pytest.approx(14.71, abs=0.005)
+    assert 100 * np.mean(np.abs(err) / true) == pytest.approx(1.39, abs=0.005)
+
+
+def test_sms_collection_counts(real_data_dir):
+    data = rnn_zoo.load_task_data("sms_spam_rnn", data_dir=real_data_dir)
+    assert len(data.y_train) + len(data.y_test) == 5574
+    assert data.y_train.sum() + data.y_test.sum() == 747
+    assert len(data.y_test) == 1115
+    # The reference model's default vocabulary size is this split's (seed 0).
+    assert data.vocab_size == rnn_zoo.get_task("sms_spam_rnn").model.embedding_input_dim == 861
+
+
+def test_mnist_counts_and_official_label_counts(real_data_dir):
+    data = rnn_zoo.load_task_data("mnist_lstm", data_dir=real_data_dir)
+    assert data.x_train.shape == (60000, 28, 28) and data.x_test.shape == (10000, 28, 28)
+    assert np.bincount(data.y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(data.y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert data.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert np.isclose(data.x_train.mean() * 255, 33.3184, atol=1e-3)
+
+
+def test_mnist_idx_files_equal_the_npz(real_data_dir):
+    idx_dir = real_data_dir / "mnist_idx"
+    if not idx_dir.is_dir():
+        pytest.skip("no mnist_idx/ folder beside mnist.npz")
+    from_idx = rnn_zoo.load_task_data("mnist_lstm", data_dir=idx_dir)
+    from_npz = rnn_zoo.load_task_data("mnist_lstm", data_dir=real_data_dir)
+    np.testing.assert_array_equal(from_idx.x_test, from_npz.x_test)
+    np.testing.assert_array_equal(from_idx.y_train, from_npz.y_train)
+
+
+@pytest.mark.parametrize("name", rnn_zoo.list_tasks())
+def test_one_epoch_on_a_slice_of_the_real_data(name, real_data_dir):
+    spec = rnn_zoo.get_task(name)
+    data = rnn_zoo.load_task_data(name, data_dir=real_data_dir)
+    train_ds, test_ds = data.datasets(spec.train.batch_size)
+    overrides = {"vocab_size": data.vocab_size} if hasattr(data, "vocab_size") else {}
+    model = rnn_zoo.build(name, **overrides)
+    history = model.fit(train_ds.take(3), epochs=1, verbose=0, shuffle=False)
+    assert np.isfinite(history.history["loss"][0])
+    metrics = model.evaluate(test_ds.take(2), verbose=0, return_dict=True)
+    assert np.isfinite(metrics["loss"])
