@@ -4,20 +4,35 @@
     rnn_zoo.list_tasks("letters_*")
     model = rnn_zoo.build("letters_4pre1")                  # compiled keras.Sequential
     train_ds, test_ds = rnn_zoo.load_data("letters_4pre1")  # batched tf.data pipelines
+    result = rnn_zoo.train("letters_4pre1")                 # fit + evaluate + baseline
+    rnn_zoo.export(result.model, "saved_models/letters_4pre1", task="letters_4pre1")
+
+`import rnn_zoo` loads the registry only; TensorFlow and Keras are imported on first use.
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Any
 
 from . import tasks  # noqa: F401  (registers every task)
 from .data import TaskData
 from .errors import DataError, DataNotFoundError, InvalidOverrideError, RnnZooError, UnknownTaskError
-from .models import build_from_spec
 from .registry import ModelSpec, TaskSpec, TrainSpec, get_task, list_tasks, register
-from .training import TrainResult, train
 
 __version__ = "0.1.0"
+
+# Public names whose modules import TensorFlow, loaded on first access.
+_LAZY = {
+    "train": "training", "evaluate": "training", "TrainResult": "training",
+    "export": "saved_model",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'rnn_zoo' has no attribute {name!r}")
 
 
 def build(name: str, *, compile: bool = True, **overrides: Any):
@@ -27,6 +42,8 @@ def build(name: str, *, compile: bool = True, **overrides: Any):
     num_layers, bidirectional, dropout (between recurrent layers), learning_rate,
     optimizer, loss, embedding_dim, vocab_size; batch_size for stateful tasks.
     """
+    from .models import build_from_spec
+
     return build_from_spec(get_task(name), compile=compile, **overrides)
 
 
@@ -56,7 +73,7 @@ def load_data(name: str, *, data_dir=None, batch_size: int | None = None, seed: 
 
 
 __all__ = [
-    "build", "load_data", "train", "TrainResult", "load_task_data", "list_tasks", "get_task", "register",
-    "TaskSpec", "ModelSpec", "TrainSpec", "TaskData",
+    "build", "load_data", "load_task_data", "train", "evaluate", "export", "TrainResult",
+    "list_tasks", "get_task", "register", "TaskSpec", "ModelSpec", "TrainSpec", "TaskData",
     "RnnZooError", "UnknownTaskError", "InvalidOverrideError", "DataError", "DataNotFoundError",
 ]

@@ -65,6 +65,7 @@ class TaskSpec:
     train: TrainSpec
     loader: Callable[..., Any]
     data_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    data_source: str = "generated"  # one line for listings: where the data comes from
     target: str = ""
 
     def __post_init__(self):

@@ -1,66 +1,159 @@
-"""Fit a task's model on its data and evaluate it on the held-out split."""
+"""Fit a task's model, evaluate it in human units, and put its naive baseline beside it."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from typing import Any
 
 import keras
+import numpy as np
+import tensorflow as tf
 
+from .data import TaskData
+from .errors import InvalidOverrideError
 from .registry import get_task
 
 
 @dataclasses.dataclass
 class TrainResult:
-    """The trained model, its Keras history, test metrics and timing."""
+    """A trained model with its test metrics and, beside them, the naive baseline's."""
 
     task: str
     model: keras.Model
+    data: TaskData
     history: dict[str, list[float]]
-    test_metrics: dict[str, float]
-    wall_time_s: float
+    metrics: dict[str, float]
+    baseline: dict[str, float]
+    baseline_name: str
+    epochs: int
+    batch_size: int
     seed: int
+    overrides: dict[str, Any]
+    wall_time_s: float
+    samples_per_s: float
+
+    def summary(self) -> str:
+        """A small table: each metric for the model and for the baseline."""
+        width = max(map(len, self.metrics))
+        lines = [f"{self.task}, test set", f"{'metric':<{width}}  {'model':>12}  {'baseline: ' + self.baseline_name}"]
+        for key, value in self.metrics.items():
+            lines.append(f"{key:<{width}}  {value:>12.6g}  {self.baseline[key]:>12.6g}")
+        lines.append(
+            f"{self.epochs} epoch(s), batch {self.batch_size}, seed {self.seed}: "
+            f"{self.wall_time_s:.1f} s, {self.samples_per_s:,.0f} training samples/s"
+        )
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "task": self.task, "metrics": self.metrics,
+            "baseline": {"name": self.baseline_name, **self.baseline},
+            "epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed,
+            "overrides": {k: repr(v) if not isinstance(v, (int, float, str, bool, list)) else v
+                          for k, v in self.overrides.items()},
+            "parameters": self.model.count_params(), "wall_time_s": self.wall_time_s,
+            "samples_per_s": self.samples_per_s, "history": self.history, "data_source": self.data.source,
+            "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
+        }
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, numpy and TensorFlow, and make TF ops deterministic, so that two CPU
+    runs with the same seed give identical results."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def reset_states(model: keras.Model) -> None:
+    for layer in model.layers:
+        layer = getattr(layer, "forward_layer", layer)  # Bidirectional wraps two RNNs
+        for rnn in (layer, getattr(layer, "backward_layer", None)):
+            if getattr(rnn, "stateful", False):
+                rnn.reset_state()
+
+
+class ResetStatesEachEpoch(keras.callbacks.Callback):
+    """Each pass over a stateful task's sequence starts from a zero state."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        reset_states(self.model)
 
 
 def train(
-    name: str, *, epochs: int | None = None, batch_size: int | None = None, data_dir=None,
-    seed: int = 0, verbose: int | str = "auto", data_options: dict[str, Any] | None = None, **overrides: Any,
+    name: str, *, epochs: int | None = None, batch_size: int | None = None, data_dir=None, seed: int = 0,
+    checkpoint_dir=None, strategy: tf.distribute.Strategy | None = None, verbose: int | str = "auto",
+    callbacks: list[keras.callbacks.Callback] | None = None, data_options: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> TrainResult:
-    """Build task `name` (with `overrides`), fit it with the task's defaults (or `epochs`,
-    `batch_size`) and evaluate on the test split."""
+    """Build task `name` (with `overrides`, see `rnn_zoo.build`), fit it on its training
+    data, validating on the test data each epoch, and evaluate it beside its baseline.
+
+    Defaults reproduce the tutorial (epochs, batch size, optimizer). `checkpoint_dir`
+    makes the run resumable (a killed run restarts from its last finished epoch);
+    `strategy` is a tf.distribute strategy whose scope builds the model."""
     from . import build, load_task_data
 
     spec = get_task(name)
-    keras.utils.set_random_seed(seed)
+    set_seed(seed)
     data = load_task_data(name, data_dir=data_dir, seed=seed, **(data_options or {}))
     batch_size = batch_size or spec.train.batch_size
+    epochs = epochs or spec.train.epochs
     if spec.model.stateful:
+        if strategy is not None:
+            raise InvalidOverrideError(f"task {name!r} is stateful: its state cannot be split across replicas")
         overrides.setdefault("batch_size", batch_size)
-    if getattr(data, "vocab_size", None) is not None:
-        overrides.setdefault("vocab_size", data.vocab_size)  # vocabulary depends on the split
-    model = build(name, **overrides)
+    if hasattr(data, "vocab_size"):
+        overrides.setdefault("vocab_size", data.vocab_size)  # the vocabulary depends on the split
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = build(name, **overrides)
     train_ds, test_ds = data.datasets(batch_size, seed=seed)
+    callbacks = list(callbacks or [])
+    if spec.model.stateful:
+        callbacks.append(ResetStatesEachEpoch())
+    if checkpoint_dir is not None:
+        callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoint_dir)))
     start = time.perf_counter()
     history = model.fit(
-        train_ds, epochs=epochs or spec.train.epochs, verbose=verbose,
-        shuffle=False,  # the tf.data pipeline already shuffles (and stateful data must not be)
-        # Keras 3 resets a stateful RNN's state at the start of every epoch and evaluation
-        # only when told; the model sees the sequence from its start each pass.
-        callbacks=[_ResetStates()] if spec.model.stateful else [],
+        train_ds, epochs=epochs, verbose=verbose, callbacks=callbacks,
+        # A stateful model validated between epochs would carry the test curve's state on.
+        validation_data=None if spec.model.stateful else test_ds,
+        shuffle=False,  # the pipeline shuffles (and a stateful task's order matters)
     )
     wall = time.perf_counter() - start
-    # No reset here: the test stretch of a stateful task continues the training curve,
-    # so the state left by the last training batch is the right one to start from.
-    metrics = model.evaluate(test_ds, verbose=0, return_dict=True)
-    return TrainResult(name, model, history.history, {k: float(v) for k, v in metrics.items()}, wall, seed)
+    epochs_run = len(history.history.get("loss", []))
+    return TrainResult(
+        task=name, model=model, data=data, history={k: [float(v) for v in vs] for k, vs in history.history.items()},
+        metrics=evaluate(model, name, data=data), baseline=data.baseline_scores(),
+        baseline_name=data.baseline_name, epochs=epochs, batch_size=batch_size, seed=seed,
+        overrides=overrides, wall_time_s=wall, samples_per_s=len(data.x_train) * epochs_run / max(wall, 1e-9),
+    )
 
 
-def _reset_states(model: keras.Model) -> None:
-    for layer in model.layers:
-        if getattr(layer, "stateful", False):
-            layer.reset_state()
+def predict_test(model: keras.Model, data: TaskData) -> np.ndarray:
+    """The model's outputs on the test inputs. A stateful model first reads the training
+    stretch from a zero state, so the test stretch starts from the state it continues."""
+    if not data.stateful:
+        return model.predict(data.x_test, verbose=0, batch_size=256)
+    batch = model.input_shape[0]
+    if batch != 1:
+        raise InvalidOverrideError(
+            f"a stateful model is evaluated with batch size 1 (one unbroken curve); this one has {batch}"
+        )
+    reset_states(model)
+    model.predict(data.x_train, batch_size=1, verbose=0)
+    return model.predict(data.x_test, batch_size=1, verbose=0)
 
 
-class _ResetStates(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        _reset_states(self.model)
+def evaluate(model: keras.Model, name: str, *, data: TaskData | None = None, data_dir=None, seed: int = 0,
+             **data_options: Any) -> dict[str, float]:
+    """Task `name`'s test metrics of `model`, in human units (prices, accuracy, ...).
+    Pass `data` (from `load_task_data`) to skip loading it again."""
+    from . import load_task_data
+
+    if data is None:
+        data = load_task_data(name, data_dir=data_dir, seed=seed, **data_options)
+    return data.score(predict_test(model, data))
+
+
+__all__ = ["TrainResult", "train", "evaluate", "predict_test", "set_seed", "reset_states"]

@@ -41,3 +41,16 @@ def random_batch(spec, model_spec=None, n: int = 8, seed: int = 0):
     else:
         y = rng.random((n, *out_steps, m.head_units), dtype=np.float32)
     return x, y
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory) -> Path:
+    """One folder with a tiny file in each real format: a tushare CSV, the UCI SMS file
+    and the four MNIST IDX files, so that every task can train without the real data."""
+    from fixtures import SMS_LINES, write_mnist_idx, write_sms, write_tushare_csv
+
+    folder = tmp_path_factory.mktemp("tiny_data")
+    write_tushare_csv(folder / "SH600519.csv", n=420)
+    write_sms(folder / "SMSSpamCollection", SMS_LINES * 12)  # words seen >= 10 times
+    write_mnist_idx(folder, n_train=40, n_test=20)
+    return folder

@@ -96,6 +96,12 @@ def test_empty_messages_are_skipped_with_a_warning_and_blank_lines_ignored(tmp_p
     assert len(data.x_train) + len(data.x_test) == 10
 
 
+def test_a_corpus_too_small_for_min_count_says_so(tmp_path):
+    write_sms(tmp_path / "SMSSpamCollection")
+    with pytest.raises(rnn_zoo.DataError, match="no word appears 10 times in the 8 training messages"):
+        rnn_zoo.load_task_data("sms_spam_rnn", data_dir=tmp_path)
+
+
 def test_unreadable_files(tmp_path):
     (tmp_path / "SMSSpamCollection").write_bytes(b"ham\t\xff\xfe bad bytes\n")
     with pytest.raises(rnn_zoo.DataError, match="not a readable UTF-8 SMS collection"):

@@ -1,5 +1,9 @@
 """Data plumbing shared by the task families: where files live, file formats, tf.data."""
-from .pipeline import TaskData, make_dataset
+from .pipeline import make_dataset
 from .sources import RemoteFile, cache_dir, find_file, search_dirs
+from .taskdata import ClassificationData, RegressionData, Serving, TaskData
 
-__all__ = ["TaskData", "make_dataset", "RemoteFile", "cache_dir", "find_file", "search_dirs"]
+__all__ = [
+    "TaskData", "ClassificationData", "RegressionData", "Serving", "make_dataset",
+    "RemoteFile", "cache_dir", "find_file", "search_dirs",
+]

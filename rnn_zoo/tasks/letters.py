@@ -6,7 +6,7 @@ import string
 
 import numpy as np
 
-from ..data import TaskData
+from ..data import ClassificationData, Serving
 from ..errors import DataError
 from ..registry import ModelSpec, TaskSpec, TrainSpec, register
 
@@ -47,11 +47,38 @@ class LetterCodec:
 
 
 @dataclasses.dataclass
-class LetterData(TaskData):
+class LetterData(ClassificationData):
     """Every pattern of the cyclic alphabet. Training and test sets are the same patterns:
     the task is to learn all of them, and the target is 100% on each."""
 
     codec: LetterCodec
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.codec.alphabet)
+
+    def serving(self, model):
+        """Strings of `window` letters -> the next letter and the probabilities."""
+        import tensorflow as tf
+
+        codec = self.codec
+        size = len(codec.alphabet)
+
+        def serve(text):
+            codes = tf.strings.unicode_decode(text, "UTF-8")
+            tf.debugging.assert_equal(
+                codes.row_lengths(), tf.cast(codec.window, tf.int64),
+                message=f"expected {codec.window} letter(s) from {codec.alphabet}",
+            )
+            ids = codes.to_tensor(shape=[None, codec.window]) - ord(codec.alphabet[0])
+            tf.debugging.assert_less(ids, size, message=f"letters must be in {codec.alphabet}")
+            tf.debugging.assert_non_negative(ids, message=f"letters must be in {codec.alphabet}")
+            x = tf.one_hot(ids, size) if codec.one_hot else ids
+            probabilities = model(x, training=False)
+            letters = tf.gather(tf.constant(list(codec.alphabet)), tf.argmax(probabilities, -1))
+            return {"prediction": letters, "probabilities": probabilities}
+
+        return Serving(serve, [tf.TensorSpec([None], tf.string, name="text")])
 
 
 def load_letters(*, alphabet_size: int, window: int, one_hot: bool, data_dir=None, seed: int = 0) -> LetterData:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import RemoteFile, TaskData, search_dirs
+from ..data import ClassificationData, RemoteFile, Serving, search_dirs
 from ..data.formats import read_idx, read_mnist_npz
 from ..errors import DataError, DataNotFoundError
 from ..registry import ModelSpec, TaskSpec, TrainSpec, register
@@ -78,7 +78,22 @@ def _check(arrays, source):
             raise DataError(f"{source}: {part} labels go up to {y.max()}; expected digits 0..9")
 
 
-def load_mnist(*, data_dir=None, seed: int = 0) -> TaskData:
+class MnistData(ClassificationData):
+    class_names = [str(digit) for digit in range(10)]
+
+    def serving(self, model):
+        """28x28 uint8 images (0 = black background) -> the digit and the probabilities."""
+        import tensorflow as tf
+
+
+        def serve(images):
+            probabilities = tf.nn.softmax(model(tf.cast(images, tf.float32) / 255.0, training=False))
+            return {"prediction": tf.argmax(probabilities, -1, output_type=tf.int32), "probabilities": probabilities}
+
+        return Serving(serve, [tf.TensorSpec([None, 28, 28], tf.uint8, name="images")])
+
+
+def load_mnist(*, data_dir=None, seed: int = 0) -> MnistData:
     """From mnist.npz or the four IDX files (.gz or not) in the search folders, else from
     a copy tensorflow_datasets already prepared, else the official IDX files are
     downloaded (sha256-checked) into the last search folder. Pixels scaled to [0, 1]."""
@@ -95,7 +110,7 @@ def load_mnist(*, data_dir=None, seed: int = 0) -> TaskData:
             ) from None
     arrays, source = found
     _check(arrays, source)
-    return TaskData(
+    return MnistData(
         _scale(arrays["x_train"]), arrays["y_train"].astype(np.int32),
         _scale(arrays["x_test"]), arrays["y_test"].astype(np.int32),
         source=source,
@@ -122,6 +137,7 @@ register(
             metrics=("sparse_categorical_accuracy",), epochs=1, batch_size=100,
         ),
         loader=load_mnist,
+        data_source="MNIST (mnist.npz or IDX files; downloads)",
         target="test accuracy >= 99.0%",
     )
 )

@@ -1,10 +1,50 @@
 """Sine regression (next value) and sine-to-cosine (sequence to sequence, stateful)."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from ..data import TaskData
+from ..data import RegressionData, Serving
 from ..registry import ModelSpec, TaskSpec, TrainSpec, register
+
+
+@dataclasses.dataclass
+class SineData(RegressionData):
+    def serving(self, model):
+        """`steps` values of the sequence -> the next value."""
+        import tensorflow as tf
+
+        steps = self.x_train.shape[1]
+
+        def serve(values):
+            tf.debugging.assert_all_finite(values, message="values must be finite numbers")
+            return {"prediction": model(values[..., None], training=False)[:, 0]}
+
+        return Serving(serve, [tf.TensorSpec([None, steps], tf.float32, name="values")])
+
+
+@dataclasses.dataclass
+class SinToCosData(RegressionData):
+    """Consecutive chunks of one curve; the model's state carries from chunk to chunk."""
+
+    baseline_name = "always 0 (the mean of cos)"
+
+    def baseline_predictions(self):
+        return np.zeros_like(self.y_test)
+
+    def serving(self, model):
+        """Consecutive chunks of sin(x) -> cos(x) on the same points. The state carries
+        from call to call; the export's `reset_state` endpoint starts a new curve."""
+        import tensorflow as tf
+
+        batch, points = model.input_shape[0], self.x_train.shape[1]
+
+        def serve(values):
+            tf.debugging.assert_all_finite(values, message="values must be finite numbers")
+            return {"prediction": model(values[..., None], training=False)[..., 0]}
+
+        return Serving(serve, [tf.TensorSpec([batch, points], tf.float32, name="values")])
 
 
 def load_sine(*, num_sequences: int = 2000, num_train: int = 1500, steps: int = 10, data_dir=None, seed: int = 0):
@@ -12,7 +52,7 @@ def load_sine(*, num_sequences: int = 2000, num_train: int = 1500, steps: int = 
     k = np.random.default_rng(seed).uniform(1, 50, size=(num_sequences, 1))
     x = np.sin(k + np.arange(steps))[..., None].astype(np.float32)
     y = np.sin(k + steps).astype(np.float32)
-    return TaskData(x[:num_train], y[:num_train], x[num_train:], y[num_train:], source="generated")
+    return SineData(x[:num_train], y[:num_train], x[num_train:], y[num_train:], source="generated")
 
 
 def load_sin_to_cos(*, train_steps: int = 1000, test_steps: int = 100, points: int = 10, data_dir=None, seed: int = 0):
@@ -23,7 +63,7 @@ def load_sin_to_cos(*, train_steps: int = 1000, test_steps: int = 100, points: i
     x = (s + np.arange(points) / points) * np.pi
     inputs = np.sin(x)[..., None].astype(np.float32)
     targets = np.cos(x)[..., None].astype(np.float32)
-    return TaskData(
+    return SinToCosData(
         inputs[:train_steps], targets[:train_steps], inputs[train_steps:], targets[train_steps:],
         source="generated", stateful=True,
     )

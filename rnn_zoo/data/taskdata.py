@@ -1,0 +1,106 @@
+"""The object every loader returns: arrays plus what is needed to read and serve results.
+
+Each family subclasses one of the two kinds below and adds its helpers (a letter codec,
+the price scaler, the vocabulary) and its serving function: human inputs -> model ->
+human outputs, for the SavedModel export.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from .pipeline import interleave_streams, make_dataset
+
+
+@dataclasses.dataclass(frozen=True)
+class Serving:
+    """A `serve` endpoint: `fn` takes tensors matching `input_signature` (human inputs)
+    and returns a dict of human outputs, "prediction" the main one. `resources` are
+    non-variable TensorFlow objects it uses (lookup tables) that the export must track."""
+
+    fn: Callable
+    input_signature: list
+    resources: tuple[Any, ...] = ()
+
+
+@dataclasses.dataclass
+class TaskData:
+    """`x_*` / `y_*` arrays; `source` says where the data came from (a path, or
+    "generated"); `stateful` data keeps its order, because batches continue one another."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+    stateful: bool = dataclasses.field(default=False, kw_only=True)
+
+    baseline_name: ClassVar[str] = ""
+
+    def datasets(self, batch_size: int, seed: int = 0):
+        """(train_ds, test_ds); only the training set is shuffled, with `seed`."""
+        if self.stateful:
+            return tuple(
+                make_dataset(
+                    interleave_streams(x, batch_size), interleave_streams(y, batch_size),
+                    batch_size, shuffle=False, drop_remainder=True,
+                )
+                for x, y in ((self.x_train, self.y_train), (self.x_test, self.y_test))
+            )
+        return (
+            make_dataset(self.x_train, self.y_train, batch_size, shuffle=True, seed=seed),
+            make_dataset(self.x_test, self.y_test, batch_size, shuffle=False),
+        )
+
+    def score(self, y_pred: np.ndarray) -> dict[str, float]:
+        """The task's metrics, in human units, of model outputs on the test inputs."""
+        raise NotImplementedError
+
+    def baseline_predictions(self) -> np.ndarray:
+        """What the naive baseline outputs on the test inputs, shaped like the model's."""
+        raise NotImplementedError
+
+    def baseline_scores(self) -> dict[str, float]:
+        return self.score(self.baseline_predictions())
+
+    def serving(self, model) -> Serving:
+        """The export's `serve` endpoint for `model`: human inputs in, human outputs out."""
+        raise NotImplementedError
+
+
+@dataclasses.dataclass
+class ClassificationData(TaskData):
+    """Integer class labels; the model outputs one score per class."""
+
+    baseline_name: ClassVar[str] = "majority class"
+
+    @property
+    def class_names(self) -> list[str]:
+        return [str(i) for i in range(int(max(self.y_train.max(), self.y_test.max())) + 1)]
+
+    def score(self, y_pred):
+        return {"accuracy": float(np.mean(np.argmax(y_pred, -1) == self.y_test))}
+
+    def baseline_predictions(self):
+        # Ties go to the lowest class id; with every class equally frequent (the letters
+        # tasks) this is chance accuracy.
+        n_classes = len(self.class_names)
+        majority = np.bincount(self.y_train, minlength=n_classes).argmax()
+        return np.eye(n_classes, dtype=np.float32)[np.full(len(self.y_test), majority)]
+
+
+@dataclasses.dataclass
+class RegressionData(TaskData):
+    """Real-valued targets; the baseline repeats the last input value."""
+
+    baseline_name: ClassVar[str] = "last input value"
+
+    def score(self, y_pred):
+        err = np.asarray(y_pred, dtype=np.float64).reshape(self.y_test.shape) - self.y_test
+        mse = float(np.mean(err**2))
+        return {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": float(np.mean(np.abs(err)))}
+
+    def baseline_predictions(self):
+        return self.x_test[:, -1, :]

@@ -1,0 +1,74 @@
+"""SavedModel export with a `serve` signature that takes and returns human values."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from .data import TaskData
+from .registry import get_task
+from .training import reset_states
+
+
+@contextlib.contextmanager
+def atomic_directory(path):
+    """Yield an empty staging folder beside `path`; on success it replaces `path` in one
+    rename, on failure it is removed, so `path` is never left half-written."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"{path} exists and is not a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial"))
+    old = path.parent / f".{path.name}.{uuid.uuid4().hex}.old"
+    try:
+        yield staging
+        if path.exists():
+            os.replace(path, old)
+        os.replace(staging, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_saved_model(model: keras.Model, folder, data: TaskData, *, stateful: bool) -> None:
+    """Write the SavedModel into `folder`: `serve` (human inputs -> dict of human outputs)
+    and, for stateful models, `reset_state` to start a new sequence."""
+    serving = data.serving(model)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for resource in serving.resources:
+        archive.track(resource)
+    archive.add_endpoint("serve", serving.fn, input_signature=serving.input_signature)
+    if stateful:
+        def reset_state():
+            reset_states(model)
+            return tf.constant(True)
+
+        archive.add_endpoint("reset_state", reset_state, input_signature=[])
+    archive.write_out(str(folder), verbose=False)
+
+
+def export(model: keras.Model, path, *, task: str, data: TaskData | None = None, data_dir=None, seed: int = 0,
+           **data_options: Any) -> Path:
+    """Export `model` of `task` as a TensorFlow SavedModel at `path` (replaced if it exists).
+
+    Its `serve` signature takes human inputs and returns human outputs: letters as strings,
+    SMS messages as raw strings, a window of prices in price units, sine values, 28x28
+    uint8 images. The preprocessing (scaler, vocabulary, letter codes) travels inside it,
+    taken from `data` (default: the task's data loaded with `data_dir` and `seed`, which
+    must be the data the model was trained on)."""
+    from . import load_task_data
+
+    spec = get_task(task)
+    if data is None:
+        data = load_task_data(task, data_dir=data_dir, seed=seed, **data_options)
+    with atomic_directory(path) as staging:
+        write_saved_model(model, staging, data, stateful=spec.model.stateful)
+    return Path(path)

@@ -1,0 +1,139 @@
+"""The `rnn-zoo` command: train -> predict end to end, and one-line errors with exit code 2."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rnn_zoo
+from rnn_zoo.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def trained_letters(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "letters_4pre1"
+    assert main(["train", "letters_4pre1", "--out", str(out), "--verbose", "0"]) == 0
+    return out
+
+
+def test_train_writes_export_model_metrics_and_plots(trained_letters):
+    names = {p.name for p in trained_letters.iterdir()}
+    assert {"saved_model.pb", "variables", "model.keras", "metrics.json", "history.png", "confusion.png"} <= names
+    metrics = json.loads((trained_letters / "metrics.json").read_text())
+    assert metrics["task"] == "letters_4pre1" and metrics["metrics"]["accuracy"] == 1.0
+    assert metrics["baseline"] == {"name": "majority class", "accuracy": 0.2}
+    assert metrics["epochs"] == 100 and metrics["parameters"] == 47
+    assert not [p for p in trained_letters.parent.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_predict_prints_the_next_letter(trained_letters, capsys):
+    code, out, _ = run(capsys, "predict", "letters_4pre1", "abcd", "eabc", "--model", str(trained_letters))
+    assert code == 0 and out.split() == ["e", "d"]
+    code, out, _ = run(capsys, "predict", "letters_4pre1", "abcd", "--json", "--model", str(trained_letters))
+    row = json.loads(out)
+    assert row["prediction"] == "e" and len(row["probabilities"]) == 5
+
+
+def test_evaluate_and_export_from_the_keras_file(trained_letters, tmp_path, capsys):
+    code, out, _ = run(capsys, "evaluate", "letters_4pre1", "--model", str(trained_letters))
+    assert code == 0 and "accuracy" in out and "majority class" in out
+    code, out, _ = run(capsys, "export", "letters_4pre1", "--model", str(trained_letters / "model.keras"),
+                       "--out", str(tmp_path / "again"))
+    assert code == 0 and (tmp_path / "again" / "saved_model.pb").is_file()
+    code, out, _ = run(capsys, "predict", "letters_4pre1", "bcde", "--model", str(tmp_path / "again"))
+    assert out.strip() == "a"
+
+
+def test_default_output_folder_is_saved_models(tmp_path, monkeypatch, trained_letters, capsys):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(trained_letters, tmp_path / "saved_models" / "letters_4pre1")
+    code, out, _ = run(capsys, "predict", "letters_4pre1", "cdea")
+    assert code == 0 and out.strip() == "b"
+
+
+def test_train_numbers_task_with_overrides_and_predict(tmp_path, capsys):
+    out_dir = tmp_path / "sine"
+    code, out, _ = run(capsys, "train", "sine_regression", "--epochs", "2", "--out", str(out_dir), "--verbose", "0",
+                       "--set", "cell=gru", "--set", "units=[8, 4]")
+    assert code == 0 and "last input value" in out
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["overrides"] == {"cell": "gru", "units": [8, 4]}
+    assert (out_dir / "predictions.png").is_file()
+    values = ",".join(f"{np.sin(3 + j):.5f}" for j in range(10))
+    code, out, _ = run(capsys, "predict", "sine_regression", values, "--model", str(out_dir))
+    assert code == 0 and -1.5 < float(out) < 1.5
+    code, _, err = run(capsys, "predict", "sine_regression", "1,2,3", "--model", str(out_dir))
+    assert code == 2 and "expected 10 numbers" in err
+
+
+def test_stock_train_writes_the_forecast_plot(tiny_data_dir, tmp_path, capsys):
+    code, out, _ = run(capsys, "train", "stock_gru", "--epochs", "1", "--data-dir", str(tiny_data_dir),
+                       "--out", str(tmp_path / "stock"), "--verbose", "0", "--set", "units=8")
+    assert code == 0 and "tomorrow = today" in out and "mape" in out
+    assert (tmp_path / "stock" / "forecast.png").is_file()
+    prices = ",".join(str(p) for p in np.linspace(100, 110, 60))
+    code, out, _ = run(capsys, "predict", "stock_gru", prices, "--model", str(tmp_path / "stock"))
+    assert code == 0 and float(out) > 0
+
+
+def test_sms_and_mnist_predict_from_human_inputs(tiny_data_dir, tmp_path, capsys):
+    assert run(capsys, "train", "sms_spam_rnn", "--epochs", "1", "--data-dir", str(tiny_data_dir),
+               "--out", str(tmp_path / "sms"), "--verbose", "0")[0] == 0
+    code, out, _ = run(capsys, "predict", "sms_spam_rnn", "WINNER!! claim your prize now", "ok see you at home",
+                       "--model", str(tmp_path / "sms"))
+    lines = [line.split("\t") for line in out.strip().splitlines()]
+    assert code == 0 and len(lines) == 2 and all(lab in ("spam", "ham") and 0 <= float(p) <= 1 for lab, p in lines)
+    assert run(capsys, "train", "mnist_lstm", "--epochs", "1", "--data-dir", str(tiny_data_dir),
+               "--out", str(tmp_path / "mnist"), "--verbose", "0")[0] == 0
+    assert (tmp_path / "mnist" / "confusion.png").is_file()
+    np.save(tmp_path / "digit.npy", np.zeros((28, 28), dtype=np.uint8))
+    code, out, _ = run(capsys, "predict", "mnist_lstm", str(tmp_path / "digit.npy"), "--model", str(tmp_path / "mnist"))
+    assert code == 0 and out.strip() in list("0123456789")
+    np.save(tmp_path / "small.npy", np.zeros((8, 8), dtype=np.uint8))
+    code, _, err = run(capsys, "predict", "mnist_lstm", str(tmp_path / "small.npy"), "--model", str(tmp_path / "mnist"))
+    assert code == 2 and "expected (28, 28)" in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "letterz_4pre1"], "unknown task 'letterz_4pre1'. Did you mean 'letters_4pre1'"),
+        (["train", "letters_4pre1", "--set", "unitz=3"], "unknown override 'unitz'"),
+        (["train", "letters_4pre1", "--set", "units"], "--set expects key=value"),
+        (["train", "letters_4pre1", "--set", "cell=transformer"], "cell='transformer' is invalid"),
+        (["predict", "letters_4pre1", "abcd", "--model", "/nonexistent"], "no SavedModel at /nonexistent"),
+        (["evaluate", "letters_4pre1", "--model", "/nonexistent"], "no Keras model at /nonexistent"),
+        (["train", "stock_lstm", "--data-dir", "/nonexistent"], "SH600519.csv was not found"),
+    ],
+)
+def test_user_mistakes_exit_2_with_one_line(argv, message, capsys):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith("rnn-zoo: error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_bad_letters_input_is_one_line(trained_letters, capsys):
+    code, _, err = run(capsys, "predict", "letters_4pre1", "abz1", "--model", str(trained_letters))
+    assert code == 2 and "letters must be in abcde" in err and len(err.strip().splitlines()) == 1
+
+
+def test_console_script_lists_the_registry():
+    exe = Path(sys.executable).with_name("rnn-zoo")
+    if not exe.exists():
+        pytest.skip("the package is not installed with its console script")
+    proc = subprocess.run([str(exe), "list", "stock_*"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].split() == ["name", "family", "cell", "parameters", "data"]
+    assert [line.split()[0] for line in lines[1:]] == rnn_zoo.list_tasks("stock_*")
+    assert "98,741" in proc.stdout  # stock_lstm's reference parameter count

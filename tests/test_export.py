@@ -1,0 +1,114 @@
+"""SavedModel exports: human inputs in, human outputs out, equal to the Keras model."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import rnn_zoo
+from rnn_zoo.saved_model import atomic_directory
+from rnn_zoo.training import reset_states
+
+
+def _softmax(logits):
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _letters(data, model, serve):
+    codec = data.codec
+    texts = [(codec.alphabet * 2)[i : i + codec.window] for i in range(3)]
+    out = serve(text=tf.constant(texts))
+    expected = model.predict(codec.encode_batch(texts), verbose=0)
+    np.testing.assert_allclose(out["probabilities"].numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert [b.decode() for b in out["prediction"].numpy()] == codec.decode(expected)
+
+
+def _stock(data, model, serve):
+    windows = np.stack([data.test_prices[:60], data.test_prices[1:61]]).astype(np.float32)
+    out = serve(prices=tf.constant(windows))["prediction"].numpy()
+    expected = data.to_prices(model.predict(data.x_test[:2], verbose=0)[:, 0])
+    np.testing.assert_allclose(out, expected, rtol=1e-4)
+
+
+def _sine(data, model, serve):
+    out = serve(values=tf.constant(data.x_test[:4, :, 0]))["prediction"].numpy()
+    np.testing.assert_allclose(out, model.predict(data.x_test[:4], verbose=0)[:, 0], rtol=1e-5, atol=1e-6)
+
+
+def _sin_to_cos(data, model, serve, loaded):
+    reset_states(model)
+    expected = model.predict(data.x_test[:2], batch_size=1, verbose=0)[..., 0]
+    loaded.reset_state()
+    first = serve(values=tf.constant(data.x_test[:1, :, 0]))["prediction"].numpy()
+    second = serve(values=tf.constant(data.x_test[1:2, :, 0]))["prediction"].numpy()
+    np.testing.assert_allclose(np.concatenate([first, second]), expected, rtol=1e-5, atol=1e-6)
+    again = serve(values=tf.constant(data.x_test[:1, :, 0]))["prediction"].numpy()
+    assert not np.allclose(again, first)  # the state carried over from the previous call
+    loaded.reset_state()
+    np.testing.assert_allclose(serve(values=tf.constant(data.x_test[:1, :, 0]))["prediction"].numpy(), first,
+                               rtol=1e-5, atol=1e-6)
+
+
+def _mnist(data, model, serve):
+    images = np.round(data.x_test[:3] * 255).astype(np.uint8)
+    out = serve(images=tf.constant(images))
+    expected = _softmax(model.predict(data.x_test[:3], verbose=0))
+    np.testing.assert_allclose(out["probabilities"].numpy(), expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(out["prediction"].numpy(), expected.argmax(-1))
+
+
+def _sms(data, model, serve):
+    texts = [*data.text_test[:3], "", ":) 645", "FREE entry!! Text WIN to 80086 now"]
+    out = serve(text=tf.constant(texts))
+    expected = _softmax(model.predict(data.encode(texts), verbose=0))[:, 1]
+    np.testing.assert_allclose(out["spam_probability"].numpy(), expected, rtol=1e-4, atol=1e-6)
+    assert [b.decode() for b in out["prediction"].numpy()] == ["spam" if p > 0.5 else "ham" for p in expected]
+
+
+CHECKS = {"letters": _letters, "stock": _stock, "sine": _sine, "mnist": _mnist, "sms": _sms}
+
+
+@pytest.mark.parametrize("name", rnn_zoo.list_tasks())
+def test_export_reloads_and_matches_the_keras_model(name, tiny_data_dir, tmp_path):
+    spec = rnn_zoo.get_task(name)
+    data = rnn_zoo.load_task_data(name, data_dir=tiny_data_dir)
+    model = rnn_zoo.build(name, **({"vocab_size": data.vocab_size} if hasattr(data, "vocab_size") else {}))
+    path = rnn_zoo.export(model, tmp_path / name, task=name, data=data)
+    loaded = tf.saved_model.load(str(path))
+    serve = loaded.signatures["serve"]
+    if spec.model.stateful:
+        _sin_to_cos(data, model, serve, loaded)
+    else:
+        assert spec.family in CHECKS, f"add an export check for the {spec.family!r} family"
+        CHECKS[spec.family](data, model, serve)
+
+
+def test_letters_export_rejects_bad_text(tmp_path):
+    data = rnn_zoo.load_task_data("letters_4pre1")
+    serve = tf.saved_model.load(str(rnn_zoo.export(rnn_zoo.build("letters_4pre1"), tmp_path / "m", task="letters_4pre1",
+                                                   data=data))).signatures["serve"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="expected 4 letter"):
+        serve(text=tf.constant(["abc"]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="letters must be in abcde"):
+        serve(text=tf.constant(["abcz"]))
+
+
+def test_export_replaces_an_old_export_and_leaves_nothing_half_written(tmp_path):
+    path = tmp_path / "letters"
+    rnn_zoo.export(rnn_zoo.build("letters_4pre1"), path, task="letters_4pre1")
+    before = (path / "saved_model.pb").stat().st_mtime_ns
+    rnn_zoo.export(rnn_zoo.build("letters_4pre1"), path, task="letters_4pre1")
+    assert (path / "saved_model.pb").stat().st_mtime_ns != before
+    # A model that does not fit the task's inputs fails while tracing: the old export stays.
+    with pytest.raises(Exception):
+        rnn_zoo.export(rnn_zoo.build("letters_4pre1"), path, task="letters_embedding_4pre1")
+    assert (path / "saved_model.pb").is_file()
+    with pytest.raises(Exception):
+        rnn_zoo.export(rnn_zoo.build("letters_4pre1"), tmp_path / "new", task="letters_embedding_4pre1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["letters"]
+
+
+def test_atomic_directory_refuses_a_file(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileExistsError):
+        with atomic_directory(tmp_path / "file"):
+            pass

@@ -1,0 +1,124 @@
+"""train / evaluate on every task (tiny real-format data), reproducibility, resuming."""
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import rnn_zoo
+from rnn_zoo.training import predict_test
+
+TASKS = rnn_zoo.list_tasks()
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_one_epoch_gives_metrics_beside_the_baseline(name, tiny_data_dir):
+    result = rnn_zoo.train(name, epochs=1, data_dir=tiny_data_dir, verbose=0)
+    assert result.metrics and set(result.metrics) == set(result.baseline)
+    assert all(np.isfinite(v) for v in [*result.metrics.values(), *result.baseline.values()])
+    assert result.baseline_name and result.epochs == 1 and len(result.history["loss"]) == 1
+    assert result.batch_size == rnn_zoo.get_task(name).train.batch_size
+    assert result.wall_time_s > 0 and result.samples_per_s > 0
+    assert result.task in result.summary() and result.baseline_name in result.summary()
+    assert rnn_zoo.evaluate(result.model, name, data=result.data) == pytest.approx(result.metrics)
+
+
+def test_evaluate_reports_human_units(tiny_data_dir):
+    data = rnn_zoo.load_task_data("stock_lstm", data_dir=tiny_data_dir)
+    model = rnn_zoo.build("stock_lstm")
+    metrics = rnn_zoo.evaluate(model, "stock_lstm", data_dir=tiny_data_dir)
+    assert set(metrics) == {"mse", "rmse", "mae", "mape"}
+    # Prices, not scaled values: recompute from the model's scaled outputs by hand.
+    predicted = data.to_prices(model.predict(data.x_test, verbose=0)[:, 0])
+    true = data.test_prices[60:]
+    assert metrics["rmse"] == pytest.approx(np.sqrt(np.mean((predicted - true) ** 2)), rel=1e-5)
+    assert metrics["mape"] == pytest.approx(100 * np.mean(np.abs(predicted - true) / true), rel=1e-5)
+    assert data.baseline_scores()["rmse"] == pytest.approx(np.sqrt(np.mean(np.diff(data.test_prices[59:]) ** 2)))
+
+
+def test_sms_metrics_and_majority_baseline(tiny_data_dir):
+    data = rnn_zoo.load_task_data("sms_spam_rnn", data_dir=tiny_data_dir, min_count=1)
+    perfect = np.eye(2)[data.y_test]
+    assert data.score(perfect)["accuracy"] == 1 and data.score(perfect)["spam_f1"] == (1 if data.y_test.any() else 0)
+    baseline = data.baseline_scores()
+    assert baseline["accuracy"] == pytest.approx(np.mean(data.y_test == 0))  # ham is the majority
+    assert baseline["spam_recall"] == 0
+
+
+def test_letters_baseline_is_chance():
+    data = rnn_zoo.load_task_data("letters_embedding_4pre1")
+    assert data.baseline_scores()["accuracy"] == pytest.approx(1 / 26)
+
+
+def test_sine_baseline_repeats_the_last_input():
+    data = rnn_zoo.load_task_data("sine_regression")
+    err = data.x_test[:, -1, 0] - data.y_test[:, 0]
+    assert data.baseline_scores()["rmse"] == pytest.approx(np.sqrt(np.mean(err.astype(np.float64) ** 2)))
+
+
+def test_same_seed_same_metrics_on_cpu():
+    a = rnn_zoo.train("sine_regression", epochs=2, seed=7, verbose=0)
+    b = rnn_zoo.train("sine_regression", epochs=2, seed=7, verbose=0)
+    c = rnn_zoo.train("sine_regression", epochs=2, seed=8, verbose=0)
+    assert a.metrics == b.metrics and a.history == b.history
+    assert a.metrics != c.metrics
+
+
+def test_letters_reach_the_target_with_tutorial_defaults():
+    result = rnn_zoo.train("letters_4pre1", verbose=0)
+    assert result.epochs == 100 and result.metrics["accuracy"] == 1.0
+
+
+class _CrashInThirdEpoch(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == 2 and batch == 5:
+            raise KeyboardInterrupt("killed mid-way")
+
+
+def test_checkpoint_dir_resumes_from_the_last_epoch(tmp_path):
+    backup = tmp_path / "backup"
+    with pytest.raises(KeyboardInterrupt):
+        rnn_zoo.train("sine_regression", epochs=5, checkpoint_dir=backup, callbacks=[_CrashInThirdEpoch()], verbose=0)
+    assert any(backup.iterdir())  # a backup was left behind
+    resumed = rnn_zoo.train("sine_regression", epochs=5, checkpoint_dir=backup, verbose=0)
+    assert len(resumed.history["loss"]) == 3  # epochs 1-2 were restored; 3 restarts
+    assert not backup.exists()  # the backup is removed once training completes
+
+
+def test_stateful_task_carries_state_and_evaluates_after_the_training_stretch():
+    result = rnn_zoo.train("sin_to_cos", epochs=1, verbose=0)
+    assert result.model.input_shape == (1, 10, 1)
+    data = result.data
+    first = predict_test(result.model, data)
+    # Starting the test stretch from a zero state instead gives different outputs.
+    rnn_zoo.training.reset_states(result.model)
+    cold = result.model.predict(data.x_test, batch_size=1, verbose=0)
+    assert not np.allclose(first[:1], cold[:1])
+    np.testing.assert_allclose(predict_test(result.model, data), first, rtol=1e-5, atol=1e-6)  # repeatable
+    with pytest.raises(rnn_zoo.InvalidOverrideError, match="stateful"):
+        import tensorflow as tf
+
+        rnn_zoo.train("sin_to_cos", epochs=1, verbose=0, strategy=tf.distribute.get_strategy())
+
+
+def test_mirrored_strategy_over_two_logical_cpus():
+    # Logical devices must be configured before TensorFlow starts, so in a fresh process.
+    script = textwrap.dedent("""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import rnn_zoo
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        result = rnn_zoo.train("sine_regression", epochs=2, batch_size=20, strategy=strategy, verbose=0)
+        assert strategy.num_replicas_in_sync == 2
+        assert result.model.distribute_strategy is strategy
+        print("RMSE", result.metrics["rmse"])
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "RMSE" in proc.stdout
