@@ -28,6 +28,7 @@ def plot_history(history: dict[str, list[float]], path) -> Path:
         if f"val_{key}" in history:
             ax.plot(epochs, history[f"val_{key}"], label="test")
         ax.set(xlabel="epoch", title=key)
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
