@@ -185,6 +185,21 @@ def _cmd_predict(args) -> None:
             print(prediction if isinstance(prediction, (str, np.integer)) else f"{prediction:.6g}")
 
 
+def _cmd_bench(args) -> None:
+    from rnn_zoo.bench import run_benchmark
+
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        raise UsageError(f"--seeds expects comma-separated integers, got {args.seeds!r}") from None
+    out = args.out or ("results/quick.json" if args.quick else "results/results.json")
+    results = run_benchmark(args.tasks, seeds=seeds, quick=args.quick, data_dir=args.data_dir, out=out,
+                            readme=None if args.no_readme else "README.md",
+                            log=lambda line: print(line, flush=True))
+    failed = [row["task"] for row in results["rows"] if row["goals"] and not row["goals_met"]]
+    print(f"wrote {out}: {len(results['rows'])} task(s)" + (f"; goals missed: {', '.join(failed)}" if failed else ""))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnn-zoo", description="Classic RNN tutorials as reproducible baselines.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -227,6 +242,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="SavedModel folder (default: saved_models/NAME)")
     p.add_argument("--json", action="store_true", help="print every output as JSON, one line per input")
     p.set_defaults(func=_cmd_predict)
+    p = sub.add_parser("bench", help="train every task on its real data over seeds; write results and the README table")
+    p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    p.add_argument("--quick", action="store_true", help=f"first seed only, at most {2} epochs; writes results/quick.json")
+    p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
+    p.add_argument("--out", help="results file (default: results/results.json)")
+    p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's results table")
+    p.set_defaults(func=_cmd_bench)
     return parser
 
 

@@ -37,6 +37,7 @@ OVERRIDES = {
     "embedding_dim": "a positive int (tasks with an Embedding only)",
     "vocab_size": "a positive int (tasks with an Embedding only)",
     "batch_size": "a positive int (stateful tasks only: it fixes the input's batch size)",
+    "lr_schedule": "None or 'cosine' (per-step cosine decay to 0, applied by train())",
 }
 
 
@@ -119,6 +120,10 @@ def resolve(spec: TaskSpec, overrides: dict[str, Any]) -> tuple[ModelSpec, Train
         elif opt not in OPTIMIZERS:
             raise _bad("optimizer", opt)
         t["optimizer"] = opt
+    if "lr_schedule" in overrides:  # None is a value here: it turns a schedule off
+        if overrides["lr_schedule"] not in (None, "cosine"):
+            raise _bad("lr_schedule", overrides["lr_schedule"])
+        t["lr_schedule"] = overrides["lr_schedule"]
     if "loss" in o:
         if o["loss"] not in LOSSES:
             raise _bad("loss", o["loss"])

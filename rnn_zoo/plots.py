@@ -71,17 +71,17 @@ def plot_series(series: dict[str, np.ndarray], path, *, x=None, title: str = "",
 
 def plot_results(task: str, data: TaskData, y_pred: np.ndarray, history: dict | None, folder) -> list[Path]:
     """The figures a reader wants for this kind of task, saved as PNGs in `folder`."""
-    from .tasks.stock import StockData
+    from .tasks.stock import PriceData
 
     folder = Path(folder)
     paths = [plot_history(history, folder / "history.png")] if history else []
     if isinstance(data, ClassificationData):
         paths.append(plot_confusion(
             data.y_test, y_pred.argmax(-1), data.class_names, folder / "confusion.png", title=task))
-    elif isinstance(data, StockData):
+    elif isinstance(data, PriceData):
         true, naive = data.naive_forecast()
         paths.append(plot_series(
-            {"real": true, "predicted": data.to_prices(np.ravel(y_pred)), "tomorrow = today": naive},
+            {"real": true, "predicted": data.predicted_prices(y_pred), "tomorrow = today": naive},
             folder / "forecast.png", x=data.dates[-len(true):], title=f"{task}: test range", ylabel="price",
         ))
     else:

@@ -45,6 +45,37 @@ class TrainSpec:
     batch_size: int
     from_logits: bool = False
     metrics: tuple[str, ...] = ()
+    lr_schedule: str | None = None  # "cosine": per-step cosine decay to 0, applied by train()
+
+
+_OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b}
+
+
+@dataclasses.dataclass(frozen=True)
+class Goal:
+    """One checkable target: `metric op value` on the mean over seeds or on every seed;
+    with `relative_to_baseline`, `value` multiplies the naive baseline's metric."""
+
+    metric: str
+    op: str
+    value: float
+    over: str = "every_seed"  # or "mean"
+    relative_to_baseline: bool = False
+
+    def __post_init__(self):
+        if self.op not in _OPS or self.over not in ("every_seed", "mean"):
+            raise ValueError(f"bad goal {self}")
+
+    def describe(self) -> str:
+        value = f"{self.value:g} x baseline" if self.relative_to_baseline else f"{self.value:g}"
+        return f"{'mean' if self.over == 'mean' else 'every seed'}: {self.metric} {self.op} {value}"
+
+    def met(self, per_seed: list[float], baseline: list[float]) -> bool:
+        """Whether the goal holds, given the metric and the baseline's metric per seed."""
+        limits = [self.value * b if self.relative_to_baseline else self.value for b in baseline]
+        if self.over == "mean":
+            return _OPS[self.op](sum(per_seed) / len(per_seed), sum(limits) / len(limits))
+        return all(_OPS[self.op](v, limit) for v, limit in zip(per_seed, limits))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +97,10 @@ class TaskSpec:
     loader: Callable[..., Any]
     data_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     data_source: str = "generated"  # one line for listings: where the data comes from
-    target: str = ""
+    target: str = ""  # the target in words
+    goals: tuple[Goal, ...] = ()  # the same target, checked on the benchmark's results
+    tutorial_result: str = ""  # what the tutorial itself reported, for the results table
+    variant_of: str | None = None  # a tuned variant names its reference task
 
     def __post_init__(self):
         # A read-only view, so a spec cannot be changed after registration.
@@ -80,6 +114,8 @@ def register(spec: TaskSpec) -> TaskSpec:
     """Add a task; a name registered twice is a programming error."""
     if spec.name in _REGISTRY:
         raise ValueError(f"task {spec.name!r} is already registered")
+    if spec.variant_of is not None and spec.variant_of not in _REGISTRY:
+        raise ValueError(f"task {spec.name!r}: variant of unknown task {spec.variant_of!r}")
     if spec.model.cell not in CELLS:
         raise ValueError(f"task {spec.name!r}: cell must be one of {CELLS}, got {spec.model.cell!r}")
     _REGISTRY[spec.name] = spec

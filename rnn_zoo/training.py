@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import time
 from typing import Any
 
@@ -73,6 +74,23 @@ def reset_states(model: keras.Model) -> None:
                 rnn.reset_state()
 
 
+class CosineDecay(keras.callbacks.Callback):
+    """Learning rate from `initial` down to 0 along a half cosine over all training steps,
+    set before every batch (also right after a resume from a checkpoint)."""
+
+    def __init__(self, initial: float):
+        super().__init__()
+        self.initial = initial
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.step = epoch * self.params["steps"]
+
+    def on_train_batch_begin(self, batch, logs=None):
+        total = self.params["epochs"] * self.params["steps"]
+        self.model.optimizer.learning_rate = 0.5 * self.initial * (1 + math.cos(math.pi * self.step / total))
+        self.step += 1
+
+
 class ResetStatesEachEpoch(keras.callbacks.Callback):
     """Each pass over a stateful task's sequence starts from a zero state."""
 
@@ -93,6 +111,7 @@ def train(
     makes the run resumable (a killed run restarts from its last finished epoch);
     `strategy` is a tf.distribute strategy whose scope builds the model."""
     from . import build, load_task_data
+    from .models import resolve
 
     spec = get_task(name)
     set_seed(seed)
@@ -109,6 +128,9 @@ def train(
         model = build(name, **overrides)
     train_ds, test_ds = data.datasets(batch_size, seed=seed)
     callbacks = list(callbacks or [])
+    train_spec = resolve(spec, overrides)[1]
+    if train_spec.lr_schedule == "cosine":
+        callbacks.append(CosineDecay(train_spec.learning_rate))
     if spec.model.stateful:
         callbacks.append(ResetStatesEachEpoch())
     if checkpoint_dir is not None:

@@ -25,7 +25,7 @@ def _letters(data, model, serve):
 def _stock(data, model, serve):
     windows = np.stack([data.test_prices[:60], data.test_prices[1:61]]).astype(np.float32)
     out = serve(prices=tf.constant(windows))["prediction"].numpy()
-    expected = data.to_prices(model.predict(data.x_test[:2], verbose=0)[:, 0])
+    expected = data.predicted_prices(model.predict(data.x_test, verbose=0))[:2]
     np.testing.assert_allclose(out, expected, rtol=1e-4)
 
 

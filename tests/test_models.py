@@ -24,6 +24,13 @@ EXPECTED_PARAMS = {
     "mnist_lstm": (28 * 128 + 128) + 4 * (128 * 128 + 128 * 128 + 128) + (128 * 10 + 10),  # 136586
     # vocabulary of the real collection at split seed 0: 859 words + padding + OOV
     "sms_spam_rnn": 861 * 50 + (10 * 50 + 100 + 10) + (10 * 2 + 2),  # 43682
+    # Tuned variants. Bidirectional doubles the recurrent weights and the head's input.
+    "sine_regression_tuned": (10 + 100 + 10) + 11,  # 131
+    "sin_to_cos_tuned": (32 + 1024 + 32) + 33,  # 1121
+    "mnist_lstm_tuned": (28 * 128 + 128) + 2 * 4 * (128 * 128 + 128 * 128 + 128) + (256 * 10 + 10),  # 269450
+    "stock_gru_returns": 3 * (16 + 256 + 32) + 17,  # 929
+    # vocabulary of the tuned SMS recipe at split seed 0: 3566 words + padding + OOV
+    "sms_spam_tuned": 3568 * 64 + 2 * 4 * (32 * 64 + 32 * 32 + 32) + (64 * 2 + 2),  # 253314
 }
 TASKS = rnn_zoo.list_tasks()
 

@@ -29,6 +29,23 @@ def test_sms_collection_counts(real_data_dir):
     assert data.vocab_size == rnn_zoo.get_task("sms_spam_rnn").model.embedding_input_dim == 861
 
 
+def test_tuned_sms_vocabulary_matches_its_default(real_data_dir):
+    spec = rnn_zoo.get_task("sms_spam_tuned")
+    data = rnn_zoo.load_task_data("sms_spam_tuned", data_dir=real_data_dir)
+    assert data.vocab_size == spec.model.embedding_input_dim == 3568
+    assert data.x_train.shape == (4459, 80) and "0" in data.vocabulary  # digits kept as a symbol
+
+
+def test_stock_returns_representation_is_scale_free(real_data_dir):
+    data = rnn_zoo.load_task_data("stock_gru_returns", data_dir=real_data_dir)
+    assert data.x_train.shape == (2066, 60, 1) and data.x_test.shape == (240, 60, 1)
+    # Predicting a zero return is exactly the naive forecast.
+    assert data.score(np.zeros((240, 1))) == pytest.approx(data.baseline_scores())
+    # The return scale was fitted on the training rows only.
+    train = data.train_prices
+    assert data.return_scale == pytest.approx(np.std(np.diff(train) / train[:-1]))
+
+
 def test_mnist_counts_and_official_label_counts(real_data_dir):
     data = rnn_zoo.load_task_data("mnist_lstm", data_dir=real_data_dir)
     assert data.x_train.shape == (60000, 28, 28) and data.x_test.shape == (10000, 28, 28)

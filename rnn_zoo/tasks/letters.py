@@ -8,7 +8,7 @@ import numpy as np
 
 from ..data import ClassificationData, Serving
 from ..errors import DataError
-from ..registry import ModelSpec, TaskSpec, TrainSpec, register
+from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, register
 
 SOURCE = "PKU MOOC 'TensorFlow notes' class 6: letter prediction with SimpleRNN"
 
@@ -123,6 +123,7 @@ def _register(name: str, *, alphabet_size: int, window: int, one_hot: bool, unit
             loader=load_letters,
             data_options=dict(alphabet_size=alphabet_size, window=window, one_hot=one_hot),
             target=f"100% accuracy on all {alphabet_size} patterns",
+            goals=(Goal("accuracy", ">=", 1.0),),
         )
     )
 

@@ -1,0 +1,172 @@
+"""The results benchmark: every task on its real data, over seeds, against its goals.
+
+Writes results/results.json and the results table of the README (between its markers).
+The file is produced here only, never edited by hand."""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import re
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .registry import TaskSpec, get_task, list_tasks
+
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+QUICK_EPOCHS = 2
+
+
+def primary_metric(spec: TaskSpec, metrics: dict) -> str:
+    """The metric a task is judged on: its first goal's, else RMSE or accuracy."""
+    if spec.goals:
+        return spec.goals[0].metric
+    return "rmse" if "rmse" in metrics else next(iter(metrics))
+
+
+def machine() -> dict:
+    import keras
+    import tensorflow as tf
+
+    cpu = platform.processor() or ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+        "tensorflow": tf.__version__, "keras": keras.__version__, "platform": platform.platform(),
+    }
+
+
+def raw_text_scores(result, folder: Path) -> dict:
+    """SMS metrics of the exported raw-string model: the SavedModel, reloaded, reads the
+    raw test messages (cleaning, vocabulary and padding inside)."""
+    import tensorflow as tf
+
+    from .saved_model import export
+
+    path = export(result.model, folder / result.task, task=result.task, data=result.data)
+    serve = tf.saved_model.load(str(path)).signatures["serve"]
+    spam = serve(text=tf.constant(result.data.text_test))["spam_probability"].numpy()
+    return result.data.score(np.stack([1 - spam, spam], axis=-1))
+
+
+def run_task(name: str, seeds, *, quick: bool, data_dir, log: Callable[[str], None]) -> dict:
+    from .training import train
+
+    spec = get_task(name)
+    epochs = min(spec.train.epochs, QUICK_EPOCHS) if quick else spec.train.epochs
+    per_seed = []
+    for seed in seeds:
+        result = train(name, seed=seed, epochs=epochs, data_dir=data_dir, verbose=0)
+        metrics = result.metrics
+        if spec.family == "sms":
+            with tempfile.TemporaryDirectory() as tmp:
+                metrics = raw_text_scores(result, Path(tmp))
+        per_seed.append({
+            "seed": seed, "metrics": metrics, "baseline": result.baseline,
+            "wall_time_s": round(result.wall_time_s, 2), "samples_per_s": round(result.samples_per_s, 1),
+        })
+        metric = primary_metric(spec, metrics)
+        log(f"{name} seed {seed}: {metric} {metrics[metric]:.6g} (baseline {result.baseline[metric]:.6g}), "
+            f"{result.wall_time_s:.1f} s")
+    metric = primary_metric(spec, per_seed[0]["metrics"])
+    values = {k: [r["metrics"][k] for r in per_seed] for k in per_seed[0]["metrics"]}
+    baselines = {k: [r["baseline"][k] for r in per_seed] for k in per_seed[0]["baseline"]}
+    model = spec.model
+    return {
+        "task": name, "family": spec.family, "variant_of": spec.variant_of, "description": spec.description,
+        "metric": metric,
+        "summary": {k: {"mean": float(np.mean(v)), "std": float(np.std(v)), "min": float(np.min(v)),
+                        "max": float(np.max(v))} for k, v in values.items()},
+        "baseline": {"name": result.baseline_name, **{k: float(np.mean(v)) for k, v in baselines.items()}},
+        "goals": [g.describe() for g in spec.goals],
+        "goals_met": all(g.met(values[g.metric], baselines[g.metric]) for g in spec.goals),
+        "target": spec.target, "tutorial_result": spec.tutorial_result,
+        "settings": {
+            "cell": model.cell, "units": list(model.units), "bidirectional": model.bidirectional,
+            "dropout": model.dropout, "optimizer": spec.train.optimizer, "learning_rate": spec.train.learning_rate,
+            "lr_schedule": spec.train.lr_schedule, "loss": spec.train.loss, "epochs": epochs,
+            "batch_size": spec.train.batch_size, "data_options": dict(spec.data_options),
+            "parameters": result.model.count_params(),
+        },
+        "seeds": list(seeds), "per_seed": per_seed,
+        "wall_time_s": float(np.mean([r["wall_time_s"] for r in per_seed])),
+        "samples_per_s": float(np.mean([r["samples_per_s"] for r in per_seed])),
+    }
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}" if abs(value) >= 1e-3 else f"{value:.2e}"
+
+
+def results_table(results: dict) -> str:
+    """The README's results table, made from results.json."""
+    m = results["machine"]
+    lines = [
+        f"Measured by `{results['command']}` on {results['date']}: {m['cpu']}, {m['cores']} cores, "
+        f"TensorFlow {m['tensorflow']}, Keras {m['keras']}, Python {m['python']}; seeds "
+        f"{', '.join(map(str, results['seeds']))} (mean ± std, then min–max). Times are per seed, on CPU.",
+        "",
+        "| task | variant of | metric | model | baseline | tutorial reported | target | met | epochs "
+        "| train time | samples/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["rows"]:
+        s = row["summary"][row["metric"]]
+        model = f"{_fmt(s['mean'])} ± {_fmt(s['std'])} ({_fmt(s['min'])}–{_fmt(s['max'])})"
+        baseline = f"{_fmt(row['baseline'][row['metric']])} ({row['baseline']['name']})"
+        goals = "; ".join(row["goals"]) or "honest report"
+        met = ("yes" if row["goals_met"] else "**no**") if row["goals"] else "—"
+        lines.append(
+            f"| `{row['task']}` | {row['variant_of'] or ''} | {row['metric']} | {model} | {baseline} | "
+            f"{row['tutorial_result']} | {goals} | {met} | {row['settings']['epochs']} | "
+            f"{row['wall_time_s']:.0f} s | {row['samples_per_s']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, table: str) -> None:
+    text = readme.read_text()
+    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+    if not pattern.search(text):
+        raise ValueError(f"{readme} has no {README_START} ... {README_END} markers")
+    readme.write_text(pattern.sub(lambda _: f"{README_START}\n{table}\n{README_END}", text))
+
+
+def run_benchmark(pattern: str = "*", *, seeds=(0, 1, 2), quick: bool = False, data_dir=None,
+                  out="results/results.json", readme="README.md", log: Callable[[str], None] = print) -> dict:
+    """Train every task matching `pattern` for each seed and write `out`. Rows of other
+    tasks already in `out` are kept, so a partial run refreshes just its own rows; the
+    README table is rewritten once `out` holds a row for every registered task.
+    `quick`: the first seed only, at most 2 epochs."""
+    names = list_tasks(pattern)
+    if not names:
+        raise ValueError(f"no task matches {pattern!r}")
+    seeds = tuple(seeds)[:1] if quick else tuple(seeds)
+    out = Path(out)
+    rows = {}
+    if out.is_file():
+        previous = json.loads(out.read_text())
+        if previous.get("quick") == quick and previous.get("seeds") == list(seeds):
+            rows = {row["task"]: row for row in previous["rows"]}
+    for name in names:
+        rows[name] = run_task(name, seeds, quick=quick, data_dir=data_dir, log=log)
+    results = {
+        "command": "rnn-zoo bench" + (" --quick" if quick else ""), "date": datetime.date.today().isoformat(),
+        "quick": quick, "seeds": list(seeds), "machine": machine(),
+        "rows": [rows[name] for name in list_tasks() if name in rows],  # registry order; drops old tasks
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.partial")
+    tmp.write_text(json.dumps(results, indent=1) + "\n")
+    os.replace(tmp, out)
+    if readme and not quick and len(results["rows"]) == len(list_tasks()):
+        update_readme(Path(readme), results_table(results))
+    return results

@@ -1,0 +1,70 @@
+"""results/results.json, written by `rnn-zoo bench`: every task has a row that meets its goals."""
+import json
+from pathlib import Path
+
+import pytest
+
+import rnn_zoo
+from rnn_zoo.bench import README_END, README_START, results_table
+from rnn_zoo.registry import Goal
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results" / "results.json"
+
+
+@pytest.fixture(scope="module")
+def results():
+    assert RESULTS.is_file(), "run `rnn-zoo bench` to produce results/results.json"
+    return json.loads(RESULTS.read_text())
+
+
+def test_a_full_run_over_three_seeds(results):
+    assert results["quick"] is False and results["seeds"] == [0, 1, 2]
+    assert results["machine"]["cpu"] and results["machine"]["tensorflow"]
+
+
+@pytest.mark.parametrize("name", rnn_zoo.list_tasks())
+def test_every_task_has_a_row_meeting_its_goals(results, name):
+    rows = {row["task"]: row for row in results["rows"]}
+    assert name in rows, f"{name} has no row in results.json: rerun `rnn-zoo bench`"
+    row, spec = rows[name], rnn_zoo.get_task(name)
+    assert row["metric"] in row["summary"] and row["metric"] in row["baseline"]
+    assert row["settings"]["epochs"] == spec.train.epochs and row["settings"]["batch_size"] == spec.train.batch_size
+    assert [r["seed"] for r in row["per_seed"]] == [0, 1, 2]
+    # Recompute each goal from the per-seed numbers instead of trusting the stored flag.
+    assert row["goals"] == [g.describe() for g in spec.goals]
+    for goal in spec.goals:
+        values = [r["metrics"][goal.metric] for r in row["per_seed"]]
+        baseline = [r["baseline"][goal.metric] for r in row["per_seed"]]
+        assert goal.met(values, baseline), f"{name}: {goal.describe()} not met by {values}"
+
+
+def test_readme_table_is_the_one_generated_from_the_results(results):
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split(README_START, 1)[1].split(README_END, 1)[0].strip()
+    assert table == results_table(results)
+
+
+def test_goal_checks():
+    assert Goal("accuracy", ">=", 0.9).met([0.95, 0.91], [0.5, 0.5])
+    assert not Goal("accuracy", ">=", 0.9).met([0.95, 0.89], [0.5, 0.5])
+    assert Goal("accuracy", ">=", 0.9, over="mean").met([0.95, 0.89], [0.5, 0.5])
+    relative = Goal("rmse", "<", 1.0, over="mean", relative_to_baseline=True)
+    assert relative.met([19.5, 19.7], [19.62, 19.62]) and not relative.met([19.7, 19.7], [19.62, 19.62])
+    assert Goal("rmse", "<=", 1.01, relative_to_baseline=True).describe() == "every seed: rmse <= 1.01 x baseline"
+
+
+def test_quick_benchmark_writes_rows_and_a_table(tiny_data_dir, tmp_path):
+    from rnn_zoo.bench import run_benchmark, update_readme
+
+    out = tmp_path / "quick.json"
+    results = run_benchmark("sms_spam_rnn", quick=True, data_dir=tiny_data_dir, out=out, readme=None, log=lambda _: None)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(results))
+    row, = results["rows"]
+    assert row["task"] == "sms_spam_rnn" and row["seeds"] == [0] and row["settings"]["epochs"] == 2
+    assert set(row["summary"]) == {"accuracy", "spam_precision", "spam_recall", "spam_f1"}  # from the raw-text export
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nrest\n")
+    update_readme(readme, results_table(results))
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "`sms_spam_rnn`" in text and "old" not in text
