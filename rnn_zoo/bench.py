@@ -103,7 +103,7 @@ def run_task(name: str, seeds, *, quick: bool, data_dir, log: Callable[[str], No
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.4g}" if abs(value) >= 1e-3 else f"{value:.2e}"
+    return "0" if value == 0 else f"{value:.4g}" if abs(value) >= 1e-3 else f"{value:.2e}"
 
 
 def results_table(results: dict) -> str:

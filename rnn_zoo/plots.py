@@ -9,15 +9,23 @@ from .data import ClassificationData, TaskData
 
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; no display needed
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # its default backend: Agg where there is no display
 
     return plt
 
 
-def plot_history(history: dict[str, list[float]], path) -> Path:
+def _finish(fig, path):
+    """Save to `path` and close, returning the path; with no path, return the figure
+    (a notebook shows it)."""
+    fig.tight_layout()
+    if path is None:
+        return fig
+    fig.savefig(path, dpi=100)
+    _pyplot().close(fig)
+    return Path(path)
+
+
+def plot_history(history: dict[str, list[float]], path=None):
     """Training (and validation) loss and metrics per epoch."""
     plt = _pyplot()
     keys = [k for k in history if not k.startswith("val_")]
@@ -30,13 +38,10 @@ def plot_history(history: dict[str, list[float]], path) -> Path:
         ax.set(xlabel="epoch", title=key)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _finish(fig, path)
 
 
-def plot_confusion(y_true, y_pred_classes, labels: list[str], path, title: str = "") -> Path:
+def plot_confusion(y_true, y_pred_classes, labels: list[str], path=None, title: str = ""):
     plt = _pyplot()
     n = len(labels)
     matrix = np.zeros((n, n), dtype=int)
@@ -48,13 +53,10 @@ def plot_confusion(y_true, y_pred_classes, labels: list[str], path, title: str =
                 fontsize=8)
     ax.set(xticks=range(n), yticks=range(n), xticklabels=labels, yticklabels=labels,
            xlabel="predicted", ylabel="true", title=title or "confusion matrix")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _finish(fig, path)
 
 
-def plot_series(series: dict[str, np.ndarray], path, *, x=None, title: str = "", ylabel: str = "") -> Path:
+def plot_series(series: dict[str, np.ndarray], path=None, *, x=None, title: str = "", ylabel: str = ""):
     """Several curves on one axis, e.g. true vs predicted vs naive."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 4))
@@ -63,10 +65,7 @@ def plot_series(series: dict[str, np.ndarray], path, *, x=None, title: str = "",
     ax.set(title=title, ylabel=ylabel)
     ax.legend()
     fig.autofmt_xdate()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _finish(fig, path)
 
 
 def plot_results(task: str, data: TaskData, y_pred: np.ndarray, history: dict | None, folder) -> list[Path]:

@@ -52,7 +52,14 @@ def write_saved_model(model: keras.Model, folder, data: TaskData, *, stateful: b
             return tf.constant(True)
 
         archive.add_endpoint("reset_state", reset_state, input_signature=[])
-    archive.write_out(str(folder), verbose=False)
+    # TensorFlow logs "Assets written to: <staging folder>" at INFO: a path the user never sees.
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("WARNING")
+    try:
+        archive.write_out(str(folder), verbose=False)
+    finally:
+        logger.setLevel(level)
 
 
 def export(model: keras.Model, path, *, task: str, data: TaskData | None = None, data_dir=None, seed: int = 0,

@@ -102,20 +102,24 @@ def train(
     name: str, *, epochs: int | None = None, batch_size: int | None = None, data_dir=None, seed: int = 0,
     checkpoint_dir=None, strategy: tf.distribute.Strategy | None = None, verbose: int | str = "auto",
     callbacks: list[keras.callbacks.Callback] | None = None, data_options: dict[str, Any] | None = None,
-    **overrides: Any,
+    max_train_samples: int | None = None, validate: bool = True, **overrides: Any,
 ) -> TrainResult:
     """Build task `name` (with `overrides`, see `rnn_zoo.build`), fit it on its training
     data, validating on the test data each epoch, and evaluate it beside its baseline.
 
     Defaults reproduce the tutorial (epochs, batch size, optimizer). `checkpoint_dir`
     makes the run resumable (a killed run restarts from its last finished epoch);
-    `strategy` is a tf.distribute strategy whose scope builds the model."""
+    `strategy` is a tf.distribute strategy whose scope builds the model;
+    `max_train_samples` trains on the first samples only (a quick run on a slice);
+    `validate=False` skips the per-epoch test pass (the curves), not the final evaluation."""
     from . import build, load_task_data
     from .models import resolve
 
     spec = get_task(name)
     set_seed(seed)
     data = load_task_data(name, data_dir=data_dir, seed=seed, **(data_options or {}))
+    if max_train_samples is not None:
+        data = data.head(max_train_samples)
     batch_size = batch_size or spec.train.batch_size
     epochs = epochs or spec.train.epochs
     if spec.model.stateful:
@@ -139,7 +143,7 @@ def train(
     history = model.fit(
         train_ds, epochs=epochs, verbose=verbose, callbacks=callbacks,
         # A stateful model validated between epochs would carry the test curve's state on.
-        validation_data=None if spec.model.stateful else test_ds,
+        validation_data=test_ds if validate and not spec.model.stateful else None,
         shuffle=False,  # the pipeline shuffles (and a stateful task's order matters)
     )
     wall = time.perf_counter() - start

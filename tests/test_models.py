@@ -25,6 +25,7 @@ EXPECTED_PARAMS = {
     # vocabulary of the real collection at split seed 0: 859 words + padding + OOV
     "sms_spam_rnn": 861 * 50 + (10 * 50 + 100 + 10) + (10 * 2 + 2),  # 43682
     # Tuned variants. Bidirectional doubles the recurrent weights and the head's input.
+    "letters_embedding_1pre1_tuned": 5 * 2 + (3 * 2 + 9 + 3) + (3 * 5 + 5),  # 48
     "sine_regression_tuned": (10 + 100 + 10) + 11,  # 131
     "sin_to_cos_tuned": (32 + 1024 + 32) + 33,  # 1121
     "mnist_lstm_tuned": (28 * 128 + 128) + 2 * 4 * (128 * 128 + 128 * 128 + 128) + (256 * 10 + 10),  # 269450

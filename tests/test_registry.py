@@ -20,7 +20,7 @@ def test_list_tasks_is_sorted_and_filters_with_fnmatch():
     names = rnn_zoo.list_tasks()
     assert names == sorted(names)
     assert rnn_zoo.list_tasks("stock_*") == ["stock_gru", "stock_gru_returns", "stock_lstm", "stock_simplernn"]
-    assert rnn_zoo.list_tasks("*_tuned") == ["mnist_lstm_tuned", "sin_to_cos_tuned", "sine_regression_tuned", "sms_spam_tuned"]
+    assert rnn_zoo.list_tasks("*_tuned") == ["letters_embedding_1pre1_tuned", "mnist_lstm_tuned", "sin_to_cos_tuned", "sine_regression_tuned", "sms_spam_tuned"]
     assert rnn_zoo.list_tasks("letters_?pre1") == ["letters_1pre1", "letters_4pre1"]
     assert rnn_zoo.list_tasks("nothing*") == []
 

@@ -25,6 +25,19 @@ def test_one_epoch_gives_metrics_beside_the_baseline(name, tiny_data_dir):
     assert rnn_zoo.evaluate(result.model, name, data=result.data) == pytest.approx(result.metrics)
 
 
+def test_max_train_samples_trains_on_a_slice(tiny_data_dir):
+    result = rnn_zoo.train("sms_spam_rnn", epochs=1, data_dir=tiny_data_dir, max_train_samples=10, verbose=0)
+    assert len(result.data.x_train) == len(result.data.text_train) == 10
+    assert len(result.data.x_test) == 24  # the test set is untouched
+    assert result.samples_per_s > 0
+
+
+def test_validation_each_epoch_can_be_skipped():
+    assert "val_loss" in rnn_zoo.train("letters_4pre1", epochs=2, verbose=0).history
+    result = rnn_zoo.train("letters_4pre1", epochs=2, verbose=0, validate=False)
+    assert set(result.history) == {"loss", "sparse_categorical_accuracy"} and result.metrics
+
+
 def test_evaluate_reports_human_units(tiny_data_dir):
     data = rnn_zoo.load_task_data("stock_lstm", data_dir=tiny_data_dir)
     model = rnn_zoo.build("stock_lstm")

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..data import ClassificationData, Serving
 from ..errors import DataError
-from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, register
+from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 SOURCE = "PKU MOOC 'TensorFlow notes' class 6: letter prediction with SimpleRNN"
 
@@ -35,15 +35,13 @@ class LetterCodec:
         return np.stack([self.encode(t) for t in texts])
 
     def decode(self, output) -> str | list[str]:
-        """Class probabilities (or ids) -> letter; a batch of them -> list of letters."""
+        """Class scores of one pattern -> its letter; a batch of them -> a list of letters;
+        an integer id -> its letter."""
         out = np.asarray(output)
         if out.ndim == 0:
             return self.alphabet[int(out)]
-        if out.ndim == 1 and out.shape[-1] == len(self.alphabet) and np.issubdtype(out.dtype, np.floating):
-            return self.alphabet[int(out.argmax())]
-        if out.ndim == 2:
-            return [self.alphabet[i] for i in out.argmax(-1)]
-        return [self.alphabet[int(i)] for i in out]
+        ids = out.argmax(-1)
+        return self.alphabet[int(ids)] if out.ndim == 1 else [self.alphabet[i] for i in ids]
 
 
 @dataclasses.dataclass
@@ -91,7 +89,8 @@ def load_letters(*, alphabet_size: int, window: int, one_hot: bool, data_dir=Non
     return LetterData(x, y, x.copy(), y.copy(), source="generated", codec=codec)
 
 
-def _register(name: str, *, alphabet_size: int, window: int, one_hot: bool, units: int, embedding_dim=None):
+def _register(name: str, *, alphabet_size: int, window: int, one_hot: bool, units: int, embedding_dim=None,
+              goals=None, target=None):
     shape = (window, alphabet_size) if one_hot else (window,)
     register(
         TaskSpec(
@@ -122,13 +121,28 @@ def _register(name: str, *, alphabet_size: int, window: int, one_hot: bool, unit
             ),
             loader=load_letters,
             data_options=dict(alphabet_size=alphabet_size, window=window, one_hot=one_hot),
-            target=f"100% accuracy on all {alphabet_size} patterns",
-            goals=(Goal("accuracy", ">=", 1.0),),
+            target=target or f"100% accuracy on all {alphabet_size} patterns",
+            goals=(Goal("accuracy", ">=", 1.0),) if goals is None else goals,
         )
     )
 
 
 _register("letters_1pre1", alphabet_size=5, window=1, one_hot=True, units=3)
 _register("letters_4pre1", alphabet_size=5, window=4, one_hot=True, units=3)
-_register("letters_embedding_1pre1", alphabet_size=5, window=1, one_hot=False, units=3, embedding_dim=2)
+# With the tutorial's 100 epochs (one Adam step each: 5 samples, batch 32) this model
+# misses one pattern on some seeds; the tuned variant trains for 200.
+_register("letters_embedding_1pre1", alphabet_size=5, window=1, one_hot=False, units=3, embedding_dim=2, goals=(),
+          target="the tutorial's settings, reported as they are (see letters_embedding_1pre1_tuned)")
 _register("letters_embedding_4pre1", alphabet_size=26, window=4, one_hot=False, units=10, embedding_dim=2)
+
+register(
+    dataclasses.replace(
+        get_task("letters_embedding_1pre1"),
+        name="letters_embedding_1pre1_tuned",
+        source="zoo-tuned: the reference model and optimizer, 200 epochs instead of 100",
+        train=dataclasses.replace(get_task("letters_embedding_1pre1").train, epochs=200),
+        target="100% accuracy on all 5 patterns",
+        goals=(Goal("accuracy", ">=", 1.0),),
+        variant_of="letters_embedding_1pre1",
+    )
+)

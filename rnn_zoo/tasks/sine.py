@@ -28,7 +28,7 @@ class SineData(RegressionData):
 class SinToCosData(RegressionData):
     """Consecutive chunks of one curve; the model's state carries from chunk to chunk."""
 
-    baseline_name = "always 0 (the mean of cos)"
+    baseline_name = "always 0, the mean of cos"
 
     def baseline_predictions(self):
         return np.zeros_like(self.y_test)

@@ -81,6 +81,9 @@ class SmsData(ClassificationData):
     def vocab_size(self) -> int:
         return len(self.vocabulary)
 
+    def head(self, n: int) -> "SmsData":
+        return dataclasses.replace(super().head(n), text_train=self.text_train[:n])
+
     def encode(self, texts) -> np.ndarray:
         return encode_texts(texts, self.vocabulary, self.max_length, self.digit_symbol)
 

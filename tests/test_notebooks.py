@@ -1,0 +1,43 @@
+"""Every notebook runs top to bottom in quick mode (papermill sets QUICK = True)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import REAL_DATA
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def test_there_is_a_notebook_per_family():
+    names = [p.name for p in NOTEBOOKS]
+    assert names == ["00_quickstart.ipynb", "01_letters.ipynb", "02_stock.ipynb", "03_sine.ipynb",
+                     "04_mnist_rows.ipynb", "05_sms_spam.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_notebook_has_a_parameters_cell_and_full_run_outputs(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    first = code[0]
+    assert "parameters" in first["metadata"].get("tags", []) and "QUICK = False" in "".join(first["source"])
+    # Committed after a full run: every cell executed, not in quick mode, no error, figures kept.
+    assert all(isinstance(c.get("execution_count"), int) for c in code), "commit the notebook executed"
+    assert not nb["metadata"].get("papermill", {}).get("parameters", {}).get("QUICK")
+    outputs = [o for c in code for o in c["outputs"]]
+    assert not any(o["output_type"] == "error" for o in outputs)
+    if path.stem != "00_quickstart":
+        assert any("image/png" in o.get("data", {}) for o in outputs), "the full run's figures are missing"
+    assert path.stat().st_size < 1_000_000
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_quick_mode(path, tmp_path, monkeypatch):
+    papermill = pytest.importorskip("papermill")
+    if json.loads(path.read_text())["metadata"].get("rnn_zoo", {}).get("needs_data"):
+        if not REAL_DATA:
+            pytest.skip("needs the real datasets in RNN_ZOO_DATA")
+        monkeypatch.setenv("RNN_ZOO_DATA", REAL_DATA)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    papermill.execute_notebook(str(path), str(tmp_path / path.name), parameters={"QUICK": True},
+                               cwd=str(tmp_path), progress_bar=False, kernel_name="python3")
