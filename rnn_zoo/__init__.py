@@ -38,9 +38,10 @@ def __getattr__(name: str):
 def build(name: str, *, compile: bool = True, **overrides: Any):
     """The model of task `name`: the tutorial's exact reference model unless overridden.
 
-    Overrides: cell ("simple_rnn" | "lstm" | "gru"), units (int or one per layer),
-    num_layers, bidirectional, dropout (between recurrent layers), learning_rate,
-    optimizer, loss, embedding_dim, vocab_size; batch_size for stateful tasks.
+    The overrides and what each accepts are listed in `rnn_zoo.models.OVERRIDES`: cell,
+    units, num_layers, bidirectional, dropout (between recurrent layers), learning_rate,
+    optimizer, loss, lr_schedule, embedding_dim, vocab_size, and batch_size for stateful
+    tasks.
     """
     from .models import build_from_spec
 
@@ -66,7 +67,9 @@ def load_task_data(name: str, *, data_dir=None, seed: int = 0, **options: Any) -
 def load_data(name: str, *, data_dir=None, batch_size: int | None = None, seed: int = 0, **options: Any):
     """(train_ds, test_ds): batched, cached, prefetched tf.data pipelines of (inputs,
     targets) that feed `build(name)` directly. Only the training set is shuffled, with
-    `seed`. `batch_size` defaults to the task's."""
+    `seed`. `batch_size` defaults to the task's. The SMS tasks' vocabulary depends on the
+    split seed: for another seed than 0, build with `vocab_size=` the size of
+    `load_task_data(name, seed=...).vocab_size` (`train` does this)."""
     spec = get_task(name)
     data = load_task_data(name, data_dir=data_dir, seed=seed, **options)
     return data.datasets(batch_size or spec.train.batch_size, seed=seed)

@@ -150,7 +150,9 @@ def _read_image(path: str, shape: tuple) -> "np.ndarray":
             raise UsageError(f"{path} is not a PNG, JPEG, GIF or BMP image (or a .npy array)") from None
     if image.shape != shape:
         raise UsageError(f"{path}: image of shape {image.shape}; expected {shape} (grey, white digit on black)")
-    return image.astype(np.uint8)
+    if image.dtype != np.uint8:
+        raise UsageError(f"{path}: pixels of type {image.dtype}; expected uint8 values 0-255")
+    return image
 
 
 def _cmd_predict(args) -> None:
@@ -193,8 +195,11 @@ def _cmd_bench(args) -> None:
     except ValueError:
         raise UsageError(f"--seeds expects comma-separated integers, got {args.seeds!r}") from None
     out = args.out or ("results/quick.json" if args.quick else "results/results.json")
+    readme = Path("README.md")
+    if not args.no_readme and not readme.is_file():
+        raise UsageError("run `rnn-zoo bench` from the repository root (its README.md holds the table), or pass --no-readme")
     results = run_benchmark(args.tasks, seeds=seeds, quick=args.quick, data_dir=args.data_dir, out=out,
-                            readme=None if args.no_readme else "README.md",
+                            readme=None if args.no_readme else readme,
                             log=lambda line: print(line, flush=True))
     failed = [row["task"] for row in results["rows"] if row["goals"] and not row["goals_met"]]
     print(f"wrote {out}: {len(results['rows'])} task(s)" + (f"; goals missed: {', '.join(failed)}" if failed else ""))
@@ -245,7 +250,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="train every task on its real data over seeds; write results and the README table")
     p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
-    p.add_argument("--quick", action="store_true", help=f"first seed only, at most {2} epochs; writes results/quick.json")
+    p.add_argument("--quick", action="store_true", help="first seed only, at most 2 epochs; writes results/quick.json")
     p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
     p.add_argument("--out", help="results file (default: results/results.json)")
     p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's results table")

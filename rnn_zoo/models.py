@@ -69,6 +69,8 @@ def resolve(spec: TaskSpec, overrides: dict[str, Any]) -> tuple[ModelSpec, Train
         if o["cell"] not in CELLS:
             raise _bad("cell", o["cell"])
         m["cell"] = o["cell"]
+    if "num_layers" in o:
+        _positive_int("num_layers", o["num_layers"])
     if "units" in o:
         u = o["units"]
         if isinstance(u, (list, tuple)):

@@ -29,6 +29,9 @@ def atomic_directory(path):
     old = path.parent / f".{path.name}.{uuid.uuid4().hex}.old"
     try:
         yield staging
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; an export is read by servers
         if path.exists():
             os.replace(path, old)
         os.replace(staging, path)
@@ -47,6 +50,8 @@ def write_saved_model(model: keras.Model, folder, data: TaskData, *, stateful: b
         archive.track(resource)
     archive.add_endpoint("serve", serving.fn, input_signature=serving.input_signature)
     if stateful:
+        reset_states(model)  # a loaded export starts a new sequence, not where training stopped
+
         def reset_state():
             reset_states(model)
             return tf.constant(True)

@@ -68,8 +68,8 @@ def set_seed(seed: int) -> None:
 
 def reset_states(model: keras.Model) -> None:
     for layer in model.layers:
-        layer = getattr(layer, "forward_layer", layer)  # Bidirectional wraps two RNNs
-        for rnn in (layer, getattr(layer, "backward_layer", None)):
+        # Bidirectional wraps two RNNs, each with its own state.
+        for rnn in (getattr(layer, "forward_layer", layer), getattr(layer, "backward_layer", None)):
             if getattr(rnn, "stateful", False):
                 rnn.reset_state()
 
@@ -122,9 +122,18 @@ def train(
         data = data.head(max_train_samples)
     batch_size = batch_size or spec.train.batch_size
     epochs = epochs or spec.train.epochs
+    if tuple(data.x_train.shape[1:]) != spec.input_shape:
+        raise InvalidOverrideError(
+            f"the data options give inputs of shape {tuple(data.x_train.shape[1:])}, but task {name!r} "
+            f"models take {spec.input_shape}; register a task with that input shape instead"
+        )
     if spec.model.stateful:
         if strategy is not None:
             raise InvalidOverrideError(f"task {name!r} is stateful: its state cannot be split across replicas")
+        if batch_size != 1:
+            raise InvalidOverrideError(
+                f"task {name!r} is stateful and trains on one unbroken curve: batch_size must be 1, got {batch_size}"
+            )
         overrides.setdefault("batch_size", batch_size)
     if hasattr(data, "vocab_size"):
         overrides.setdefault("vocab_size", data.vocab_size)  # the vocabulary depends on the split
@@ -134,7 +143,9 @@ def train(
     callbacks = list(callbacks or [])
     train_spec = resolve(spec, overrides)[1]
     if train_spec.lr_schedule == "cosine":
-        callbacks.append(CosineDecay(train_spec.learning_rate))
+        # From the starting rate of an optimizer instance the user passed, else the spec's.
+        given = isinstance(train_spec.optimizer, keras.optimizers.Optimizer)
+        callbacks.append(CosineDecay(float(train_spec.optimizer.learning_rate) if given else train_spec.learning_rate))
     if spec.model.stateful:
         callbacks.append(ResetStatesEachEpoch())
     if checkpoint_dir is not None:

@@ -98,6 +98,9 @@ def test_sms_and_mnist_predict_from_human_inputs(tiny_data_dir, tmp_path, capsys
     np.save(tmp_path / "digit.npy", np.zeros((28, 28), dtype=np.uint8))
     code, out, _ = run(capsys, "predict", "mnist_lstm", str(tmp_path / "digit.npy"), "--model", str(tmp_path / "mnist"))
     assert code == 0 and out.strip() in list("0123456789")
+    np.save(tmp_path / "float.npy", np.zeros((28, 28), dtype=np.float32))
+    code, _, err = run(capsys, "predict", "mnist_lstm", str(tmp_path / "float.npy"), "--model", str(tmp_path / "mnist"))
+    assert code == 2 and "expected uint8" in err
     np.save(tmp_path / "small.npy", np.zeros((8, 8), dtype=np.uint8))
     code, _, err = run(capsys, "predict", "mnist_lstm", str(tmp_path / "small.npy"), "--model", str(tmp_path / "mnist"))
     assert code == 2 and "expected (28, 28)" in err

@@ -50,6 +50,14 @@ def test_yahoo_csv_with_price_column_chosen_by_name(tmp_path):
     np.testing.assert_allclose(default.test_prices, frame["Open"].to_numpy()[-30:])
 
 
+def test_integer_dates_are_calendar_dates(tmp_path):
+    frame = write_yahoo_csv(tmp_path / "a.csv")
+    frame["Date"] = frame["Date"].str.replace("-", "").astype(int)  # tushare pro: trade_date 20190102
+    frame.to_csv(tmp_path / "int_dates.csv", index=False)
+    data = rnn_zoo.load_task_data("stock_lstm", csv_path=tmp_path / "int_dates.csv", **SMALL)
+    assert str(data.dates[0])[:10] == "2019-01-02"
+
+
 def test_unsorted_rows_are_sorted_with_a_warning(tmp_path):
     frame = write_yahoo_csv(tmp_path / "a.csv")
     frame.iloc[::-1].to_csv(tmp_path / "newest_first.csv", index=False)

@@ -37,6 +37,8 @@ def _sine(data, model, serve):
 def _sin_to_cos(data, model, serve, loaded):
     reset_states(model)
     expected = model.predict(data.x_test[:2], batch_size=1, verbose=0)[..., 0]
+    fresh = serve(values=tf.constant(data.x_test[:1, :, 0]))["prediction"].numpy()
+    np.testing.assert_allclose(fresh, expected[:1], rtol=1e-5, atol=1e-6)  # a loaded export starts from zero
     loaded.reset_state()
     first = serve(values=tf.constant(data.x_test[:1, :, 0]))["prediction"].numpy()
     second = serve(values=tf.constant(data.x_test[1:2, :, 0]))["prediction"].numpy()
@@ -72,6 +74,8 @@ def test_export_reloads_and_matches_the_keras_model(name, tiny_data_dir, tmp_pat
     spec = rnn_zoo.get_task(name)
     data = rnn_zoo.load_task_data(name, data_dir=tiny_data_dir)
     model = rnn_zoo.build(name, **({"vocab_size": data.vocab_size} if hasattr(data, "vocab_size") else {}))
+    if spec.model.stateful:
+        model.predict(data.x_train[:3], batch_size=1, verbose=0)  # leave a state behind
     path = rnn_zoo.export(model, tmp_path / name, task=name, data=data)
     loaded = tf.saved_model.load(str(path))
     serve = loaded.signatures["serve"]
@@ -96,6 +100,7 @@ def test_export_replaces_an_old_export_and_leaves_nothing_half_written(tmp_path)
     path = tmp_path / "letters"
     rnn_zoo.export(rnn_zoo.build("letters_4pre1"), path, task="letters_4pre1")
     before = (path / "saved_model.pb").stat().st_mtime_ns
+    assert path.stat().st_mode & 0o044 == 0o044  # readable by a server running as another user
     rnn_zoo.export(rnn_zoo.build("letters_4pre1"), path, task="letters_4pre1")
     assert (path / "saved_model.pb").stat().st_mtime_ns != before
     # A model that does not fit the task's inputs fails while tracing: the old export stays.

@@ -182,6 +182,7 @@ def test_stateful_batch_size_override_fixes_the_input_batch():
         ({"units": [8, True]}, "units=True is invalid"),
         ({"num_layers": 0}, "num_layers=0 is invalid"),
         ({"units": [8, 8], "num_layers": 3}, "has 2 layers but num_layers=3"),
+        ({"units": 32, "num_layers": 2.5}, "num_layers=2.5 is invalid"),
         ({"dropout": 1.5}, "dropout=1.5 is invalid"),
         ({"bidirectional": "yes"}, "bidirectional='yes' is invalid"),
         ({"learning_rate": -1}, "learning_rate=-1 is invalid"),

@@ -119,6 +119,23 @@ def test_stateful_task_carries_state_and_evaluates_after_the_training_stretch():
         rnn_zoo.train("sin_to_cos", epochs=1, verbose=0, strategy=tf.distribute.get_strategy())
 
 
+def test_mistakes_that_would_fail_after_training_fail_before_it():
+    with pytest.raises(rnn_zoo.InvalidOverrideError, match="batch_size must be 1"):
+        rnn_zoo.train("sin_to_cos", batch_size=2, verbose=0)
+    with pytest.raises(rnn_zoo.InvalidOverrideError, match=r"inputs of shape \(5, 1\)"):
+        rnn_zoo.train("sine_regression", data_options={"steps": 5}, verbose=0)
+
+
+def test_reset_states_clears_both_directions_of_a_bidirectional_layer():
+    model = rnn_zoo.build("sin_to_cos", bidirectional=True)
+    model.predict(np.ones((1, 10, 1), dtype=np.float32), verbose=0)
+    layer = model.layers[0]
+    rnns = (layer.forward_layer, layer.backward_layer)
+    assert all(np.abs(np.asarray(r.states[0])).sum() > 0 for r in rnns)
+    rnn_zoo.training.reset_states(model)
+    assert all(np.abs(np.asarray(r.states[0])).sum() == 0 for r in rnns)
+
+
 def test_mirrored_strategy_over_two_logical_cpus():
     # Logical devices must be configured before TensorFlow starts, so in a fresh process.
     script = textwrap.dedent("""

@@ -90,7 +90,10 @@ def read_price_csv(path: Path, price_column: str = "open", date_column: str | No
 
     date_col = column(date_column, DATE_COLUMNS, "date")
     price_col = column(price_column, (), "price")
-    dates = pd.to_datetime(frame[date_col], errors="coerce")
+    raw_dates = frame[date_col]
+    if pd.api.types.is_integer_dtype(raw_dates):
+        raw_dates = raw_dates.astype(str)  # 20200424 is a date, not nanoseconds since 1970
+    dates = pd.to_datetime(raw_dates, errors="coerce")
     bad = np.flatnonzero(dates.isna().to_numpy())
     if len(bad):
         raise DataError(f"{path}: unparseable or empty {date_col!r} on line(s) {_line_list(bad)}")

@@ -102,10 +102,14 @@ class RegressionData(TaskData):
 
     baseline_name: ClassVar[str] = "last input value"
 
-    def score(self, y_pred):
-        err = np.asarray(y_pred, dtype=np.float64).reshape(self.y_test.shape) - self.y_test
+    @staticmethod
+    def error_scores(true, predicted) -> dict[str, float]:
+        err = np.asarray(predicted, dtype=np.float64) - true
         mse = float(np.mean(err**2))
         return {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": float(np.mean(np.abs(err)))}
+
+    def score(self, y_pred):
+        return self.error_scores(self.y_test, np.reshape(y_pred, self.y_test.shape))
 
     def baseline_predictions(self):
         return self.x_test[:, -1, :]

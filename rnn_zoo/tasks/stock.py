@@ -52,14 +52,10 @@ class PriceData(RegressionData):
         """Model outputs on the test windows -> forecast prices."""
         raise NotImplementedError
 
-    @staticmethod
-    def price_scores(true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-        err = np.asarray(predicted, dtype=np.float64) - true
-        mse = float(np.mean(err**2))
-        return {
-            "mse": mse, "rmse": float(np.sqrt(mse)), "mae": float(np.mean(np.abs(err))),
-            "mape": float(100 * np.mean(np.abs(err) / true)),
-        }
+    @classmethod
+    def price_scores(cls, true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+        mape = float(100 * np.mean(np.abs(np.asarray(predicted, dtype=np.float64) - true) / true))
+        return {**cls.error_scores(true, predicted), "mape": mape}
 
     def score(self, y_pred):
         """MSE, RMSE, MAE in price units and MAPE in %."""
