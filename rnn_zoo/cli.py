@@ -133,7 +133,7 @@ def _parse_inputs(spec, inputs: list[str]):
     return batches
 
 
-def _read_image(path: str, shape: tuple) -> "np.ndarray":
+def _read_image(path: str, shape: tuple):
     import numpy as np
 
     p = Path(path)
