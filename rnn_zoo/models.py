@@ -162,17 +162,29 @@ def _layers(model: ModelSpec) -> list[keras.layers.Layer]:
     return layers
 
 
-def compile_model(model: keras.Model, train: TrainSpec) -> keras.Model:
-    """Compile with the spec's optimizer, loss and metrics."""
+def compile_model(
+    model: keras.Model, train: TrainSpec, *, total_steps: int | None = None, steps_per_execution: int = 1
+) -> keras.Model:
+    """Compile with the spec's optimizer, loss and metrics.
+
+    With `total_steps` (known once the data is), a cosine `lr_schedule` becomes an
+    in-graph schedule on the optimizer: it then needs no per-batch Python callback, so
+    `steps_per_execution` > 1 runs several steps in one call without skipping updates."""
     if isinstance(train.optimizer, keras.optimizers.Optimizer):
         optimizer = train.optimizer
     else:
         optimizer = OPTIMIZERS[train.optimizer](learning_rate=train.learning_rate)
+    if train.lr_schedule == "cosine" and total_steps is not None:
+        # From the starting rate of an optimizer instance the user passed, else the spec's.
+        start = train.learning_rate if isinstance(train.optimizer, str) else float(optimizer.learning_rate)
+        optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(start, decay_steps=total_steps)
     if train.loss == "sparse_categorical_crossentropy":
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=train.from_logits)
     else:
         loss = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}[train.loss]
-    model.compile(optimizer=optimizer, loss=loss, metrics=list(train.metrics))
+    model.compile(
+        optimizer=optimizer, loss=loss, metrics=list(train.metrics), steps_per_execution=steps_per_execution
+    )
     return model
 
 

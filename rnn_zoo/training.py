@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import time
 from typing import Any
 
@@ -59,6 +58,11 @@ class TrainResult:
         }
 
 
+# Steps per compiled call by default: most of the per-step Python overhead is gone by 32,
+# while the progress bar still moves a few times per epoch on the larger tasks.
+MAX_STEPS_PER_EXECUTION = 32
+
+
 def set_seed(seed: int) -> None:
     """Seed Python, numpy and TensorFlow, and make TF ops deterministic, so that two CPU
     runs with the same seed give identical results."""
@@ -74,23 +78,6 @@ def reset_states(model: keras.Model) -> None:
                 rnn.reset_state()
 
 
-class CosineDecay(keras.callbacks.Callback):
-    """Learning rate from `initial` down to 0 along a half cosine over all training steps,
-    set before every batch (also right after a resume from a checkpoint)."""
-
-    def __init__(self, initial: float):
-        super().__init__()
-        self.initial = initial
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.step = epoch * self.params["steps"]
-
-    def on_train_batch_begin(self, batch, logs=None):
-        total = self.params["epochs"] * self.params["steps"]
-        self.model.optimizer.learning_rate = 0.5 * self.initial * (1 + math.cos(math.pi * self.step / total))
-        self.step += 1
-
-
 class ResetStatesEachEpoch(keras.callbacks.Callback):
     """Each pass over a stateful task's sequence starts from a zero state."""
 
@@ -102,7 +89,8 @@ def train(
     name: str, *, epochs: int | None = None, batch_size: int | None = None, data_dir=None, seed: int = 0,
     checkpoint_dir=None, strategy: tf.distribute.Strategy | None = None, verbose: int | str = "auto",
     callbacks: list[keras.callbacks.Callback] | None = None, data_options: dict[str, Any] | None = None,
-    max_train_samples: int | None = None, validate: bool = True, **overrides: Any,
+    max_train_samples: int | None = None, validate: bool = True, steps_per_execution: int | None = None,
+    **overrides: Any,
 ) -> TrainResult:
     """Build task `name` (with `overrides`, see `rnn_zoo.build`), fit it on its training
     data, validating on the test data each epoch, and evaluate it beside its baseline.
@@ -111,9 +99,12 @@ def train(
     makes the run resumable (a killed run restarts from its last finished epoch);
     `strategy` is a tf.distribute strategy whose scope builds the model;
     `max_train_samples` trains on the first samples only (a quick run on a slice);
-    `validate=False` skips the per-epoch test pass (the curves), not the final evaluation."""
+    `validate=False` skips the per-epoch test pass (the curves), not the final evaluation;
+    `steps_per_execution` is how many training steps run in one compiled call (default:
+    the whole epoch, at most 32): larger saves Python overhead per step, but batch-level
+    callbacks and the progress bar then see one batch per call."""
     from . import build, load_task_data
-    from .models import resolve
+    from .models import compile_model, resolve
 
     spec = get_task(name)
     set_seed(seed)
@@ -137,15 +128,25 @@ def train(
         overrides.setdefault("batch_size", batch_size)
     if hasattr(data, "vocab_size"):
         overrides.setdefault("vocab_size", data.vocab_size)  # the vocabulary depends on the split
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build(name, **overrides)
     train_ds, test_ds = data.datasets(batch_size, seed=seed)
+    steps = data.steps_per_epoch(batch_size)
+    if steps_per_execution is None:
+        # Keras 3.15's multi-step loop fails under MirroredStrategy ("You must feed a value
+        # for placeholder tensor"), so a distributed run keeps one step per call.
+        steps_per_execution = 1 if strategy is not None else min(steps, MAX_STEPS_PER_EXECUTION)
+    elif isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+        raise InvalidOverrideError(f"steps_per_execution must be a positive int, got {steps_per_execution!r}")
+    fit_options = {}
+    if steps == 1 and not spec.model.stateful:
+        # One batch per epoch (the letters tasks): keep one iterator over a repeated dataset.
+        # A fresh iterator each epoch costs more here than the training step itself.
+        train_ds, fit_options["steps_per_epoch"] = train_ds.repeat(), 1
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = build(name, compile=False, **overrides)
+        compile_model(
+            model, resolve(spec, overrides)[1], total_steps=epochs * steps, steps_per_execution=steps_per_execution
+        )
     callbacks = list(callbacks or [])
-    train_spec = resolve(spec, overrides)[1]
-    if train_spec.lr_schedule == "cosine":
-        # From the starting rate of an optimizer instance the user passed, else the spec's.
-        given = isinstance(train_spec.optimizer, keras.optimizers.Optimizer)
-        callbacks.append(CosineDecay(float(train_spec.optimizer.learning_rate) if given else train_spec.learning_rate))
     if spec.model.stateful:
         callbacks.append(ResetStatesEachEpoch())
     if checkpoint_dir is not None:
@@ -156,6 +157,7 @@ def train(
         # A stateful model validated between epochs would carry the test curve's state on.
         validation_data=test_ds if validate and not spec.model.stateful else None,
         shuffle=False,  # the pipeline shuffles (and a stateful task's order matters)
+        **fit_options,
     )
     wall = time.perf_counter() - start
     epochs_run = len(history.history.get("loss", []))

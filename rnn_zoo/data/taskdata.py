@@ -54,6 +54,11 @@ class TaskData:
             make_dataset(self.x_test, self.y_test, batch_size, shuffle=False),
         )
 
+    def steps_per_epoch(self, batch_size: int) -> int:
+        """Training batches per epoch (stateful data drops a tail that fills no batch)."""
+        n = len(self.x_train)
+        return n // batch_size if self.stateful else -(-n // batch_size)
+
     def head(self, n: int) -> "TaskData":
         """A copy that keeps the first `n` training samples (the test set is unchanged):
         a quick run on a slice of the data."""
