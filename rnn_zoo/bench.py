@@ -132,12 +132,13 @@ def results_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, table: str) -> None:
+def update_readme(readme: Path, table: str, *, start: str = README_START, end: str = README_END) -> None:
+    """Replace what lies between the `start` and `end` markers of `readme` with `table`."""
     text = readme.read_text()
-    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise ValueError(f"{readme} has no {README_START} ... {README_END} markers")
-    readme.write_text(pattern.sub(lambda _: f"{README_START}\n{table}\n{README_END}", text))
+        raise ValueError(f"{readme} has no {start} ... {end} markers")
+    readme.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text))
 
 
 def run_benchmark(pattern: str = "*", *, seeds=(0, 1, 2), quick: bool = False, data_dir=None,

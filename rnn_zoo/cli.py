@@ -187,7 +187,32 @@ def _cmd_predict(args) -> None:
             print(prediction if isinstance(prediction, (str, np.integer)) else f"{prediction:.6g}")
 
 
+def _cmd_speed(args) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise UsageError("the speed benchmark compares with PyTorch, which is not installed: "
+                         "pip install torch==2.13.0 (a CPU build; benchmark only)")
+    if args.quick:
+        raise UsageError("--quick is for the results benchmark; --speed always times a few epochs per task")
+    if args.repeats < 1:
+        raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
+    from rnn_zoo.speed.benchmark import run_speed_benchmark
+
+    out = args.out or "results/speed.json"
+    results = run_speed_benchmark(args.tasks, repeats=args.repeats, data_dir=args.data_dir, out=out,
+                                  readme=None if args.no_readme else Path("README.md"),
+                                  log=lambda line: print(line, flush=True))
+    slower = [row["task"] for row in results["training"] if not row["ratio_goal_met"]]
+    print(f"wrote {out}: {len(results['training'])} task(s)"
+          + (f"; slower than PyTorch: {', '.join(slower)}" if slower else ""))
+
+
 def _cmd_bench(args) -> None:
+    if not args.no_readme and not Path("README.md").is_file():
+        raise UsageError("run `rnn-zoo bench` from the repository root (its README.md holds the table), or pass --no-readme")
+    if args.speed:
+        return _cmd_speed(args)
     from rnn_zoo.bench import run_benchmark
 
     try:
@@ -196,8 +221,6 @@ def _cmd_bench(args) -> None:
         raise UsageError(f"--seeds expects comma-separated integers, got {args.seeds!r}") from None
     out = args.out or ("results/quick.json" if args.quick else "results/results.json")
     readme = Path("README.md")
-    if not args.no_readme and not readme.is_file():
-        raise UsageError("run `rnn-zoo bench` from the repository root (its README.md holds the table), or pass --no-readme")
     results = run_benchmark(args.tasks, seeds=seeds, quick=args.quick, data_dir=args.data_dir, out=out,
                             readme=None if args.no_readme else readme,
                             log=lambda line: print(line, flush=True))
@@ -251,9 +274,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--quick", action="store_true", help="first seed only, at most 2 epochs; writes results/quick.json")
+    p.add_argument("--speed", action="store_true",
+                   help="time training against plain PyTorch, and the serving paths; writes results/speed.json "
+                        "(needs torch)")
+    p.add_argument("--repeats", type=int, default=3, help="--speed: interleaved repetitions per task (default 3)")
     p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
-    p.add_argument("--out", help="results file (default: results/results.json)")
-    p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's results table")
+    p.add_argument("--out", help="results file (default: results/results.json, or results/speed.json)")
+    p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's tables")
     p.set_defaults(func=_cmd_bench)
     return parser
 

@@ -133,7 +133,13 @@ def resolve(spec: TaskSpec, overrides: dict[str, Any]) -> tuple[ModelSpec, Train
     return dataclasses.replace(model, **m), dataclasses.replace(train, **t)
 
 
-def _layers(model: ModelSpec) -> list[keras.layers.Layer]:
+# SimpleRNN has no cuDNN kernel, so unrolling it blocks nothing on a GPU; on CPU it drops the
+# while loop's per-step cost on short sequences (a training step measured 1.3x faster on
+# sine_regression, 10 steps, and 1.8x on sms_spam_rnn, 25; no gain at 60 steps).
+MAX_UNROLLED_STEPS = 32
+
+
+def _layers(model: ModelSpec, timesteps: int) -> list[keras.layers.Layer]:
     layers: list[keras.layers.Layer] = []
     if model.embedding_dim is not None:
         layers.append(
@@ -145,6 +151,8 @@ def _layers(model: ModelSpec) -> list[keras.layers.Layer]:
         # Dense on a 3-D input acts on the last axis: the same projection for every timestep.
         layers.append(keras.layers.Dense(model.projection_units, name="projection"))
     recurrent = _RECURRENT_LAYERS[model.cell]
+    # LSTM and GRU never unroll: that would cost them their cuDNN kernels on a GPU.
+    unroll = {"unroll": True} if model.cell == "simple_rnn" and timesteps <= MAX_UNROLLED_STEPS else {}
     last = len(model.units) - 1
     for i, units in enumerate(model.units):
         layer = recurrent(
@@ -152,6 +160,7 @@ def _layers(model: ModelSpec) -> list[keras.layers.Layer]:
             return_sequences=i < last or model.return_sequences,
             stateful=model.stateful,
             name=f"{model.cell}_{i + 1}",
+            **unroll,
         )
         if model.bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i + 1}")
@@ -198,7 +207,7 @@ def build_from_spec(spec: TaskSpec, *, compile: bool = True, **overrides: Any) -
         batch_size=train_spec.batch_size if model_spec.stateful else None,
         name="inputs",
     )
-    model = keras.Sequential([inputs, *_layers(model_spec)], name=spec.name)
+    model = keras.Sequential([inputs, *_layers(model_spec, timesteps=spec.input_shape[0])], name=spec.name)
     if compile:
         compile_model(model, train_spec)
     return model

@@ -84,6 +84,10 @@ def test_export_reloads_and_matches_the_keras_model(name, tiny_data_dir, tmp_pat
     else:
         assert spec.family in CHECKS, f"add an export check for the {spec.family!r} family"
         CHECKS[spec.family](data, model, serve)
+    # serving_examples() gives inputs in the form `serve` takes, as many as asked for.
+    n = 1 if spec.model.stateful else 3
+    out = serve(**{k: tf.constant(v) for k, v in data.serving_examples(n).items()})
+    assert len(out["prediction"]) == n
 
 
 def test_letters_export_rejects_bad_text(tmp_path):

@@ -79,6 +79,14 @@ class TaskData:
         """The export's `serve` endpoint for `model`: human inputs in, human outputs out."""
         raise NotImplementedError
 
+    def serving_examples(self, n: int) -> dict[str, np.ndarray]:
+        """`n` test inputs in the form the export's `serve` takes them, keyed by its
+        argument name; test samples repeat when `n` exceeds the test set."""
+        raise NotImplementedError
+
+    def _test_rows(self, n: int, available: int | None = None) -> np.ndarray:
+        return np.arange(n) % (available or len(self.x_test))
+
 
 @dataclasses.dataclass
 class ClassificationData(TaskData):

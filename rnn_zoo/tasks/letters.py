@@ -55,6 +55,10 @@ class LetterData(ClassificationData):
     def class_names(self) -> list[str]:
         return list(self.codec.alphabet)
 
+    def serving_examples(self, n):
+        alphabet, window = self.codec.alphabet, self.codec.window
+        return {"text": np.array([(alphabet * 2)[i : i + window] for i in self._test_rows(n, len(alphabet))])}
+
     def serving(self, model):
         """Strings of `window` letters -> the next letter and the probabilities."""
         import tensorflow as tf

@@ -82,6 +82,9 @@ def _check(arrays, source):
 class MnistData(ClassificationData):
     class_names = [str(digit) for digit in range(10)]
 
+    def serving_examples(self, n):
+        return {"images": np.round(self.x_test[self._test_rows(n)] * 255).astype(np.uint8)}
+
     def serving(self, model):
         """28x28 uint8 images (0 = black background) -> the digit and the probabilities."""
         import tensorflow as tf

@@ -11,6 +11,9 @@ from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 @dataclasses.dataclass
 class SineData(RegressionData):
+    def serving_examples(self, n):
+        return {"values": self.x_test[self._test_rows(n), :, 0]}
+
     def serving(self, model):
         """`steps` values of the sequence -> the next value."""
         import tensorflow as tf
@@ -32,6 +35,9 @@ class SinToCosData(RegressionData):
 
     def baseline_predictions(self):
         return np.zeros_like(self.y_test)
+
+    def serving_examples(self, n):
+        return {"values": self.x_test[self._test_rows(n), :, 0]}
 
     def serving(self, model):
         """Consecutive chunks of sin(x) -> cos(x) on the same points. The state carries

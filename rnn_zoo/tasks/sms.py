@@ -84,6 +84,9 @@ class SmsData(ClassificationData):
     def head(self, n: int) -> "SmsData":
         return dataclasses.replace(super().head(n), text_train=self.text_train[:n])
 
+    def serving_examples(self, n):
+        return {"text": self.text_test[self._test_rows(n)]}
+
     def encode(self, texts) -> np.ndarray:
         return encode_texts(texts, self.vocabulary, self.max_length, self.digit_symbol)
 

@@ -44,6 +44,10 @@ class PriceData(RegressionData):
 
     baseline_name = "tomorrow = today"
 
+    def serving_examples(self, n):
+        starts = self._test_rows(n, len(self.test_prices) - self.window)
+        return {"prices": np.stack([self.test_prices[i : i + self.window] for i in starts]).astype(np.float32)}
+
     def naive_forecast(self) -> tuple[np.ndarray, np.ndarray]:
         """(true, predicted) next prices on the test windows for "tomorrow = today"."""
         return self.test_prices[self.window :], self.test_prices[self.window - 1 : -1]

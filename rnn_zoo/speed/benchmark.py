@@ -1,0 +1,182 @@
+"""`rnn-zoo bench --speed`: per task, interleaved repetitions of the zoo's training and of
+its plain-PyTorch equivalent; then inference paths and import time. Writes
+results/speed.json and the README's speed tables (between their markers)."""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import statistics
+from pathlib import Path
+from typing import Callable
+
+from ..bench import machine, update_readme
+from ..registry import get_task, list_tasks
+from . import measure
+
+README_START, README_END = "<!-- speed:start -->", "<!-- speed:end -->"
+# Steady-state speed does not depend on the epoch's length, so the big sets are cut.
+MAX_SAMPLES = 6000
+TIMED_EPOCHS = 3  # after one warm-up epoch (tracing, caches)
+TINY_EPOCHS = 100  # one-batch epochs (the letters tasks): the tutorial's 100
+GOAL_RATIO, GOAL_OVERHEAD_MS = 1.0, 2.0
+
+
+def _median(values):
+    return statistics.median(values) if values else None
+
+
+def bench_task(name: str, *, repeats: int, data_dir, log: Callable[[str], None]) -> dict:
+    from .. import load_task_data
+    from ..training import MAX_STEPS_PER_EXECUTION
+
+    spec = get_task(name)
+    probe = load_task_data(name, data_dir=data_dir).head(MAX_SAMPLES)
+    batch, samples = spec.train.batch_size, len(probe.x_train)
+    steps = probe.steps_per_epoch(batch)
+    tiny = steps == 1
+    epochs = TINY_EPOCHS if tiny else TIMED_EPOCHS + 1
+    sps = {"zoo": [], "torch": []}
+    epoch_ms = {"zoo": [], "torch": []}
+    overhead = {"zoo": [], "torch": []}
+    step_ms = {"zoo": [], "torch": []}
+    result = None
+    for rep in range(repeats):
+        # Alternate who goes first, so that a slow stretch of the machine hits both.
+        for framework in ("zoo", "torch") if rep % 2 == 0 else ("torch", "zoo"):
+            if framework == "zoo":
+                result, times = measure.zoo_training(name, epochs=epochs, seed=rep, data_dir=data_dir,
+                                                     max_train_samples=MAX_SAMPLES)
+                step = measure.zoo_step_time(result) if tiny else None
+            else:
+                data = load_task_data(name, data_dir=data_dir, seed=rep).head(MAX_SAMPLES)
+                trainer = measure.torch_trainer(name, data, seed=rep, epochs=epochs)
+                times = measure.torch_training(trainer, epochs=epochs)
+                step = measure.torch_step_time(trainer) if tiny else None
+            epoch = statistics.median(times)
+            sps[framework].append(samples / epoch)
+            epoch_ms[framework].append(epoch * 1e3)
+            if step is not None:
+                step_ms[framework].append(step * 1e3)
+                overhead[framework].append((epoch - step) * 1e3)
+        log(f"{name} repetition {rep + 1}/{repeats}: zoo {sps['zoo'][-1]:,.0f} samples/s, "
+            f"PyTorch {sps['torch'][-1]:,.0f} samples/s")
+    row = {
+        "task": name, "cell": spec.model.cell, "bidirectional": spec.model.bidirectional,
+        "samples_per_epoch": samples, "batch_size": batch, "steps_per_epoch": steps,
+        "zoo_steps_per_execution": min(steps, MAX_STEPS_PER_EXECUTION), "epochs_per_repetition": epochs,
+        "parameters": result.model.count_params(),
+        "zoo": {"samples_per_s": sps["zoo"], "median_samples_per_s": _median(sps["zoo"]),
+                "median_epoch_ms": _median(epoch_ms["zoo"])},
+        "torch": {"samples_per_s": sps["torch"], "median_samples_per_s": _median(sps["torch"]),
+                  "median_epoch_ms": _median(epoch_ms["torch"])},
+    }
+    row["ratio"] = row["zoo"]["median_samples_per_s"] / row["torch"]["median_samples_per_s"]
+    row["ratio_goal_met"] = row["ratio"] >= GOAL_RATIO
+    if tiny:
+        for framework in ("zoo", "torch"):
+            row[framework]["median_step_ms"] = _median(step_ms[framework])
+            row[framework]["median_overhead_ms_per_epoch"] = _median(overhead[framework])
+        row["overhead_goal_met"] = row["zoo"]["median_overhead_ms_per_epoch"] < GOAL_OVERHEAD_MS
+    row["inference"] = measure.inference_times(result)
+    return row
+
+
+def run_speed_benchmark(pattern: str = "*", *, repeats: int = 3, data_dir=None, out="results/speed.json",
+                        readme="README.md", log: Callable[[str], None] = print, import_repeats: int = 5) -> dict:
+    """Benchmark every task matching `pattern`; rows of other tasks already in `out` are
+    kept. The README tables are rewritten once `out` holds every registered task."""
+    import torch
+
+    names = list_tasks(pattern)
+    if not names:
+        raise ValueError(f"no task matches {pattern!r}")
+    if repeats < 3:
+        log(f"note: {repeats} repetition(s); the published table uses at least 3")
+    out = Path(out)
+    rows = {}
+    if out.is_file():
+        rows = {row["task"]: row for row in json.loads(out.read_text()).get("training", [])}
+    for name in names:
+        rows[name] = bench_task(name, repeats=repeats, data_dir=data_dir, log=log)
+    results = {
+        "command": "rnn-zoo bench --speed", "date": datetime.date.today().isoformat(),
+        "machine": {**machine(), "torch": torch.__version__, "torch_threads": torch.get_num_threads()},
+        "settings": {
+            "repeats": repeats, "max_samples_per_epoch": MAX_SAMPLES, "timed_epochs": TIMED_EPOCHS,
+            "tiny_task_epochs": TINY_EPOCHS, "validate": False, "verbose": 0,
+            "goal_ratio": GOAL_RATIO, "goal_overhead_ms": GOAL_OVERHEAD_MS,
+        },
+        "training": [rows[name] for name in list_tasks() if name in rows],
+        "import": measure.import_times(import_repeats),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.partial")
+    tmp.write_text(json.dumps(results, indent=1) + "\n")
+    os.replace(tmp, out)
+    if readme and len(results["training"]) == len(list_tasks()):
+        update_readme(Path(readme), speed_tables(results), start=README_START, end=README_END)
+    return results
+
+
+def _n(value, digits=3):
+    return "—" if value is None else f"{value:,.{digits}g}" if value < 1000 else f"{value:,.0f}"
+
+
+def speed_tables(results: dict) -> str:
+    """The README's speed section, made from speed.json."""
+    m, s = results["machine"], results["settings"]
+    lines = [
+        f"Measured by `{results['command']}` on {results['date']}: {m['cpu']}, {m['cores']} cores, no GPU; "
+        f"TensorFlow {m['tensorflow']}, Keras {m['keras']}, PyTorch {m['torch']} ({m['torch_threads']} threads), "
+        f"Python {m['python']}. Medians of {s['repeats']} interleaved repetitions; each times "
+        f"{s['timed_epochs']} epochs after a warm-up epoch ({s['tiny_task_epochs'] - 1} for one-batch tasks), "
+        f"on at most {s['max_samples_per_epoch']:,} training samples, without the per-epoch test pass. "
+        f"Goal: ratio ≥ {s['goal_ratio']:g}; per-epoch overhead < {s['goal_overhead_ms']:g} ms on one-batch tasks.",
+        "",
+        "| task | cell | batch × steps | zoo samples/s | PyTorch samples/s | zoo / PyTorch | ratio goal "
+        "| overhead per epoch, zoo / PyTorch (ms) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["training"]:
+        cell = ("bi-" if row["bidirectional"] else "") + row["cell"]
+        overhead = "—"
+        if "overhead_goal_met" in row:
+            overhead = (f"{row['zoo']['median_overhead_ms_per_epoch']:.2f} / "
+                        f"{row['torch']['median_overhead_ms_per_epoch']:.2f}"
+                        + ("" if row["overhead_goal_met"] else " (**over**)"))
+        lines.append(
+            f"| `{row['task']}` | {cell} | {row['batch_size']} × {row['steps_per_epoch']} | "
+            f"{_n(row['zoo']['median_samples_per_s'])} | {_n(row['torch']['median_samples_per_s'])} | "
+            f"{row['ratio']:.2f} | {'met' if row['ratio_goal_met'] else '**not met**'} | {overhead} |"
+        )
+    paths = ("saved_model_serve", "model_predict", "model_predict_on_batch", "tf_function_call")
+    lines += [
+        "",
+        "Inference (the same trained models): batch-1 latency in ms, then batch-256 samples/s. `serve` is "
+        "the reloaded SavedModel with its pre- and post-processing; the others take model inputs.",
+        "",
+        "| task | " + " | ".join(f"{p} (ms)" for p in paths) + " | "
+        + " | ".join(f"{p} (samples/s)" for p in paths) + " |",
+        "|---|" + "---|" * (2 * len(paths)),
+    ]
+    for row in results["training"]:
+        inf = row["inference"]
+        lat = [_n(inf[p].get("batch1_latency_ms")) for p in paths]
+        thr = [_n(inf[p].get("batch256_samples_per_s")) for p in paths]
+        lines.append(f"| `{row['task']}` | " + " | ".join(lat + thr) + " |")
+    imp = results["import"]
+    heavy = {k: ", ".join(v) or "none" for k, v in imp["heavy_modules"].items()}
+    extra = set(imp["heavy_modules"]["import_rnn_zoo_training"]) - set(imp["heavy_modules"]["import_tensorflow_keras"])
+    lines += [
+        "",
+        f"Import (fresh interpreter, median of {imp['repeats']}): `import rnn_zoo` {imp['import_rnn_zoo_s']:.2f} s, "
+        f"loading no heavy module ({heavy['import_rnn_zoo']}; TensorFlow waits until it is needed). "
+        f"`import tensorflow, keras` takes {imp['import_tensorflow_keras_s']:.2f} s and itself loads "
+        f"{heavy['import_tensorflow_keras']}. `import rnn_zoo.training, rnn_zoo.saved_model` (all that "
+        f"training and export need) takes {imp['import_rnn_zoo_training_s']:.2f} s: "
+        f"{imp['rnn_zoo_beyond_tensorflow_s']:.2f} s beyond TensorFlow's own, and it loads "
+        f"{heavy['import_rnn_zoo_training']}"
+        + (f", beyond TensorFlow's: {', '.join(sorted(extra))}." if extra else ", nothing beyond what TensorFlow loads."),
+    ]
+    return "\n".join(lines)

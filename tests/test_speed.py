@@ -1,0 +1,123 @@
+"""The speed benchmark: its PyTorch yardstick is the same architecture, its numbers come
+from a real run, and the README's speed tables are the ones generated from them."""
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rnn_zoo
+from rnn_zoo.models import resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEED = ROOT / "results" / "speed.json"
+
+
+def _torch_trainer(name, data):
+    pytest.importorskip("torch")
+    from rnn_zoo.speed.measure import torch_trainer
+
+    return torch_trainer(name, data, seed=0, epochs=1)
+
+
+@pytest.mark.parametrize("name", rnn_zoo.list_tasks())
+def test_torch_equivalent_has_the_zoo_models_shape_and_weights(name, tiny_data_dir):
+    import torch
+
+    data = rnn_zoo.load_task_data(name, data_dir=tiny_data_dir)
+    trainer = _torch_trainer(name, data)
+    overrides = {"vocab_size": data.vocab_size} if hasattr(data, "vocab_size") else {}
+    spec = rnn_zoo.get_task(name)
+    keras_model = rnn_zoo.build(name, **overrides)
+    # PyTorch's SimpleRNN and LSTM carry a second bias vector (b_hh) where Keras has one;
+    # Keras's GRU (reset_after) has both, like PyTorch's. Everything else must match.
+    model_spec = resolve(spec, overrides)[0]
+    extra = 0
+    if model_spec.cell in ("simple_rnn", "lstm"):
+        extra = sum(p.numel() for n, p in trainer.model.named_parameters() if "bias_hh" in n)
+    assert sum(p.numel() for p in trainer.model.parameters()) - extra == keras_model.count_params()
+    batch = 1 if spec.model.stateful else 3
+    x = data.x_train[:batch]
+    with torch.no_grad():
+        out = trainer.model.eval()(torch.as_tensor(x))
+    assert tuple(out.shape) == tuple(np.shape(keras_model.predict(x, batch_size=batch, verbose=0)))
+    loss = trainer.fit_epoch()
+    assert np.isfinite(loss)
+
+
+def test_torch_equivalent_skips_padding_like_the_keras_mask(tiny_data_dir):
+    # A message padded to the full length gives what the bare message gives, as with
+    # Keras's mask_zero: PyTorch's packing skips the padding.
+    import torch
+
+    data = rnn_zoo.load_task_data("sms_spam_tuned", data_dir=tiny_data_dir)
+    trainer = _torch_trainer("sms_spam_tuned", data)
+    padded = np.zeros((1, data.x_train.shape[1]), dtype=data.x_train.dtype)
+    padded[0, :3] = data.x_train[0, :3].clip(min=1)
+    with torch.no_grad():
+        model = trainer.model.eval()
+        torch.testing.assert_close(model(torch.as_tensor(padded)), model(torch.as_tensor(padded[:, :3])))
+        model.spec = dataclasses.replace(model.spec, mask_zero=False)  # without packing, the padding counts
+        assert not torch.allclose(model(torch.as_tensor(padded)), model(torch.as_tensor(padded[:, :3])))
+
+
+def test_speed_benchmark_runs_for_real_and_writes_its_tables(tmp_path):
+    pytest.importorskip("torch")
+    from rnn_zoo.bench import update_readme
+    from rnn_zoo.speed.benchmark import README_END, README_START, run_speed_benchmark, speed_tables
+
+    out = tmp_path / "speed.json"
+    results = run_speed_benchmark("letters_1pre1", repeats=1, out=out, readme=None, log=lambda _: None,
+                                  import_repeats=1)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(results))
+    row, = results["training"]
+    assert row["task"] == "letters_1pre1" and row["steps_per_epoch"] == 1
+    assert row["zoo"]["median_samples_per_s"] > 0 and row["torch"]["median_samples_per_s"] > 0
+    assert row["ratio"] == pytest.approx(row["zoo"]["median_samples_per_s"] / row["torch"]["median_samples_per_s"])
+    assert row["zoo"]["median_overhead_ms_per_epoch"] is not None  # a one-batch task
+    assert set(row["inference"]) == {"saved_model_serve", "model_predict", "model_predict_on_batch",
+                                     "tf_function_call"}
+    heavy = results["import"]["heavy_modules"]
+    assert heavy["import_rnn_zoo"] == []
+    # Beyond what TensorFlow and Keras load themselves, training and export load nothing heavy.
+    assert set(heavy["import_rnn_zoo_training"]) <= set(heavy["import_tensorflow_keras"])
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nrest\n")
+    update_readme(readme, speed_tables(results), start=README_START, end=README_END)
+    assert "`letters_1pre1`" in readme.read_text() and "old" not in readme.read_text()
+
+
+@pytest.fixture(scope="module")
+def speed():
+    if not SPEED.is_file():
+        pytest.fail("results/speed.json is missing: run `rnn-zoo bench --speed`")
+    return json.loads(SPEED.read_text())
+
+
+def test_published_speed_run_covers_every_task_with_three_repetitions(speed):
+    assert speed["settings"]["repeats"] >= 3 and speed["machine"]["torch"]
+    assert [row["task"] for row in speed["training"]] == rnn_zoo.list_tasks()
+    for row in speed["training"]:
+        assert len(row["zoo"]["samples_per_s"]) == len(row["torch"]["samples_per_s"]) >= 3
+        # The stored verdicts are recomputed, not trusted.
+        ratio = np.median(row["zoo"]["samples_per_s"]) / np.median(row["torch"]["samples_per_s"])
+        assert row["ratio"] == pytest.approx(ratio)
+        assert row["ratio_goal_met"] == (ratio >= speed["settings"]["goal_ratio"])
+
+
+def test_readme_speed_tables_are_the_ones_generated_from_speed_json(speed):
+    from rnn_zoo.speed.benchmark import README_END, README_START, speed_tables
+
+    readme = (ROOT / "README.md").read_text()
+    assert readme.split(README_START, 1)[1].split(README_END, 1)[0].strip() == speed_tables(speed)
+
+
+def test_import_rnn_zoo_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, rnn_zoo; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in " \
+           "('tensorflow', 'keras', 'matplotlib', 'tensorflow_datasets', 'torch'))))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []
