@@ -179,14 +179,21 @@ def compile_model(
     With `total_steps` (known once the data is), a cosine `lr_schedule` becomes an
     in-graph schedule on the optimizer: it then needs no per-batch Python callback, so
     `steps_per_execution` > 1 runs several steps in one call without skipping updates."""
+    given = isinstance(train.optimizer, keras.optimizers.Optimizer)
+    learning_rate = train.learning_rate
+    if train.lr_schedule == "cosine" and total_steps is not None:
+        # From the starting rate of an optimizer instance the user passed, else the spec's.
+        start = float(train.optimizer.learning_rate) if given else train.learning_rate
+        learning_rate = keras.optimizers.schedules.CosineDecay(start, decay_steps=total_steps)
+        if given:
+            # A new instance with the schedule from the start: swapping it into a built
+            # optimizer untracks its rate variable, and the model can then not be exported.
+            train = dataclasses.replace(train, optimizer=type(train.optimizer).from_config(
+                {**train.optimizer.get_config(), "learning_rate": learning_rate}))
     if isinstance(train.optimizer, keras.optimizers.Optimizer):
         optimizer = train.optimizer
     else:
-        optimizer = OPTIMIZERS[train.optimizer](learning_rate=train.learning_rate)
-    if train.lr_schedule == "cosine" and total_steps is not None:
-        # From the starting rate of an optimizer instance the user passed, else the spec's.
-        start = train.learning_rate if isinstance(train.optimizer, str) else float(optimizer.learning_rate)
-        optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(start, decay_steps=total_steps)
+        optimizer = OPTIMIZERS[train.optimizer](learning_rate=learning_rate)
     if train.loss == "sparse_categorical_crossentropy":
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=train.from_logits)
     else:

@@ -6,6 +6,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import rnn_zoo
 from rnn_zoo.training import predict_test
@@ -14,7 +15,7 @@ TASKS = rnn_zoo.list_tasks()
 
 
 @pytest.mark.parametrize("name", TASKS)
-def test_one_epoch_gives_metrics_beside_the_baseline(name, tiny_data_dir):
+def test_one_epoch_gives_metrics_beside_the_baseline(name, tiny_data_dir, tmp_path):
     result = rnn_zoo.train(name, epochs=1, data_dir=tiny_data_dir, verbose=0)
     assert result.metrics and set(result.metrics) == set(result.baseline)
     assert all(np.isfinite(v) for v in [*result.metrics.values(), *result.baseline.values()])
@@ -23,6 +24,23 @@ def test_one_epoch_gives_metrics_beside_the_baseline(name, tiny_data_dir):
     assert result.wall_time_s > 0 and result.samples_per_s > 0
     assert result.task in result.summary() and result.baseline_name in result.summary()
     assert rnn_zoo.evaluate(result.model, name, data=result.data) == pytest.approx(result.metrics)
+    # What `rnn-zoo train` does next: a trained model (optimizer state, schedule) exports.
+    path = rnn_zoo.export(result.model, tmp_path / name, task=name, data=result.data)
+    assert "serve" in tf.saved_model.load(str(path)).signatures
+
+
+def test_cosine_schedule_runs_in_graph_to_zero(tiny_data_dir):
+    result = rnn_zoo.train("sine_regression_tuned", epochs=2, data_dir=tiny_data_dir, verbose=0)
+    optimizer = result.model.optimizer
+    steps = 2 * result.data.steps_per_epoch(result.batch_size)
+    assert int(optimizer.iterations) == steps
+    assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)  # cosine ends at 0
+    # An optimizer instance keeps its own settings and starting rate.
+    given = keras.optimizers.Adam(0.05, beta_1=0.8)
+    result = rnn_zoo.train("sine_regression_tuned", epochs=1, optimizer=given, data_dir=tiny_data_dir, verbose=0)
+    schedule = result.model.optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    assert schedule.initial_learning_rate == pytest.approx(0.05) and result.model.optimizer.beta_1 == 0.8
 
 
 def test_max_train_samples_trains_on_a_slice(tiny_data_dir):
