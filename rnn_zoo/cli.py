@@ -277,7 +277,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", action="store_true",
                    help="time training against plain PyTorch, and the serving paths; writes results/speed.json "
                         "(needs torch)")
-    p.add_argument("--repeats", type=int, default=3, help="--speed: interleaved repetitions per task (default 3)")
+    p.add_argument("--repeats", type=int, default=5, help="--speed: interleaved repetitions per task (default 5)")
     p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
     p.add_argument("--out", help="results file (default: results/results.json, or results/speed.json)")
     p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's tables")
