@@ -193,8 +193,8 @@ def _cmd_speed(args) -> None:
     if importlib.util.find_spec("torch") is None:
         raise UsageError("the speed benchmark compares with PyTorch, which is not installed: "
                          "pip install torch==2.13.0 (a CPU build; benchmark only)")
-    if args.quick:
-        raise UsageError("--quick is for the results benchmark; --speed always times a few epochs per task")
+    if args.quick or args.seeds != "0,1,2":
+        raise UsageError("--quick and --seeds are for the results benchmark; --speed seeds each repetition itself")
     if args.repeats < 1:
         raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
     from rnn_zoo.speed.benchmark import run_speed_benchmark

@@ -102,7 +102,9 @@ def train(
     `validate=False` skips the per-epoch test pass (the curves), not the final evaluation;
     `steps_per_execution` is how many training steps run in one compiled call (default:
     the whole epoch, at most 32): larger saves Python overhead per step, but batch-level
-    callbacks and the progress bar then see one batch per call."""
+    callbacks and the progress bar then see one batch per call. With a cosine `lr_schedule`,
+    an optimizer instance passed as an override is copied with the schedule built in; the
+    copy, `result.model.optimizer`, is the one that trains."""
     from . import build, load_task_data
     from .models import compile_model, resolve
 
@@ -136,11 +138,19 @@ def train(
         steps_per_execution = 1 if strategy is not None else min(steps, MAX_STEPS_PER_EXECUTION)
     elif isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution < 1:
         raise InvalidOverrideError(f"steps_per_execution must be a positive int, got {steps_per_execution!r}")
+    elif steps_per_execution > 1 and strategy is not None:
+        raise InvalidOverrideError("steps_per_execution > 1 fails under a tf.distribute strategy in Keras 3.15; "
+                                   "leave it at its default (1 with a strategy)")
     fit_options = {}
     if steps == 1 and not spec.model.stateful:
         # One batch per epoch (the letters tasks): keep one iterator over a repeated dataset.
         # A fresh iterator each epoch costs more here than the training step itself.
         train_ds, fit_options["steps_per_epoch"] = train_ds.repeat(), 1
+    # A stateful model validated between epochs would carry the test curve's state on.
+    if validate and not spec.model.stateful:
+        fit_options["validation_data"] = test_ds
+        if -(-len(data.x_test) // batch_size) == 1:  # the same saving for a one-batch test set
+            fit_options["validation_data"], fit_options["validation_steps"] = test_ds.repeat(), 1
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = build(name, compile=False, **overrides)
         compile_model(
@@ -154,8 +164,6 @@ def train(
     start = time.perf_counter()
     history = model.fit(
         train_ds, epochs=epochs, verbose=verbose, callbacks=callbacks,
-        # A stateful model validated between epochs would carry the test curve's state on.
-        validation_data=test_ds if validate and not spec.model.stateful else None,
         shuffle=False,  # the pipeline shuffles (and a stateful task's order matters)
         **fit_options,
     )

@@ -70,6 +70,39 @@ def test_reference_compile_settings(name):
     assert model.name == name
 
 
+def _recurrent_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            yield layer.forward_layer
+            yield layer.backward_layer
+        elif isinstance(layer, keras.layers.RNN):
+            yield layer
+
+
+@pytest.mark.parametrize("name", TASKS)
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+def test_recurrent_layers_keep_the_cudnn_path_open(name, cell):
+    # What Keras needs to pick cuDNN kernels on a GPU: standard LSTM / GRU layers, default
+    # activations, no recurrent dropout, no unrolling. SimpleRNN has no cuDNN kernel; the
+    # zoo unrolls it on sequences of at most MAX_UNROLLED_STEPS steps (faster on CPU).
+    from rnn_zoo.models import MAX_UNROLLED_STEPS
+
+    model = rnn_zoo.build(name, cell=cell)
+    layers = list(_recurrent_layers(model))
+    assert layers
+    for layer in layers:
+        assert type(layer) in (keras.layers.SimpleRNN, keras.layers.LSTM, keras.layers.GRU)
+        assert layer.cell.recurrent_dropout == 0 and layer.cell.dropout == 0
+        assert layer.cell.activation is keras.activations.tanh
+        if cell == "simple_rnn":
+            assert layer.unroll == (rnn_zoo.get_task(name).input_shape[0] <= MAX_UNROLLED_STEPS)
+        else:
+            assert not layer.unroll and layer.use_cudnn == "auto"
+            assert layer.cell.recurrent_activation is keras.activations.sigmoid
+            if cell == "gru":
+                assert layer.cell.reset_after
+
+
 @pytest.mark.parametrize("name", TASKS)
 def test_a_few_optimizer_steps_lower_the_loss(name):
     keras.utils.set_random_seed(0)

@@ -23,8 +23,7 @@ def _torch_trainer(name, data):
 
 @pytest.mark.parametrize("name", rnn_zoo.list_tasks())
 def test_torch_equivalent_has_the_zoo_models_shape_and_weights(name, tiny_data_dir):
-    import torch
-
+    torch = pytest.importorskip("torch")
     data = rnn_zoo.load_task_data(name, data_dir=tiny_data_dir)
     trainer = _torch_trainer(name, data)
     overrides = {"vocab_size": data.vocab_size} if hasattr(data, "vocab_size") else {}
@@ -46,10 +45,29 @@ def test_torch_equivalent_has_the_zoo_models_shape_and_weights(name, tiny_data_d
     assert np.isfinite(loss)
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "rmsprop", "sgd"])
+def test_torch_optimizer_takes_the_keras_defaults(optimizer):
+    torch = pytest.importorskip("torch")
+    from rnn_zoo.models import OPTIMIZERS
+    from rnn_zoo.registry import TrainSpec
+    from rnn_zoo.speed.torch_models import make_optimizer
+
+    keras_config = OPTIMIZERS[optimizer](learning_rate=0.01).get_config()
+    spec = TrainSpec(optimizer=optimizer, learning_rate=0.01, loss="mse", epochs=1, batch_size=1)
+    torch_config = make_optimizer(spec, [torch.nn.Parameter(torch.zeros(1))]).defaults
+    assert torch_config["lr"] == pytest.approx(keras_config["learning_rate"])
+    pairs = {"epsilon": "eps", "weight_decay": "weight_decay", "rho": "alpha"}
+    for keras_key, torch_key in pairs.items():
+        if keras_config.get(keras_key) is not None and optimizer != "sgd":
+            assert torch_config[torch_key] == pytest.approx(keras_config[keras_key]), keras_key
+    if optimizer in ("adam", "adamw"):
+        assert torch_config["betas"] == pytest.approx((keras_config["beta_1"], keras_config["beta_2"]))
+
+
 def test_torch_equivalent_skips_padding_like_the_keras_mask(tiny_data_dir):
     # A message padded to the full length gives what the bare message gives, as with
     # Keras's mask_zero: PyTorch's packing skips the padding.
-    import torch
+    torch = pytest.importorskip("torch")
 
     data = rnn_zoo.load_task_data("sms_spam_tuned", data_dir=tiny_data_dir)
     trainer = _torch_trainer("sms_spam_tuned", data)
@@ -104,6 +122,9 @@ def test_published_speed_run_covers_every_task_with_three_repetitions(speed):
         ratio = np.median(row["zoo"]["samples_per_s"]) / np.median(row["torch"]["samples_per_s"])
         assert row["ratio"] == pytest.approx(ratio)
         assert row["ratio_goal_met"] == (ratio >= speed["settings"]["goal_ratio"])
+        if row["steps_per_epoch"] == 1:
+            overhead = row["zoo"]["median_overhead_ms_per_epoch"]
+            assert row["overhead_goal_met"] == (overhead < speed["settings"]["goal_overhead_ms"])
 
 
 def test_readme_speed_tables_are_the_ones_generated_from_speed_json(speed):

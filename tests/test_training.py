@@ -137,6 +137,13 @@ def test_stateful_task_carries_state_and_evaluates_after_the_training_stretch():
         rnn_zoo.train("sin_to_cos", epochs=1, verbose=0, strategy=tf.distribute.get_strategy())
 
 
+def test_steps_per_execution_is_checked_before_training():
+    with pytest.raises(rnn_zoo.InvalidOverrideError, match="positive int"):
+        rnn_zoo.train("letters_4pre1", steps_per_execution=0, verbose=0)
+    with pytest.raises(rnn_zoo.InvalidOverrideError, match="strategy"):
+        rnn_zoo.train("letters_4pre1", steps_per_execution=4, strategy=tf.distribute.get_strategy(), verbose=0)
+
+
 def test_mistakes_that_would_fail_after_training_fail_before_it():
     with pytest.raises(rnn_zoo.InvalidOverrideError, match="batch_size must be 1"):
         rnn_zoo.train("sin_to_cos", batch_size=2, verbose=0)

@@ -31,9 +31,10 @@ def time_calls(fn: Callable[[], object], *, min_calls: int = 5, min_seconds: flo
     return statistics.median(times)
 
 
-def zoo_training(task: str, *, epochs: int, seed: int, data_dir, max_train_samples: int | None):
-    """The zoo's default training path (`rnn_zoo.train`, without the per-epoch test pass
-    and the progress bar): (TrainResult, epoch times after the first)."""
+def zoo_training(task: str, *, epochs: int, seed: int, data_dir, max_train_samples: int | None,
+                 validate: bool = False):
+    """The zoo's default training path (`rnn_zoo.train` without the progress bar, and by
+    default without the per-epoch test pass): (TrainResult, epoch times after the first)."""
     import keras
 
     from ..training import train
@@ -47,7 +48,7 @@ def zoo_training(task: str, *, epochs: int, seed: int, data_dir, max_train_sampl
 
     clock = EpochEnds()
     result = train(task, epochs=epochs, seed=seed, data_dir=data_dir, max_train_samples=max_train_samples,
-                   validate=False, verbose=0, callbacks=[clock])
+                   validate=validate, verbose=0, callbacks=[clock])
     return result, epoch_times(clock.ends)
 
 
