@@ -147,6 +147,62 @@ def _n(value, digits=3):
     return "—" if value is None else f"{value:,.{digits}g}" if value < 1000 else f"{value:,.0f}"
 
 
+def _span(values, fmt="{:.2f}") -> str:
+    return f"{fmt.format(min(values))} to {fmt.format(max(values))}"
+
+
+def summary_lines(results: dict) -> list[str]:
+    """The verdicts of the run in words, from the same numbers as the table."""
+    rows = results["training"]
+    def names(selected, with_ratio=True):
+        return ", ".join(f"`{r['task']}`" + (f" ({r['ratio']:.2f})" if with_ratio else "") for r in selected) or "none"
+
+    faster = [r for r in rows if r["ratio_goal_met"]]
+    slower = [r for r in rows if not r["ratio_goal_met"]]
+    always_behind = [r for r in slower if max(r["ratio_per_repetition"]) < 1]
+    both_sides = [r for r in rows if min(r["ratio_per_repetition"]) < 1 <= max(r["ratio_per_repetition"])]
+    lines = [
+        f"- Faster than PyTorch (median ratio ≥ 1): {names(faster)}.",
+        f"- Slower: {names(slower)}.",
+        f"- Behind in every repetition: {names(always_behind, False)}. On both sides of 1 across "
+        f"repetitions (within this machine's drift): {names(both_sides, False)}.",
+    ]
+    tiny = [r for r in rows if "overhead_goal_met" in r]
+    if tiny:
+        met = [r for r in tiny if r["overhead_goal_met"]]
+        lines.append(
+            f"- One-batch tasks: the zoo's bare compiled training step takes "
+            f"{_span([r['zoo']['median_step_ms'] for r in tiny])} ms, PyTorch's whole epoch "
+            f"{_span([r['torch']['median_epoch_ms'] for r in tiny])} ms. Keras's `fit` adds "
+            f"{_span([r['zoo']['median_overhead_ms_per_epoch'] for r in tiny])} ms per epoch "
+            f"(goal < {results['settings']['goal_overhead_ms']:g} ms: met by "
+            f"{names(met, False)}). As `train` runs by default, with the test pass, "
+            f"an epoch takes {_span([r['zoo']['median_epoch_ms_with_test_pass'] for r in tiny])} ms."
+        )
+    return lines
+
+
+def serving_summary(rows: list[dict], paths) -> str:
+    """The fastest way to serve, in words, from the inference numbers."""
+    latency = {p: [r["inference"][p]["batch1_latency_ms"] for r in rows] for p in paths}
+    batched = [r["inference"] for r in rows if "batch256_samples_per_s" in r["inference"]["tf_function_call"]]
+    best = [max(inf[p]["batch256_samples_per_s"] for p in paths) for inf in batched]
+    tf_share = [inf["tf_function_call"]["batch256_samples_per_s"] / b for inf, b in zip(batched, best)]
+    over_predict = [inf["tf_function_call"]["batch256_samples_per_s"] / inf["model_predict"]["batch256_samples_per_s"]
+                    for inf in batched]
+    fastest = sum(share == 1 for share in tf_share)
+    direct = latency["model_predict_on_batch"] + latency["tf_function_call"]
+    return (
+        f"The fastest way to serve: for one request, `model.predict` costs {_span(latency['model_predict'], '{:.0f}')} "
+        f"ms, because it builds an input pipeline on every call. The SavedModel's `serve` takes "
+        f"{_span(latency['saved_model_serve'], '{:.1f}')} ms, preprocessing included; in Python, "
+        f"`model.predict_on_batch(x)` or a `tf.function` around `model(x, training=False)` take "
+        f"{_span(direct, '{:.1f}')} ms. At batch 256 (the {len(batched)} tasks that are not stateful), the "
+        f"`tf.function` call is the fastest on {fastest} and gives at least {min(tf_share):.0%} of the fastest "
+        f"on the others, {_span(over_predict, '{:.0f}')} times the throughput of `predict`."
+    )
+
+
 def _ms(value: float) -> str:
     # Epoch minus bare step can come out a hair below 0 where the loop costs nothing.
     return f"{value:.2f}" if value >= 0.05 else "≈ 0"
@@ -185,6 +241,7 @@ def speed_tables(results: dict) -> str:
             f"{row['ratio']:.2f} | {min(row['ratio_per_repetition']):.2f}–{max(row['ratio_per_repetition']):.2f} | "
             f"{'met' if row['ratio_goal_met'] else '**not met**'} | {overhead} | {with_test} |"
         )
+    lines += ["", *summary_lines(results)]
     paths = ("saved_model_serve", "model_predict", "model_predict_on_batch", "tf_function_call")
     lines += [
         "",
@@ -200,6 +257,7 @@ def speed_tables(results: dict) -> str:
         lat = [_n(inf[p].get("batch1_latency_ms")) for p in paths]
         thr = [_n(inf[p].get("batch256_samples_per_s")) for p in paths]
         lines.append(f"| `{row['task']}` | " + " | ".join(lat + thr) + " |")
+    lines += ["", serving_summary(rows=results["training"], paths=paths)]
     imp = results["import"]
     heavy = {k: ", ".join(v) or "none" for k, v in imp["heavy_modules"].items()}
     extra = set(imp["heavy_modules"]["import_rnn_zoo_training"]) - set(imp["heavy_modules"]["import_tensorflow_keras"])
@@ -210,7 +268,11 @@ def speed_tables(results: dict) -> str:
         f"`import tensorflow, keras` takes {imp['import_tensorflow_keras_s']:.2f} s and itself loads "
         f"{heavy['import_tensorflow_keras']}. `import rnn_zoo.training, rnn_zoo.saved_model` (all that "
         f"training and export need) takes {imp['import_rnn_zoo_training_s']:.2f} s: "
-        f"{imp['rnn_zoo_beyond_tensorflow_s']:.2f} s beyond TensorFlow's own, and it loads "
+        + (f"{imp['rnn_zoo_beyond_tensorflow_s']:.2f} s beyond TensorFlow's own"
+           if imp["rnn_zoo_beyond_tensorflow_s"] > 0 else
+           f"nothing measurable beyond TensorFlow's own (the difference, {imp['rnn_zoo_beyond_tensorflow_s']:.2f} s, "
+           "is run-to-run noise)")
+        + ", and it loads "
         f"{heavy['import_rnn_zoo_training']}"
         + (f", beyond TensorFlow's: {', '.join(sorted(extra))}." if extra else ", nothing beyond what TensorFlow loads."),
     ]
