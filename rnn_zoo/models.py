@@ -190,10 +190,7 @@ def compile_model(
             # optimizer untracks its rate variable, and the model can then not be exported.
             train = dataclasses.replace(train, optimizer=type(train.optimizer).from_config(
                 {**train.optimizer.get_config(), "learning_rate": learning_rate}))
-    if isinstance(train.optimizer, keras.optimizers.Optimizer):
-        optimizer = train.optimizer
-    else:
-        optimizer = OPTIMIZERS[train.optimizer](learning_rate=learning_rate)
+    optimizer = train.optimizer if given else OPTIMIZERS[train.optimizer](learning_rate=learning_rate)
     if train.loss == "sparse_categorical_crossentropy":
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=train.from_logits)
     else:

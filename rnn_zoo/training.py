@@ -78,6 +78,13 @@ def reset_states(model: keras.Model) -> None:
                 rnn.reset_state()
 
 
+def _one_iterator(dataset: tf.data.Dataset, batches: int) -> tuple[tf.data.Dataset, int | None]:
+    """(dataset, steps per pass) for `fit`. A one-batch dataset (the letters tasks) is
+    repeated with 1 step per pass, so that `fit` keeps one iterator: a fresh one each epoch
+    costs more than the tiny step itself. Others keep Keras's default (None)."""
+    return (dataset.repeat(), 1) if batches == 1 else (dataset, None)
+
+
 class ResetStatesEachEpoch(keras.callbacks.Callback):
     """Each pass over a stateful task's sequence starts from a zero state."""
 
@@ -142,15 +149,12 @@ def train(
         raise InvalidOverrideError("steps_per_execution > 1 fails under a tf.distribute strategy in Keras 3.15; "
                                    "leave it at its default (1 with a strategy)")
     fit_options = {}
-    if steps == 1 and not spec.model.stateful:
-        # One batch per epoch (the letters tasks): keep one iterator over a repeated dataset.
-        # A fresh iterator each epoch costs more here than the training step itself.
-        train_ds, fit_options["steps_per_epoch"] = train_ds.repeat(), 1
-    # A stateful model validated between epochs would carry the test curve's state on.
-    if validate and not spec.model.stateful:
-        fit_options["validation_data"] = test_ds
-        if -(-len(data.x_test) // batch_size) == 1:  # the same saving for a one-batch test set
-            fit_options["validation_data"], fit_options["validation_steps"] = test_ds.repeat(), 1
+    if not spec.model.stateful:
+        train_ds, fit_options["steps_per_epoch"] = _one_iterator(train_ds, steps)
+        # (A stateful model validated between epochs would carry the test curve's state on.)
+        if validate:
+            fit_options["validation_data"], fit_options["validation_steps"] = _one_iterator(
+                test_ds, data.test_batches(batch_size))
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = build(name, compile=False, **overrides)
         compile_model(

@@ -14,6 +14,10 @@ import numpy as np
 from .pipeline import interleave_streams, make_dataset
 
 
+def num_batches(samples: int, batch_size: int, *, drop_remainder: bool = False) -> int:
+    return samples // batch_size if drop_remainder else -(-samples // batch_size)
+
+
 @dataclasses.dataclass(frozen=True)
 class Serving:
     """A `serve` endpoint: `fn` takes tensors matching `input_signature` (human inputs)
@@ -56,8 +60,11 @@ class TaskData:
 
     def steps_per_epoch(self, batch_size: int) -> int:
         """Training batches per epoch (stateful data drops a tail that fills no batch)."""
-        n = len(self.x_train)
-        return n // batch_size if self.stateful else -(-n // batch_size)
+        return num_batches(len(self.x_train), batch_size, drop_remainder=self.stateful)
+
+    def test_batches(self, batch_size: int) -> int:
+        """Batches in one pass over the test set (stateful data drops a tail, as in training)."""
+        return num_batches(len(self.x_test), batch_size, drop_remainder=self.stateful)
 
     def head(self, n: int) -> "TaskData":
         """A copy that keeps the first `n` training samples (the test set is unchanged):

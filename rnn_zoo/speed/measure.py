@@ -127,23 +127,16 @@ def import_times(repeats: int = 5) -> dict:
         "import_tensorflow_keras_s": "import tensorflow, keras",
         "import_rnn_zoo_training_s": "import rnn_zoo.training, rnn_zoo.saved_model",
     }
-    out = {"repeats": repeats}
-    for key, statement in probes.items():
-        code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-        runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                     check=True).stdout.split()[-1]) for _ in range(repeats)]
-        out[key] = statistics.median(runs)
-    out["rnn_zoo_beyond_tensorflow_s"] = out["import_rnn_zoo_training_s"] - out["import_tensorflow_keras_s"]
     heavy = ("matplotlib", "tensorflow_datasets", "torch", "pandas", "sklearn")
-
-    def heavy_loaded(statement: str) -> list[str]:
-        code = f"import sys; {statement}; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
-        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-
-    # TensorFlow itself imports matplotlib, pandas and sklearn when they are installed.
-    out["heavy_modules"] = {
-        "import_rnn_zoo": heavy_loaded("import rnn_zoo"),
-        "import_tensorflow_keras": heavy_loaded("import tensorflow, keras"),
-        "import_rnn_zoo_training": heavy_loaded("import rnn_zoo.training, rnn_zoo.saved_model"),
-    }
+    out = {"repeats": repeats, "heavy_modules": {}}
+    for key, statement in probes.items():
+        # Each run prints its import time, then the heavy modules loaded (the last line).
+        code = (f"import sys, time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t); "
+                f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
+        runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               check=True).stdout.splitlines()[-2:] for _ in range(repeats)]
+        out[key] = statistics.median(float(seconds) for seconds, _ in runs)
+        # TensorFlow itself imports matplotlib, pandas and sklearn when they are installed.
+        out["heavy_modules"][key.removesuffix("_s")] = runs[-1][1].split()
+    out["rnn_zoo_beyond_tensorflow_s"] = out["import_rnn_zoo_training_s"] - out["import_tensorflow_keras_s"]
     return out
