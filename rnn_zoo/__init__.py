@@ -5,7 +5,10 @@
     model = rnn_zoo.build("letters_4pre1")                  # compiled keras.Sequential
     train_ds, test_ds = rnn_zoo.load_data("letters_4pre1")  # batched tf.data pipelines
     result = rnn_zoo.train("letters_4pre1")                 # fit + evaluate + baseline
-    rnn_zoo.export(result.model, "saved_models/letters_4pre1", task="letters_4pre1")
+    result.save_preset("my_letters")                        # model + preprocessing + metadata
+    preset = rnn_zoo.load_preset("letters_4pre1")           # the shipped, trained preset
+    preset.predict("abcd")                                  # {'prediction': 'e', ...}
+    preset.export("saved_models/letters_4pre1")             # SavedModel, human-input `serve`
 
 `import rnn_zoo` loads the registry only; TensorFlow and Keras are imported on first use.
 """
@@ -18,14 +21,17 @@ from typing import Any
 from . import tasks  # noqa: F401  (registers every task)
 from .data import TaskData
 from .errors import DataError, DataNotFoundError, InvalidOverrideError, RnnZooError, UnknownTaskError
-from .registry import ModelSpec, TaskSpec, TrainSpec, get_task, list_tasks, register
+from .errors import PresetError
+from .preprocessing import Preprocessor, check_preprocessor, load_preprocessor
+from .presets import Preset, list_presets, load_preset
+from .registry import DatasetInfo, ModelSpec, TaskSpec, TrainSpec, get_task, list_tasks, register
 
 __version__ = "0.1.0"
 
 # Public names whose modules import TensorFlow, loaded on first access.
 _LAZY = {
     "train": "training", "evaluate": "training", "TrainResult": "training",
-    "export": "saved_model",
+    "export": "saved_model", "save_preset": "presets",
 }
 
 
@@ -35,28 +41,36 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'rnn_zoo' has no attribute {name!r}")
 
 
-def build(name: str, *, compile: bool = True, **overrides: Any):
+def build(name: str, *, preprocessor: Preprocessor | None = None, compile: bool = True, **overrides: Any):
     """The model of task `name`: the tutorial's exact reference model unless overridden.
 
-    The overrides and what each accepts are listed in `rnn_zoo.models.OVERRIDES`: cell,
-    units, num_layers, bidirectional, dropout (between recurrent layers), learning_rate,
-    optimizer, loss, lr_schedule, embedding_dim, vocab_size, and batch_size for stateful
-    tasks.
+    Sizes that depend on the data (the SMS vocabulary) come from `preprocessor`, the
+    family's preprocessing state (`load_task_data(name, seed=...).preprocessor`, or a
+    preset's); without one, from the task's shipped preset. The overrides and what each
+    accepts are listed in `rnn_zoo.models.OVERRIDES`: cell, units, num_layers,
+    bidirectional, dropout (between recurrent layers), learning_rate, optimizer, loss,
+    lr_schedule, embedding_dim, vocab_size, and batch_size for stateful tasks.
     """
     from .models import build_from_spec
 
-    return build_from_spec(get_task(name), compile=compile, **overrides)
+    return build_from_spec(get_task(name), preprocessor=preprocessor, compile=compile, **overrides)
 
 
-def load_task_data(name: str, *, data_dir=None, seed: int = 0, **options: Any) -> TaskData:
-    """Task `name`'s data as numpy arrays plus its helpers (codec, scaler, vocabulary).
+def load_task_data(name: str, *, data_dir=None, seed: int = 0, preprocessor: Preprocessor | None = None,
+                   **options: Any) -> TaskData:
+    """Task `name`'s data as numpy arrays, with `.preprocessor`, the family's preprocessing
+    state (letter codec, price scaler, vocabulary) fitted on the training split.
 
     `data_dir` defaults to $RNN_ZOO_DATA, then the user cache; `options` override the
-    task's loader defaults (e.g. csv_path= and price_column= for the stock tasks)."""
+    task's loader defaults (e.g. csv_path= and price_column= for the stock tasks). A given
+    `preprocessor` (a trained model's) encodes the data instead of one fitted here."""
     spec = get_task(name)
+    if preprocessor is not None:
+        check_preprocessor(spec, preprocessor)
+        options["preprocessor"] = preprocessor
     params = inspect.signature(spec.loader).parameters
-    valid = sorted(set(params) - {"data_dir", "seed"})
-    unknown = sorted(set(options) - set(valid))
+    valid = sorted(set(params) - {"data_dir", "seed", "preprocessor"})
+    unknown = sorted(set(options) - set(valid) - {"preprocessor"})
     if unknown:
         raise InvalidOverrideError(
             f"unknown data option(s) {unknown} for task {name!r}; valid options: {', '.join(valid) or 'none'}"
@@ -68,8 +82,9 @@ def load_data(name: str, *, data_dir=None, batch_size: int | None = None, seed: 
     """(train_ds, test_ds): batched, cached, prefetched tf.data pipelines of (inputs,
     targets) that feed `build(name)` directly. Only the training set is shuffled, with
     `seed`. `batch_size` defaults to the task's. The SMS tasks' vocabulary depends on the
-    split seed: for another seed than 0, build with `vocab_size=` the size of
-    `load_task_data(name, seed=...).vocab_size` (`train` does this)."""
+    split seed: build the model for another seed than 0 with
+    `build(name, preprocessor=load_task_data(name, seed=...).preprocessor)` (`train` does
+    this)."""
     spec = get_task(name)
     data = load_task_data(name, data_dir=data_dir, seed=seed, **options)
     return data.datasets(batch_size or spec.train.batch_size, seed=seed)
@@ -77,6 +92,8 @@ def load_data(name: str, *, data_dir=None, batch_size: int | None = None, seed: 
 
 __all__ = [
     "build", "load_data", "load_task_data", "train", "evaluate", "export", "TrainResult",
+    "load_preset", "save_preset", "list_presets", "Preset", "Preprocessor", "load_preprocessor", "DatasetInfo",
+    "PresetError",
     "list_tasks", "get_task", "register", "TaskSpec", "ModelSpec", "TrainSpec", "TaskData",
     "RnnZooError", "UnknownTaskError", "InvalidOverrideError", "DataError", "DataNotFoundError",
 ]

@@ -51,7 +51,7 @@ def raw_text_scores(result, folder: Path) -> dict:
 
     from .saved_model import export
 
-    path = export(result.model, folder / result.task, task=result.task, data=result.data)
+    path = export(result, folder / result.task)
     serve = tf.saved_model.load(str(path)).signatures["serve"]
     spam = serve(text=tf.constant(result.data.text_test))["spam_probability"].numpy()
     return result.data.score(np.stack([1 - spam, spam], axis=-1))
@@ -102,7 +102,8 @@ def run_task(name: str, seeds, *, quick: bool, data_dir, log: Callable[[str], No
     }
 
 
-def _fmt(value: float) -> str:
+def fmt_number(value: float) -> str:
+    """A metric for a table: 4 significant digits, small values in scientific notation."""
     return "0" if value == 0 else f"{value:.4g}" if abs(value) >= 1e-3 else f"{value:.2e}"
 
 
@@ -120,8 +121,8 @@ def results_table(results: dict) -> str:
     ]
     for row in results["rows"]:
         s = row["summary"][row["metric"]]
-        model = f"{_fmt(s['mean'])} ± {_fmt(s['std'])} ({_fmt(s['min'])}–{_fmt(s['max'])})"
-        baseline = f"{_fmt(row['baseline'][row['metric']])} ({row['baseline']['name']})"
+        model = f"{fmt_number(s['mean'])} ± {fmt_number(s['std'])} ({fmt_number(s['min'])}–{fmt_number(s['max'])})"
+        baseline = f"{fmt_number(row['baseline'][row['metric']])} ({row['baseline']['name']})"
         goals = "; ".join(row["goals"]) or "honest report"
         met = ("yes" if row["goals_met"] else "**no**") if row["goals"] else "—"
         lines.append(

@@ -5,13 +5,15 @@ import argparse
 import ast
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
 # Before TensorFlow is first imported (`import rnn_zoo` does not import it): keep its
 # start-up chatter (CPU features, no CUDA driver) out of the command's output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# Where `train` puts the SavedModel inside its output folder, beside the preset's files.
+SAVED_MODEL_DIR = "saved_model"
 
 
 class UsageError(Exception):
@@ -39,13 +41,24 @@ def _table(rows: list[tuple], header: tuple) -> str:
 
 def _cmd_list(args) -> None:
     import rnn_zoo
+    from rnn_zoo.bench import fmt_number
+    from rnn_zoo.presets import shipped_metadata
 
     rows = []
     for name in rnn_zoo.list_tasks(args.pattern):
         spec = rnn_zoo.get_task(name)
-        rows.append((name, spec.family, spec.model.cell, f"{rnn_zoo.build(name, compile=False).count_params():,}",
-                     spec.data_source))
-    print(_table(rows, ("name", "family", "cell", "parameters", "data")))
+        meta = shipped_metadata(name)
+        if meta is not None:  # the preset knows its size: no need to build (and import Keras)
+            params = f"{meta['parameters']:,}"
+            preset = f"{meta['headline_metric']} {fmt_number(meta['metrics'][meta['headline_metric']])}"
+        else:
+            try:
+                params = f"{rnn_zoo.build(name, compile=False).count_params():,}"
+            except rnn_zoo.RnnZooError:  # sized by its data, and no preset to take the size from
+                params = "?"
+            preset = "none"
+        rows.append((name, spec.family, spec.model.cell, params, preset, spec.data_source))
+    print(_table(rows, ("name", "family", "cell", "parameters", "preset (test)", "data")))
 
 
 def _cmd_info(args) -> None:
@@ -61,21 +74,21 @@ def _cmd_info(args) -> None:
     model.summary(print_fn=lambda line, *a, **k: print("  " + line))
 
 
-def _load_keras_model(path: str):
-    import keras
+def _load_preset(args):
+    """The preset folder given by --model, else the task's shipped one; of task args.name only."""
+    import rnn_zoo
 
-    p = Path(path)
-    if p.is_dir():
-        p = p / "model.keras"
-    if not p.is_file():
-        raise UsageError(f"no Keras model at {path} (expected a .keras file or a folder holding model.keras)")
-    return keras.saving.load_model(p, safe_mode=True)
+    rnn_zoo.get_task(args.name)  # an unknown name fails here, with suggestions
+    if args.model is None:
+        return rnn_zoo.load_preset(args.name)
+    return rnn_zoo.load_preset(Path(args.model), task=args.name)
 
 
 def _cmd_train(args) -> None:
     import rnn_zoo
-    from rnn_zoo.saved_model import atomic_directory, write_saved_model
     from rnn_zoo.plots import plot_results
+    from rnn_zoo.presets import write_preset
+    from rnn_zoo.saved_model import atomic_directory, write_saved_model
     from rnn_zoo.training import predict_test
 
     result = rnn_zoo.train(
@@ -86,42 +99,41 @@ def _cmd_train(args) -> None:
     out = Path(args.out or Path("saved_models") / args.name)
     with atomic_directory(out) as staging:
         predictions = predict_test(result.model, result.data)
-        write_saved_model(result.model, staging, result.data, stateful=rnn_zoo.get_task(args.name).model.stateful)
-        result.model.save(staging / "model.keras")
-        (staging / "metrics.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+        write_preset(staging, result.model, result.preprocessor, result.metadata())
+        write_saved_model(result.model, staging / SAVED_MODEL_DIR, result.preprocessor,
+                          stateful=rnn_zoo.get_task(args.name).model.stateful)
         plots = plot_results(args.name, result.data, predictions, result.history, staging)
-    print(f"wrote {out}/: SavedModel, model.keras, metrics.json, " + ", ".join(p.name for p in plots))
+    print(f"wrote {out}/: preset (model.keras, preprocessor, metadata.json), {SAVED_MODEL_DIR}/, "
+          + ", ".join(p.name for p in plots))
 
 
 def _cmd_evaluate(args) -> None:
     import rnn_zoo
 
-    model = _load_keras_model(args.model or str(Path("saved_models") / args.name))
-    data = rnn_zoo.load_task_data(args.name, data_dir=args.data_dir, seed=args.seed)
-    metrics = rnn_zoo.evaluate(model, args.name, data=data)
+    preset = _load_preset(args)
+    data = preset.load_data(data_dir=args.data_dir, seed=args.seed)
+    metrics = rnn_zoo.evaluate(preset.model, args.name, data=data)
     baseline = data.baseline_scores()
     rows = [(k, f"{v:.6g}", f"{baseline[k]:.6g}") for k, v in metrics.items()]
     print(_table(rows, ("metric", "model", f"baseline: {data.baseline_name}")))
 
 
 def _cmd_export(args) -> None:
-    import rnn_zoo
-
-    model = _load_keras_model(args.model)
-    out = rnn_zoo.export(model, args.out, task=args.name, data_dir=args.data_dir, seed=args.seed)
+    out = _load_preset(args).export(args.out)
     print(f"wrote {out}")
 
 
-def _parse_inputs(spec, inputs: list[str]):
-    """Command-line strings -> a batch matching the `serve` input signature."""
+def _parse_inputs(preset, inputs: list[str]):
+    """Command-line strings -> one human input each, in the form `preset.predict` takes."""
     import numpy as np
 
+    spec = preset.input_spec
     if spec.dtype.name == "string":
-        return [np.array([text]) for text in inputs]
+        return list(inputs)
     if spec.dtype.name == "uint8":
-        return [_read_image(path, tuple(spec.shape[1:]))[None] for path in inputs]
+        return [_read_image(path, tuple(spec.shape[1:])) for path in inputs]
     n = spec.shape[-1]
-    batches = []
+    parsed = []
     for text in inputs:
         try:
             values = [float(v) for v in text.replace(",", " ").split()]
@@ -129,8 +141,8 @@ def _parse_inputs(spec, inputs: list[str]):
             raise UsageError(f"expected {n} numbers separated by commas, got {text!r}") from None
         if len(values) != n:
             raise UsageError(f"expected {n} numbers separated by commas, got {len(values)} in {text[:40]!r}")
-        batches.append(np.array([values], dtype=np.float32))
-    return batches
+        parsed.append(np.array(values, dtype=np.float32))
+    return parsed
 
 
 def _read_image(path: str, shape: tuple):
@@ -156,35 +168,34 @@ def _read_image(path: str, shape: tuple):
 
 
 def _cmd_predict(args) -> None:
-    import numpy as np
-    import tensorflow as tf
+    from rnn_zoo.errors import RnnZooError
 
-    import rnn_zoo
-
-    rnn_zoo.get_task(args.name)  # an unknown name fails here, with suggestions
-    folder = Path(args.model or Path("saved_models") / args.name)
-    if not (folder / "saved_model.pb").is_file():
-        raise UsageError(f"no SavedModel at {folder}: run `rnn-zoo train {args.name}` first, or pass --model")
-    serve = tf.saved_model.load(str(folder)).signatures["serve"]
-    (key, spec), = serve.structured_input_signature[1].items()
-    for text, batch in zip(args.inputs, _parse_inputs(spec, args.inputs)):
+    preset = _load_preset(args)
+    for text, item in zip(args.inputs, _parse_inputs(preset, args.inputs)):
         try:
-            out = {k: v.numpy() for k, v in serve(**{key: tf.constant(batch)}).items()}
-        except tf.errors.InvalidArgumentError as e:
-            # The serving graph's input checks fail with "assertion failed: [what was expected]".
-            found = re.search(r"assertion failed: \[(.*?)\]", e.message)
-            raise UsageError(f"{text!r}: {found.group(1) if found else e.message.splitlines()[0]}") from None
-        prediction = out["prediction"][0]
-        prediction = prediction.decode() if isinstance(prediction, bytes) else prediction
+            out = preset.predict(item)
+        except RnnZooError as e:
+            raise UsageError(f"{text!r}: {e}") from None
+        prediction = out["prediction"]
         if args.json:
-            print(json.dumps({"input": text, **{k: np.asarray(v[0]).tolist() for k, v in out.items()}},
-                             default=lambda b: b.decode()))
+            print(json.dumps({"input": text, **out}))
         elif "spam_probability" in out:
-            print(f"{prediction}\t{out['spam_probability'][0]:.4f}")
-        elif np.ndim(prediction):
+            print(f"{prediction}\t{out['spam_probability']:.4f}")
+        elif isinstance(prediction, list):
             print(" ".join(f"{v:.6g}" for v in prediction))
         else:
-            print(prediction if isinstance(prediction, (str, np.integer)) else f"{prediction:.6g}")
+            print(prediction if isinstance(prediction, (str, int)) else f"{prediction:.6g}")
+
+
+def _cmd_make_presets(args) -> None:
+    if not Path("README.md").is_file() and not args.no_readme:
+        raise UsageError("run `rnn-zoo make-presets` from the repository root (its README.md holds the presets "
+                         "table), or pass --no-readme")
+    from rnn_zoo.shipping import make_presets
+
+    made = make_presets(args.tasks, data_dir=args.data_dir, readme=None if args.no_readme else Path("README.md"),
+                        log=lambda line: print(line, flush=True))
+    print(f"wrote {len(made)} preset(s): {', '.join(made)}")
 
 
 def _cmd_speed(args) -> None:
@@ -242,32 +253,33 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="show a task's spec and model")
     p.add_argument("name")
     p.set_defaults(func=_cmd_info)
-    p = sub.add_parser("train", help="train a task; write its export, model.keras, metrics.json and plots")
+    p = sub.add_parser("train", help="train a task; write it as a preset, with a SavedModel and plots")
     p.add_argument("name")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     data_args(p)
-    p.add_argument("--out", help="output folder (default: saved_models/NAME)")
+    p.add_argument("--out", help="output folder, a preset (default: saved_models/NAME)")
     p.add_argument("--checkpoint-dir", help="resume from / back up to this folder")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="0 silent, 1 progress bar, 2 a line per epoch")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="model override, repeatable")
     p.set_defaults(func=_cmd_train)
-    p = sub.add_parser("evaluate", help="test metrics of a trained model beside the naive baseline")
+    model_help = "preset folder (written by `rnn-zoo train --out`; default: the task's shipped preset)"
+    p = sub.add_parser("evaluate", help="test metrics of a preset beside the naive baseline (needs the data)")
     p.add_argument("name")
-    p.add_argument("--model", help=".keras file or train output folder (default: saved_models/NAME)")
-    data_args(p)
+    p.add_argument("--model", help=model_help)
+    p.add_argument("--data-dir", help="folder with the dataset (default: $RNN_ZOO_DATA, then the cache)")
+    p.add_argument("--seed", type=int, help="seed of the data split (default: the preset's own)")
     p.set_defaults(func=_cmd_evaluate)
-    p = sub.add_parser("export", help="export a .keras model as a SavedModel with a human-input signature")
+    p = sub.add_parser("export", help="export a preset as a SavedModel with a human-input signature")
     p.add_argument("name")
-    p.add_argument("--model", required=True, help=".keras file or train output folder")
+    p.add_argument("--model", help=model_help)
     p.add_argument("--out", required=True, help="SavedModel folder to write")
-    data_args(p)
     p.set_defaults(func=_cmd_export)
-    p = sub.add_parser("predict", help="run an exported model on human inputs")
+    p = sub.add_parser("predict", help="run a preset on human inputs")
     p.add_argument("name")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="letters ('abcd'), a message, comma-separated numbers, or an image path")
-    p.add_argument("--model", help="SavedModel folder (default: saved_models/NAME)")
+    p.add_argument("--model", help=model_help)
     p.add_argument("--json", action="store_true", help="print every output as JSON, one line per input")
     p.set_defaults(func=_cmd_predict)
     p = sub.add_parser("bench", help="train every task on its real data over seeds; write results and the README table")
@@ -282,6 +294,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="results file (default: results/results.json, or results/speed.json)")
     p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's tables")
     p.set_defaults(func=_cmd_bench)
+    p = sub.add_parser("make-presets", help="train seed 0 of every task on its real data; rewrite the shipped "
+                                            "presets and the README's presets table")
+    p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
+    p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
+    p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's presets table")
+    p.set_defaults(func=_cmd_make_presets)
     return parser
 
 

@@ -19,3 +19,7 @@ class DataError(RnnZooError, ValueError):
 
 class DataNotFoundError(RnnZooError, FileNotFoundError):
     """A data source is not on disk and could not be downloaded."""
+
+
+class PresetError(RnnZooError, ValueError):
+    """A preset folder that is incomplete, of another task, or not a preset at all."""

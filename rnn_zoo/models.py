@@ -9,6 +9,7 @@ from typing import Any
 import keras
 
 from .errors import InvalidOverrideError
+from .preprocessing import Preprocessor
 from .registry import CELLS, ModelSpec, TaskSpec, TrainSpec
 
 _RECURRENT_LAYERS = {
@@ -201,9 +202,36 @@ def compile_model(
     return model
 
 
-def build_from_spec(spec: TaskSpec, *, compile: bool = True, **overrides: Any) -> keras.Sequential:
-    """Build (and by default compile) the model of `spec`, with overrides applied."""
-    model_spec, train_spec = resolve(spec, overrides)
+def sized_overrides(spec: TaskSpec, preprocessor: Preprocessor | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """`overrides` plus the sizes the preprocessor fixes (e.g. vocab_size). Without one,
+    the task's shipped preset's preprocessor gives the defaults, which overrides may change;
+    a preprocessor passed in must agree with the overrides."""
+    from .presets import shipped_preprocessor
+
+    given = preprocessor is not None
+    if given and tuple(preprocessor.input_shape) != spec.input_shape:
+        raise InvalidOverrideError(f"the preprocessor makes inputs of shape {tuple(preprocessor.input_shape)}, "
+                                   f"but task {spec.name!r} models take {spec.input_shape}")
+    preprocessor = preprocessor if given else shipped_preprocessor(spec.name)
+    sizes = preprocessor.model_sizes() if preprocessor is not None else {}
+    if given:
+        for key, size in sizes.items():
+            if overrides.get(key) is not None and overrides[key] != size:
+                raise InvalidOverrideError(f"override {key}={overrides[key]!r} contradicts the preprocessor, "
+                                           f"which fixes {key}={size}")
+    return {**sizes, **{k: v for k, v in overrides.items() if v is not None or k not in sizes}}
+
+
+def build_from_spec(spec: TaskSpec, *, preprocessor: Preprocessor | None = None, compile: bool = True,
+                    **overrides: Any) -> keras.Sequential:
+    """Build (and by default compile) the model of `spec`, with overrides applied and its
+    sizes taken from `preprocessor` (see `sized_overrides`)."""
+    model_spec, train_spec = resolve(spec, sized_overrides(spec, preprocessor, overrides))
+    if model_spec.embedding_dim is not None and model_spec.embedding_input_dim is None:
+        raise InvalidOverrideError(
+            f"task {spec.name!r} takes its vocabulary size from its preprocessor, and ships no preset to take "
+            f"it from: pass preprocessor=rnn_zoo.load_task_data({spec.name!r}).preprocessor (or vocab_size=)"
+        )
     inputs = keras.Input(
         shape=spec.input_shape,
         dtype=spec.input_dtype,

@@ -7,12 +7,12 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
 
 import keras
 import tensorflow as tf
 
-from .data import TaskData
+from .errors import PresetError
+from .preprocessing import Preprocessor
 from .registry import get_task
 from .training import reset_states
 
@@ -40,10 +40,10 @@ def atomic_directory(path):
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_saved_model(model: keras.Model, folder, data: TaskData, *, stateful: bool) -> None:
+def write_saved_model(model: keras.Model, folder, preprocessor: Preprocessor, *, stateful: bool) -> None:
     """Write the SavedModel into `folder`: `serve` (human inputs -> dict of human outputs)
     and, for stateful models, `reset_state` to start a new sequence."""
-    serving = data.serving(model)
+    serving = preprocessor.serving(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
     for resource in serving.resources:
@@ -67,20 +67,26 @@ def write_saved_model(model: keras.Model, folder, data: TaskData, *, stateful: b
         logger.setLevel(level)
 
 
-def export(model: keras.Model, path, *, task: str, data: TaskData | None = None, data_dir=None, seed: int = 0,
-           **data_options: Any) -> Path:
-    """Export `model` of `task` as a TensorFlow SavedModel at `path` (replaced if it exists).
+def export(model, path, *, task: str | None = None, preprocessor: Preprocessor | None = None) -> Path:
+    """Export a trained model as a TensorFlow SavedModel at `path` (replaced if it exists).
 
+    `model` is a `TrainResult` or a `Preset` (they carry their task and preprocessor), or a
+    `keras.Model` with `task=` and the `preprocessor=` it was trained with
+    (`result.preprocessor`, `preset.preprocessor`, `load_task_data(...).preprocessor`).
     Its `serve` signature takes human inputs and returns human outputs: letters as strings,
     SMS messages as raw strings, a window of prices in price units, sine values, 28x28
-    uint8 images. The preprocessing (scaler, vocabulary, letter codes) travels inside it,
-    taken from `data` (default: the task's data loaded with `data_dir` and `seed`, which
-    must be the data the model was trained on)."""
-    from . import load_task_data
-
+    uint8 images. The preprocessing (scaler, vocabulary, letter codes) travels inside it."""
+    if not isinstance(model, keras.Model):
+        if not hasattr(model, "preprocessor") or not hasattr(model, "model"):
+            raise TypeError(f"export takes a keras.Model, a TrainResult or a Preset, not {type(model).__name__}")
+        task = task or model.task
+        if task != model.task:
+            raise PresetError(f"a model of task {model.task!r} cannot be exported as task {task!r}")
+        model, preprocessor = model.model, preprocessor or model.preprocessor
+    if task is None or preprocessor is None:
+        raise PresetError("exporting a keras.Model needs task= and the preprocessor= it was trained with "
+                          "(result.preprocessor, preset.preprocessor or load_task_data(task).preprocessor)")
     spec = get_task(task)
-    if data is None:
-        data = load_task_data(task, data_dir=data_dir, seed=seed, **data_options)
     with atomic_directory(path) as staging:
-        write_saved_model(model, staging, data, stateful=spec.model.stateful)
+        write_saved_model(model, staging, preprocessor, stateful=spec.model.stateful)
     return Path(path)

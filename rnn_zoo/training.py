@@ -32,6 +32,30 @@ class TrainResult:
     overrides: dict[str, Any]
     wall_time_s: float
     samples_per_s: float
+    data_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # as given to train()
+    max_train_samples: int | None = None
+
+    @property
+    def preprocessor(self):
+        """The preprocessing state the model was trained with (codec, scaler, vocabulary)."""
+        return self.data.preprocessor
+
+    def metadata(self) -> dict[str, Any]:
+        """The preset metadata of this run: spec, seed, metrics beside the baseline's,
+        dataset and terms, versions, date, the command that reproduces it."""
+        from .presets import preset_metadata
+
+        return preset_metadata(self)
+
+    def to_preset(self):
+        """This run as a `Preset` (model, preprocessor, metadata), in memory."""
+        from .presets import Preset
+
+        return Preset(self.model, self.preprocessor, self.metadata())
+
+    def save_preset(self, folder):
+        """Write this run as a preset folder, loadable with `rnn_zoo.load_preset(folder)`."""
+        return self.to_preset().save(folder)
 
     def summary(self) -> str:
         """A small table: each metric for the model and for the baseline."""
@@ -135,8 +159,6 @@ def train(
                 f"task {name!r} is stateful and trains on one unbroken curve: batch_size must be 1, got {batch_size}"
             )
         overrides.setdefault("batch_size", batch_size)
-    if hasattr(data, "vocab_size"):
-        overrides.setdefault("vocab_size", data.vocab_size)  # the vocabulary depends on the split
     train_ds, test_ds = data.datasets(batch_size, seed=seed)
     steps = data.steps_per_epoch(batch_size)
     if steps_per_execution is None:
@@ -156,7 +178,8 @@ def train(
             fit_options["validation_data"], fit_options["validation_steps"] = _one_iterator(
                 test_ds, data.test_batches(batch_size))
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build(name, compile=False, **overrides)
+        # Sizes that depend on the data (the SMS vocabulary of this split) come from its preprocessor.
+        model = build(name, preprocessor=data.preprocessor, compile=False, **overrides)
         compile_model(
             model, resolve(spec, overrides)[1], total_steps=epochs * steps, steps_per_execution=steps_per_execution
         )
@@ -178,6 +201,7 @@ def train(
         metrics=evaluate(model, name, data=data), baseline=data.baseline_scores(),
         baseline_name=data.baseline_name, epochs=epochs, batch_size=batch_size, seed=seed,
         overrides=overrides, wall_time_s=wall, samples_per_s=len(data.x_train) * epochs_run / max(wall, 1e-9),
+        data_options=dict(data_options or {}), max_train_samples=max_train_samples,
     )
 
 
@@ -196,14 +220,16 @@ def predict_test(model: keras.Model, data: TaskData) -> np.ndarray:
     return model.predict(data.x_test, batch_size=1, verbose=0)
 
 
-def evaluate(model: keras.Model, name: str, *, data: TaskData | None = None, data_dir=None, seed: int = 0,
-             **data_options: Any) -> dict[str, float]:
+def evaluate(model: keras.Model, name: str, *, data: TaskData | None = None, preprocessor=None, data_dir=None,
+             seed: int = 0, **data_options: Any) -> dict[str, float]:
     """Task `name`'s test metrics of `model`, in human units (prices, accuracy, ...).
-    Pass `data` (from `load_task_data`) to skip loading it again."""
+    Pass `data` (from `load_task_data`), or the `preprocessor` the model was trained with
+    (a preset's, `result.preprocessor`), so that the test split is encoded as in training;
+    without either, the preprocessing is fitted again on the split of `seed`."""
     from . import load_task_data
 
     if data is None:
-        data = load_task_data(name, data_dir=data_dir, seed=seed, **data_options)
+        data = load_task_data(name, data_dir=data_dir, seed=seed, preprocessor=preprocessor, **data_options)
     return data.score(predict_test(model, data))
 
 

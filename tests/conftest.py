@@ -29,8 +29,10 @@ def real_data_dir() -> Path:
 
 def random_batch(spec, model_spec=None, n: int = 8, seed: int = 0):
     """A correctly shaped random (inputs, targets) batch for a task's reference model."""
+    from rnn_zoo.models import resolve, sized_overrides
+
     rng = np.random.default_rng(seed)
-    m = model_spec or spec.model
+    m = model_spec or resolve(spec, sized_overrides(spec, None, {}))[0]  # sizes from the shipped preset
     if spec.input_dtype.startswith("int"):
         x = rng.integers(0, m.embedding_input_dim, size=(n, *spec.input_shape)).astype(spec.input_dtype)
     else:

@@ -1,6 +1,5 @@
 """The `rnn-zoo` command: train -> predict end to end, and one-line errors with exit code 2."""
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,13 +24,15 @@ def trained_letters(tmp_path_factory):
     return out
 
 
-def test_train_writes_export_model_metrics_and_plots(trained_letters):
+def test_train_writes_a_preset_an_export_and_plots(trained_letters):
     names = {p.name for p in trained_letters.iterdir()}
-    assert {"saved_model.pb", "variables", "model.keras", "metrics.json", "history.png", "confusion.png"} <= names
-    metrics = json.loads((trained_letters / "metrics.json").read_text())
+    assert {"model.keras", "preprocessor.json", "metadata.json", "saved_model", "history.png", "confusion.png"} <= names
+    assert (trained_letters / "saved_model" / "saved_model.pb").is_file()
+    metrics = json.loads((trained_letters / "metadata.json").read_text())
     assert metrics["task"] == "letters_4pre1" and metrics["metrics"]["accuracy"] == 1.0
     assert metrics["baseline"] == {"name": "majority class", "accuracy": 0.2}
     assert metrics["epochs"] == 100 and metrics["parameters"] == 47
+    assert metrics["command"] == "rnn-zoo train letters_4pre1 --seed 0"
     assert not [p for p in trained_letters.parent.iterdir() if p.name.startswith(".")]  # no staging left
 
 
@@ -43,21 +44,24 @@ def test_predict_prints_the_next_letter(trained_letters, capsys):
     assert row["prediction"] == "e" and len(row["probabilities"]) == 5
 
 
-def test_evaluate_and_export_from_the_keras_file(trained_letters, tmp_path, capsys):
+def test_evaluate_and_export_from_the_preset(trained_letters, tmp_path, capsys):
+    import tensorflow as tf
+
     code, out, _ = run(capsys, "evaluate", "letters_4pre1", "--model", str(trained_letters))
     assert code == 0 and "accuracy" in out and "majority class" in out
-    code, out, _ = run(capsys, "export", "letters_4pre1", "--model", str(trained_letters / "model.keras"),
+    code, out, _ = run(capsys, "export", "letters_4pre1", "--model", str(trained_letters),
                        "--out", str(tmp_path / "again"))
     assert code == 0 and (tmp_path / "again" / "saved_model.pb").is_file()
-    code, out, _ = run(capsys, "predict", "letters_4pre1", "bcde", "--model", str(tmp_path / "again"))
-    assert out.strip() == "a"
+    serve = tf.saved_model.load(str(tmp_path / "again")).signatures["serve"]
+    assert serve(text=tf.constant(["bcde"]))["prediction"].numpy()[0] == b"a"
 
 
-def test_default_output_folder_is_saved_models(tmp_path, monkeypatch, trained_letters, capsys):
-    monkeypatch.chdir(tmp_path)
-    shutil.copytree(trained_letters, tmp_path / "saved_models" / "letters_4pre1")
+def test_default_model_is_the_shipped_preset(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # nothing trained here
     code, out, _ = run(capsys, "predict", "letters_4pre1", "cdea")
     assert code == 0 and out.strip() == "b"
+    code, out, _ = run(capsys, "export", "letters_4pre1", "--out", "exported")
+    assert code == 0 and (tmp_path / "exported" / "saved_model.pb").is_file()
 
 
 def test_train_numbers_task_with_overrides_and_predict(tmp_path, capsys):
@@ -65,7 +69,7 @@ def test_train_numbers_task_with_overrides_and_predict(tmp_path, capsys):
     code, out, _ = run(capsys, "train", "sine_regression", "--epochs", "2", "--out", str(out_dir), "--verbose", "0",
                        "--set", "cell=gru", "--set", "units=[8, 4]")
     assert code == 0 and "last input value" in out
-    metrics = json.loads((out_dir / "metrics.json").read_text())
+    metrics = json.loads((out_dir / "metadata.json").read_text())
     assert metrics["overrides"] == {"cell": "gru", "units": [8, 4]}
     assert (out_dir / "predictions.png").is_file()
     values = ",".join(f"{np.sin(3 + j):.5f}" for j in range(10))
@@ -113,8 +117,8 @@ def test_sms_and_mnist_predict_from_human_inputs(tiny_data_dir, tmp_path, capsys
         (["train", "letters_4pre1", "--set", "unitz=3"], "unknown override 'unitz'"),
         (["train", "letters_4pre1", "--set", "units"], "--set expects key=value"),
         (["train", "letters_4pre1", "--set", "cell=transformer"], "cell='transformer' is invalid"),
-        (["predict", "letters_4pre1", "abcd", "--model", "/nonexistent"], "no SavedModel at /nonexistent"),
-        (["evaluate", "letters_4pre1", "--model", "/nonexistent"], "no Keras model at /nonexistent"),
+        (["predict", "letters_4pre1", "abcd", "--model", "/nonexistent"], "no preset folder at /nonexistent"),
+        (["evaluate", "letters_4pre1", "--model", "/nonexistent"], "no preset folder at /nonexistent"),
         (["train", "stock_lstm", "--data-dir", "/nonexistent"], "SH600519.csv was not found"),
     ],
 )
@@ -137,6 +141,6 @@ def test_console_script_lists_the_registry():
     proc = subprocess.run([str(exe), "list", "stock_*"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
     lines = proc.stdout.strip().splitlines()
-    assert lines[0].split() == ["name", "family", "cell", "parameters", "data"]
+    assert lines[0].split() == ["name", "family", "cell", "parameters", "preset", "(test)", "data"]
     assert [line.split()[0] for line in lines[1:]] == rnn_zoo.list_tasks("stock_*")
     assert "98,741" in proc.stdout  # stock_lstm's reference parameter count

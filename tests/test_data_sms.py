@@ -26,7 +26,7 @@ def test_file_split_vocabulary_and_ids(tmp_path):
     assert len(data.x_train) + len(data.x_test) == 10 and len(data.x_test) == 3
     assert data.x_train.shape == (7, 6) and data.x_train.dtype == np.int32
     assert data.y_train.sum() + data.y_test.sum() == 3  # three spam lines
-    assert data.vocabulary[:2] == ["", "[UNK]"] and data.vocab_size == len(data.vocabulary)
+    assert data.vocabulary[:2] == ("", "[UNK]") and data.vocab_size == len(data.vocabulary)
     # The vocabulary sees the training split only: a word only in test messages is unknown.
     train_words = {w for t in data.text_train for w in sms.clean_text(t).split()}
     assert set(data.vocabulary[2:]) == train_words
@@ -72,7 +72,7 @@ def test_ids_datasets_feed_the_reference_model(tmp_path):
     write_sms(tmp_path / "SMSSpamCollection")
     data = rnn_zoo.load_task_data("sms_spam_rnn", data_dir=tmp_path, min_count=1)
     train_ds, _ = data.datasets(batch_size=4)
-    model = rnn_zoo.build("sms_spam_rnn", vocab_size=data.vocab_size)
+    model = rnn_zoo.build("sms_spam_rnn", preprocessor=data.preprocessor)
     assert np.isfinite(model.fit(train_ds, epochs=1, verbose=0).history["loss"][0])
 
 

@@ -24,7 +24,9 @@ def test_tushare_csv_split_scaling_and_windows(tmp_path):
     # The scaler saw the training rows only: they span exactly [0, 1].
     train_scaled = np.concatenate([data.x_train[0, :, 0], data.y_train[:, 0]])
     assert train_scaled.min() == pytest.approx(0) and train_scaled.max() == pytest.approx(1)
-    assert data.scaler.data_max_[0] == opens[:90].max()
+    scaler = data.preprocessor
+    assert scaler.to_prices(1.0) == pytest.approx(opens[:90].max())
+    assert scaler.to_prices(0.0) == pytest.approx(opens[:90].min())
     # Each window is followed by its next value; the inverse transform gives prices back.
     np.testing.assert_allclose(data.to_prices(data.y_test[:, 0]), opens[100:], rtol=1e-5)
     np.testing.assert_allclose(data.to_prices(data.x_test[0, :, 0]), opens[90:100], rtol=1e-5)

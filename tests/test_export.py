@@ -73,10 +73,10 @@ CHECKS = {"letters": _letters, "stock": _stock, "sine": _sine, "mnist": _mnist, 
 def test_export_reloads_and_matches_the_keras_model(name, tiny_data_dir, tmp_path):
     spec = rnn_zoo.get_task(name)
     data = rnn_zoo.load_task_data(name, data_dir=tiny_data_dir)
-    model = rnn_zoo.build(name, **({"vocab_size": data.vocab_size} if hasattr(data, "vocab_size") else {}))
+    model = rnn_zoo.build(name, preprocessor=data.preprocessor)
     if spec.model.stateful:
         model.predict(data.x_train[:3], batch_size=1, verbose=0)  # leave a state behind
-    path = rnn_zoo.export(model, tmp_path / name, task=name, data=data)
+    path = rnn_zoo.export(model, tmp_path / name, task=name, preprocessor=data.preprocessor)
     loaded = tf.saved_model.load(str(path))
     serve = loaded.signatures["serve"]
     if spec.model.stateful:
@@ -93,7 +93,7 @@ def test_export_reloads_and_matches_the_keras_model(name, tiny_data_dir, tmp_pat
 def test_letters_export_rejects_bad_text(tmp_path):
     data = rnn_zoo.load_task_data("letters_4pre1")
     serve = tf.saved_model.load(str(rnn_zoo.export(rnn_zoo.build("letters_4pre1"), tmp_path / "m", task="letters_4pre1",
-                                                   data=data))).signatures["serve"]
+                                                   preprocessor=data.preprocessor))).signatures["serve"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="expected 4 letter"):
         serve(text=tf.constant(["abc"]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="letters must be in abcde"):
@@ -101,18 +101,21 @@ def test_letters_export_rejects_bad_text(tmp_path):
 
 
 def test_export_replaces_an_old_export_and_leaves_nothing_half_written(tmp_path):
+    codec = rnn_zoo.load_task_data("letters_4pre1").preprocessor
     path = tmp_path / "letters"
-    rnn_zoo.export(rnn_zoo.build("letters_4pre1"), path, task="letters_4pre1")
+    rnn_zoo.export(rnn_zoo.build("letters_4pre1"), path, task="letters_4pre1", preprocessor=codec)
     before = (path / "saved_model.pb").stat().st_mtime_ns
     assert path.stat().st_mode & 0o044 == 0o044  # readable by a server running as another user
-    rnn_zoo.export(rnn_zoo.build("letters_4pre1"), path, task="letters_4pre1")
+    rnn_zoo.export(rnn_zoo.build("letters_4pre1"), path, task="letters_4pre1", preprocessor=codec)
     assert (path / "saved_model.pb").stat().st_mtime_ns != before
     # A model that does not fit the task's inputs fails while tracing: the old export stays.
     with pytest.raises(Exception):
-        rnn_zoo.export(rnn_zoo.build("letters_4pre1"), path, task="letters_embedding_4pre1")
+        rnn_zoo.export(rnn_zoo.build("letters_4pre1"), path, task="letters_embedding_4pre1",
+                       preprocessor=rnn_zoo.load_task_data("letters_embedding_4pre1").preprocessor)
     assert (path / "saved_model.pb").is_file()
     with pytest.raises(Exception):
-        rnn_zoo.export(rnn_zoo.build("letters_4pre1"), tmp_path / "new", task="letters_embedding_4pre1")
+        rnn_zoo.export(rnn_zoo.build("letters_4pre1"), tmp_path / "new", task="letters_embedding_4pre1",
+                       preprocessor=rnn_zoo.load_task_data("letters_embedding_4pre1").preprocessor)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["letters"]
 
 

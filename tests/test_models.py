@@ -22,7 +22,7 @@ EXPECTED_PARAMS = {
     "sine_regression": (10 + 100 + 10) + 11,  # 131
     "sin_to_cos": (32 + 1024 + 32) + 33,  # 1121
     "mnist_lstm": (28 * 128 + 128) + 4 * (128 * 128 + 128 * 128 + 128) + (128 * 10 + 10),  # 136586
-    # vocabulary of the real collection at split seed 0: 859 words + padding + OOV
+    # vocabulary of the shipped preset (the real collection, split seed 0): 859 words + padding + OOV
     "sms_spam_rnn": 861 * 50 + (10 * 50 + 100 + 10) + (10 * 2 + 2),  # 43682
     # Tuned variants. Bidirectional doubles the recurrent weights and the head's input.
     "letters_embedding_1pre1_tuned": 5 * 2 + (3 * 2 + 9 + 3) + (3 * 5 + 5),  # 48
@@ -30,7 +30,7 @@ EXPECTED_PARAMS = {
     "sin_to_cos_tuned": (32 + 1024 + 32) + 33,  # 1121
     "mnist_lstm_tuned": (28 * 128 + 128) + 2 * 4 * (128 * 128 + 128 * 128 + 128) + (256 * 10 + 10),  # 269450
     "stock_gru_returns": 3 * (16 + 256 + 32) + 17,  # 929
-    # vocabulary of the tuned SMS recipe at split seed 0: 3566 words + padding + OOV
+    # vocabulary of the tuned SMS recipe's shipped preset (split seed 0): 3566 words + padding + OOV
     "sms_spam_tuned": 3568 * 64 + 2 * 4 * (32 * 64 + 32 * 32 + 32) + (64 * 2 + 2),  # 253314
 }
 TASKS = rnn_zoo.list_tasks()

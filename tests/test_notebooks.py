@@ -1,4 +1,5 @@
-"""Every notebook runs top to bottom in quick mode (papermill sets QUICK = True)."""
+"""Every notebook runs top to bottom in quick mode (papermill sets QUICK = True); the family
+notebooks read the shipped presets then, as in a full run (TRAIN = False)."""
 import json
 from pathlib import Path
 
@@ -21,6 +22,8 @@ def test_committed_notebook_has_a_parameters_cell_and_full_run_outputs(path):
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     first = code[0]
     assert "parameters" in first["metadata"].get("tags", []) and "QUICK = False" in "".join(first["source"])
+    if path.stem != "00_quickstart":  # the results come from the shipped presets unless TRAIN
+        assert "TRAIN = False" in "".join(first["source"]) and "load_preset" in json.dumps(nb)
     # Committed after a full run: every cell executed, not in quick mode, no error, figures kept.
     assert all(isinstance(c.get("execution_count"), int) for c in code), "commit the notebook executed"
     assert not nb["metadata"].get("papermill", {}).get("parameters", {}).get("QUICK")
@@ -40,4 +43,12 @@ def test_notebook_runs_in_quick_mode(path, tmp_path, monkeypatch):
         monkeypatch.setenv("RNN_ZOO_DATA", REAL_DATA)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     papermill.execute_notebook(str(path), str(tmp_path / path.name), parameters={"QUICK": True},
+                               cwd=str(tmp_path), progress_bar=False, kernel_name="python3")
+
+
+@pytest.mark.parametrize("stem", ["01_letters", "03_sine"])
+def test_notebook_trains_from_scratch_when_asked(stem, tmp_path):
+    papermill = pytest.importorskip("papermill")
+    path = next(p for p in NOTEBOOKS if p.stem == stem)
+    papermill.execute_notebook(str(path), str(tmp_path / path.name), parameters={"QUICK": True, "TRAIN": True},
                                cwd=str(tmp_path), progress_bar=False, kernel_name="python3")

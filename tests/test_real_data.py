@@ -25,14 +25,15 @@ def test_sms_collection_counts(real_data_dir):
     assert len(data.y_train) + len(data.y_test) == 5574
     assert data.y_train.sum() + data.y_test.sum() == 747
     assert len(data.y_test) == 1115
-    # The reference model's default vocabulary size is this split's (seed 0).
-    assert data.vocab_size == rnn_zoo.get_task("sms_spam_rnn").model.embedding_input_dim == 861
+    # The shipped preset's vocabulary is this split's (seed 0): the default size of build().
+    assert data.vocab_size == rnn_zoo.build("sms_spam_rnn").get_layer("embedding").input_dim == 861
+    assert data.preprocessor == rnn_zoo.load_preset("sms_spam_rnn").preprocessor
 
 
 def test_tuned_sms_vocabulary_matches_its_default(real_data_dir):
-    spec = rnn_zoo.get_task("sms_spam_tuned")
     data = rnn_zoo.load_task_data("sms_spam_tuned", data_dir=real_data_dir)
-    assert data.vocab_size == spec.model.embedding_input_dim == 3568
+    assert data.vocab_size == rnn_zoo.build("sms_spam_tuned").get_layer("embedding").input_dim == 3568
+    assert data.preprocessor == rnn_zoo.load_preset("sms_spam_tuned").preprocessor
     assert data.x_train.shape == (4459, 80) and "0" in data.vocabulary  # digits kept as a symbol
 
 
@@ -43,7 +44,7 @@ def test_stock_returns_representation_is_scale_free(real_data_dir):
     assert data.score(np.zeros((240, 1))) == pytest.approx(data.baseline_scores())
     # The return scale was fitted on the training rows only.
     train = data.train_prices
-    assert data.return_scale == pytest.approx(np.std(np.diff(train) / train[:-1]))
+    assert data.preprocessor.return_scale == pytest.approx(np.std(np.diff(train) / train[:-1]))
 
 
 def test_mnist_counts_and_official_label_counts(real_data_dir):
@@ -70,8 +71,7 @@ def test_one_epoch_on_a_slice_of_the_real_data(name, real_data_dir):
     spec = rnn_zoo.get_task(name)
     data = rnn_zoo.load_task_data(name, data_dir=real_data_dir)
     train_ds, test_ds = data.datasets(spec.train.batch_size)
-    overrides = {"vocab_size": data.vocab_size} if hasattr(data, "vocab_size") else {}
-    model = rnn_zoo.build(name, **overrides)
+    model = rnn_zoo.build(name, preprocessor=data.preprocessor)
     history = model.fit(train_ds.take(3), epochs=1, verbose=0, shuffle=False)
     assert np.isfinite(history.history["loss"][0])
     metrics = model.evaluate(test_ds.take(2), verbose=0, return_dict=True)

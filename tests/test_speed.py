@@ -26,9 +26,9 @@ def test_torch_equivalent_has_the_zoo_models_shape_and_weights(name, tiny_data_d
     torch = pytest.importorskip("torch")
     data = rnn_zoo.load_task_data(name, data_dir=tiny_data_dir)
     trainer = _torch_trainer(name, data)
-    overrides = {"vocab_size": data.vocab_size} if hasattr(data, "vocab_size") else {}
+    overrides = data.preprocessor.model_sizes()
     spec = rnn_zoo.get_task(name)
-    keras_model = rnn_zoo.build(name, **overrides)
+    keras_model = rnn_zoo.build(name, preprocessor=data.preprocessor)
     # PyTorch's SimpleRNN and LSTM carry a second bias vector (b_hh) where Keras has one;
     # Keras's GRU (reset_after) has both, like PyTorch's. Everything else must match.
     model_spec = resolve(spec, overrides)[0]

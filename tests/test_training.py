@@ -25,7 +25,7 @@ def test_one_epoch_gives_metrics_beside_the_baseline(name, tiny_data_dir, tmp_pa
     assert result.task in result.summary() and result.baseline_name in result.summary()
     assert rnn_zoo.evaluate(result.model, name, data=result.data) == pytest.approx(result.metrics)
     # What `rnn-zoo train` does next: a trained model (optimizer state, schedule) exports.
-    path = rnn_zoo.export(result.model, tmp_path / name, task=name, data=result.data)
+    path = rnn_zoo.export(result, tmp_path / name)
     assert "serve" in tf.saved_model.load(str(path)).signatures
 
 

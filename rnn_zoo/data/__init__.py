@@ -1,9 +1,10 @@
 """Data plumbing shared by the task families: where files live, file formats, tf.data."""
 from .pipeline import make_dataset
 from .sources import RemoteFile, cache_dir, find_file, search_dirs
-from .taskdata import ClassificationData, RegressionData, Serving, TaskData
+from ..preprocessing import Preprocessor, Serving
+from .taskdata import ClassificationData, RegressionData, TaskData
 
 __all__ = [
-    "TaskData", "ClassificationData", "RegressionData", "Serving", "make_dataset",
+    "TaskData", "Preprocessor", "ClassificationData", "RegressionData", "Serving", "make_dataset",
     "RemoteFile", "cache_dir", "find_file", "search_dirs",
 ]

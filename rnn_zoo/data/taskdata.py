@@ -1,16 +1,17 @@
-"""The object every loader returns: arrays plus what is needed to read and serve results.
+"""The object every loader returns: arrays, and the preprocessor that made them.
 
-Each family subclasses one of the two kinds below and adds its helpers (a letter codec,
-the price scaler, the vocabulary) and its serving function: human inputs -> model ->
-human outputs, for the SavedModel export.
+Each family subclasses one of the two kinds below with what scoring needs (prices, raw
+messages); the preprocessing state itself (codec, scaler, vocabulary) is the family's
+`Preprocessor`, which travels with a trained model in its preset.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
+from ..preprocessing import Preprocessor
 from .pipeline import interleave_streams, make_dataset
 
 
@@ -18,27 +19,18 @@ def num_batches(samples: int, batch_size: int, *, drop_remainder: bool = False) 
     return samples // batch_size if drop_remainder else -(-samples // batch_size)
 
 
-@dataclasses.dataclass(frozen=True)
-class Serving:
-    """A `serve` endpoint: `fn` takes tensors matching `input_signature` (human inputs)
-    and returns a dict of human outputs, "prediction" the main one. `resources` are
-    non-variable TensorFlow objects it uses (lookup tables) that the export must track."""
-
-    fn: Callable
-    input_signature: list
-    resources: tuple[Any, ...] = ()
-
-
 @dataclasses.dataclass
 class TaskData:
-    """`x_*` / `y_*` arrays; `source` says where the data came from (a path, or
-    "generated"); `stateful` data keeps its order, because batches continue one another."""
+    """`x_*` / `y_*` arrays made by `preprocessor`; `source` says where the data came from
+    (a path, or "generated"); `stateful` data keeps its order, because batches continue
+    one another."""
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     source: str
+    preprocessor: Preprocessor = dataclasses.field(kw_only=True)
     stateful: bool = dataclasses.field(default=False, kw_only=True)
 
     baseline_name: ClassVar[str] = ""
@@ -81,10 +73,6 @@ class TaskData:
 
     def baseline_scores(self) -> dict[str, float]:
         return self.score(self.baseline_predictions())
-
-    def serving(self, model) -> Serving:
-        """The export's `serve` endpoint for `model`: human inputs in, human outputs out."""
-        raise NotImplementedError
 
     def serving_examples(self, n: int) -> dict[str, np.ndarray]:
         """`n` test inputs in the form the export's `serve` takes them, keyed by its

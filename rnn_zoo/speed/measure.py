@@ -65,8 +65,7 @@ def torch_trainer(task: str, data, *, seed: int, epochs: int):
     from .torch_models import TorchTrainer
 
     spec = get_task(task)
-    overrides = {"vocab_size": data.vocab_size} if hasattr(data, "vocab_size") else {}
-    model_spec, train_spec = resolve(spec, overrides)
+    model_spec, train_spec = resolve(spec, data.preprocessor.model_sizes())
     steps = data.steps_per_epoch(train_spec.batch_size)
     return TorchTrainer(model_spec, train_spec, spec.input_shape, data.x_train, data.y_train,
                         total_steps=epochs * steps, seed=seed)
@@ -99,7 +98,7 @@ def inference_times(result, *, batch: int = 256) -> dict:
     sizes = [1] if stateful else [1, batch]
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        loaded = tf.saved_model.load(str(export(model, Path(tmp) / "m", task=result.task, data=data)))
+        loaded = tf.saved_model.load(str(export(result, Path(tmp) / "m")))
         compiled = tf.function(lambda x: model(x, training=False))
         for n in sizes:
             human = {k: tf.constant(v) for k, v in data.serving_examples(n).items()}

@@ -6,7 +6,7 @@ import string
 
 import numpy as np
 
-from ..data import ClassificationData, Serving
+from ..data import ClassificationData, Preprocessor, Serving
 from ..errors import DataError
 from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
@@ -14,12 +14,32 @@ SOURCE = "PKU MOOC 'TensorFlow notes' class 6: letter prediction with SimpleRNN"
 
 
 @dataclasses.dataclass(frozen=True)
-class LetterCodec:
+class LetterCodec(Preprocessor):
     """Turns letters into model inputs and model outputs back into letters."""
 
     alphabet: str
     window: int
     one_hot: bool
+
+    input_name = "text"
+    input_description = "a string of letters"
+
+    def __post_init__(self):
+        # The serving graph maps a letter to its id by its code point, so the alphabet must
+        # be a run of consecutive characters (a read preprocessor.json is checked too).
+        offsets = [ord(c) - ord(self.alphabet[0]) for c in self.alphabet]
+        if not self.alphabet or offsets != list(range(len(self.alphabet))):
+            raise DataError(f"a letter alphabet must be consecutive characters such as 'abcde', got {self.alphabet!r}")
+
+    @property
+    def input_shape(self):
+        return (self.window, len(self.alphabet)) if self.one_hot else (self.window,)
+
+    def model_sizes(self):
+        return {} if self.one_hot else {"vocab_size": len(self.alphabet)}
+
+    def example_input(self):
+        return self.alphabet[: self.window]
 
     def encode(self, text: str) -> np.ndarray:
         """'abcd' -> (window, len(alphabet)) one-hot float32, or (window,) int32 ids."""
@@ -43,13 +63,37 @@ class LetterCodec:
         ids = out.argmax(-1)
         return self.alphabet[int(ids)] if out.ndim == 1 else [self.alphabet[i] for i in ids]
 
+    def serving(self, model):
+        """Strings of `window` letters -> the next letter and the probabilities."""
+        import tensorflow as tf
+
+        size = len(self.alphabet)
+
+        def serve(text):
+            codes = tf.strings.unicode_decode(text, "UTF-8")
+            tf.debugging.assert_equal(
+                codes.row_lengths(), tf.cast(self.window, tf.int64),
+                message=f"expected {self.window} letter(s) from {self.alphabet}",
+            )
+            ids = codes.to_tensor(shape=[None, self.window]) - ord(self.alphabet[0])
+            tf.debugging.assert_less(ids, size, message=f"letters must be in {self.alphabet}")
+            tf.debugging.assert_non_negative(ids, message=f"letters must be in {self.alphabet}")
+            x = tf.one_hot(ids, size) if self.one_hot else ids
+            probabilities = model(x, training=False)
+            letters = tf.gather(tf.constant(list(self.alphabet)), tf.argmax(probabilities, -1))
+            return {"prediction": letters, "probabilities": probabilities}
+
+        return Serving(serve, [tf.TensorSpec([None], tf.string, name=self.input_name)])
+
 
 @dataclasses.dataclass
 class LetterData(ClassificationData):
     """Every pattern of the cyclic alphabet. Training and test sets are the same patterns:
     the task is to learn all of them, and the target is 100% on each."""
 
-    codec: LetterCodec
+    @property
+    def codec(self) -> LetterCodec:
+        return self.preprocessor
 
     @property
     def class_names(self) -> list[str]:
@@ -59,38 +103,17 @@ class LetterData(ClassificationData):
         alphabet, window = self.codec.alphabet, self.codec.window
         return {"text": np.array([(alphabet * 2)[i : i + window] for i in self._test_rows(n, len(alphabet))])}
 
-    def serving(self, model):
-        """Strings of `window` letters -> the next letter and the probabilities."""
-        import tensorflow as tf
 
-        codec = self.codec
-        size = len(codec.alphabet)
-
-        def serve(text):
-            codes = tf.strings.unicode_decode(text, "UTF-8")
-            tf.debugging.assert_equal(
-                codes.row_lengths(), tf.cast(codec.window, tf.int64),
-                message=f"expected {codec.window} letter(s) from {codec.alphabet}",
-            )
-            ids = codes.to_tensor(shape=[None, codec.window]) - ord(codec.alphabet[0])
-            tf.debugging.assert_less(ids, size, message=f"letters must be in {codec.alphabet}")
-            tf.debugging.assert_non_negative(ids, message=f"letters must be in {codec.alphabet}")
-            x = tf.one_hot(ids, size) if codec.one_hot else ids
-            probabilities = model(x, training=False)
-            letters = tf.gather(tf.constant(list(codec.alphabet)), tf.argmax(probabilities, -1))
-            return {"prediction": letters, "probabilities": probabilities}
-
-        return Serving(serve, [tf.TensorSpec([None], tf.string, name="text")])
-
-
-def load_letters(*, alphabet_size: int, window: int, one_hot: bool, data_dir=None, seed: int = 0) -> LetterData:
-    """Generated, never downloaded; `data_dir` and `seed` do not change it."""
-    alphabet = string.ascii_lowercase[:alphabet_size]
-    codec = LetterCodec(alphabet, window, one_hot)
+def load_letters(*, alphabet_size: int, window: int, one_hot: bool, data_dir=None, seed: int = 0,
+                 preprocessor: LetterCodec | None = None) -> LetterData:
+    """Generated, never downloaded; `data_dir` and `seed` do not change it. A given
+    `preprocessor` (a preset's codec) replaces the options' alphabet and window."""
+    codec = preprocessor or LetterCodec(string.ascii_lowercase[:alphabet_size], window, one_hot)
+    alphabet, window, alphabet_size = codec.alphabet, codec.window, len(codec.alphabet)
     texts = [(alphabet * 2)[i : i + window] for i in range(alphabet_size)]
     x = codec.encode_batch(texts)
     y = np.array([(i + window) % alphabet_size for i in range(alphabet_size)], dtype=np.int32)
-    return LetterData(x, y, x.copy(), y.copy(), source="generated", codec=codec)
+    return LetterData(x, y, x.copy(), y.copy(), source="generated", preprocessor=codec)
 
 
 def _register(name: str, *, alphabet_size: int, window: int, one_hot: bool, units: int, embedding_dim=None,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import ClassificationData, RemoteFile, Serving, search_dirs
+from ..data import ClassificationData, Preprocessor, RemoteFile, Serving, search_dirs
 from ..data.formats import read_idx, read_mnist_npz
 from ..errors import DataError, DataNotFoundError
-from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
+from ..registry import DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 IDX_NAMES = {
     "x_train": ("train-images-idx3-ubyte", 3),
@@ -26,6 +26,15 @@ IDX_SHA256 = {
     "t10k-images-idx3-ubyte": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     "t10k-labels-idx1-ubyte": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
+
+
+MNIST = DatasetInfo(
+    name="MNIST handwritten digits (60000 training, 10000 test images)",
+    license="Yann LeCun and Corinna Cortes hold the copyright of MNIST, a derivative of the NIST datasets; "
+            "it is made available under the terms of the Creative Commons Attribution-Share Alike 3.0 licence",
+    citation="Y. LeCun, C. Cortes, C. J. C. Burges, The MNIST database of handwritten digits",
+    url="http://yann.lecun.com/exdb/mnist/",
+)
 
 
 def _idx_path(folder, stem):
@@ -79,25 +88,48 @@ def _check(arrays, source):
             raise DataError(f"{source}: {part} labels go up to {y.max()}; expected digits 0..9")
 
 
+@dataclasses.dataclass(frozen=True)
+class PixelScaler(Preprocessor):
+    """Grey images, read row by row: uint8 pixels / 255 -> [0, 1] floats."""
+
+    height: int = 28
+    width: int = 28
+
+    input_name = "images"
+    input_description = "a grey image"
+
+    @property
+    def input_shape(self):
+        return (self.height, self.width)
+
+    def example_input(self):
+        image = np.zeros((self.height, self.width), dtype=np.uint8)
+        image[4:-4, self.width // 2 - 2 : self.width // 2 + 2] = 255  # a white vertical stroke: a one
+        return image
+
+    def transform(self, images: np.ndarray) -> np.ndarray:
+        return images.astype(np.float32) / 255.0
+
+    def serving(self, model):
+        """uint8 images (0 = black background) -> the digit and the probabilities."""
+        import tensorflow as tf
+
+        def serve(images):
+            probabilities = tf.nn.softmax(model(tf.cast(images, tf.float32) / 255.0, training=False))
+            return {"prediction": tf.argmax(probabilities, -1, output_type=tf.int32), "probabilities": probabilities}
+
+        return Serving(serve, [tf.TensorSpec([None, self.height, self.width], tf.uint8, name=self.input_name)])
+
+
+@dataclasses.dataclass
 class MnistData(ClassificationData):
     class_names = [str(digit) for digit in range(10)]
 
     def serving_examples(self, n):
         return {"images": np.round(self.x_test[self._test_rows(n)] * 255).astype(np.uint8)}
 
-    def serving(self, model):
-        """28x28 uint8 images (0 = black background) -> the digit and the probabilities."""
-        import tensorflow as tf
 
-
-        def serve(images):
-            probabilities = tf.nn.softmax(model(tf.cast(images, tf.float32) / 255.0, training=False))
-            return {"prediction": tf.argmax(probabilities, -1, output_type=tf.int32), "probabilities": probabilities}
-
-        return Serving(serve, [tf.TensorSpec([None, 28, 28], tf.uint8, name="images")])
-
-
-def load_mnist(*, data_dir=None, seed: int = 0) -> MnistData:
+def load_mnist(*, data_dir=None, seed: int = 0, preprocessor: PixelScaler | None = None) -> MnistData:
     """From mnist.npz or the four IDX files (.gz or not) in the search folders, else from
     a copy tensorflow_datasets already prepared, else the official IDX files are
     downloaded (sha256-checked) into the last search folder. Pixels scaled to [0, 1]."""
@@ -114,15 +146,12 @@ def load_mnist(*, data_dir=None, seed: int = 0) -> MnistData:
             ) from None
     arrays, source = found
     _check(arrays, source)
+    scaler = preprocessor or PixelScaler()
     return MnistData(
-        _scale(arrays["x_train"]), arrays["y_train"].astype(np.int32),
-        _scale(arrays["x_test"]), arrays["y_test"].astype(np.int32),
-        source=source,
+        scaler.transform(arrays["x_train"]), arrays["y_train"].astype(np.int32),
+        scaler.transform(arrays["x_test"]), arrays["y_test"].astype(np.int32),
+        source=source, preprocessor=scaler,
     )
-
-
-def _scale(images: np.ndarray) -> np.ndarray:
-    return images.astype(np.float32) / 255.0
 
 
 register(
@@ -142,6 +171,7 @@ register(
         ),
         loader=load_mnist,
         data_source="MNIST (mnist.npz or IDX files; downloads)",
+        dataset=MNIST,
         target="reproduce: test accuracy >= 95% after one epoch (the tuned variant: >= 99.0%)",
         goals=(Goal("accuracy", ">=", 0.95),),
     )

@@ -5,26 +5,48 @@ import dataclasses
 
 import numpy as np
 
-from ..data import RegressionData, Serving
+from ..data import Preprocessor, RegressionData, Serving
 from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
+
+
+@dataclasses.dataclass(frozen=True)
+class SineWindow(Preprocessor):
+    """Values go to the model as they are, one feature per step. With `sequence_output`
+    (sin -> cos) the model answers every step, and its state carries from call to call."""
+
+    steps: int
+    sequence_output: bool = False
+
+    input_name = "values"
+    input_description = "a window of values"
+
+    @property
+    def input_shape(self):
+        return (self.steps, 1)
+
+    def example_input(self):
+        return np.sin(np.arange(self.steps) * (np.pi / self.steps if self.sequence_output else 1.0)).astype(np.float32)
+
+    def serving(self, model):
+        """`steps` values -> the next value, or (sin -> cos) one value per step. A
+        stateful model's batch size is fixed; its state carries from call to call and the
+        export's `reset_state` endpoint starts a new curve."""
+        import tensorflow as tf
+
+        batch = model.input_shape[0] if self.sequence_output else None
+
+        def serve(values):
+            tf.debugging.assert_all_finite(values, message="values must be finite numbers")
+            out = model(values[..., None], training=False)
+            return {"prediction": out[..., 0] if self.sequence_output else out[:, 0]}
+
+        return Serving(serve, [tf.TensorSpec([batch, self.steps], tf.float32, name=self.input_name)])
 
 
 @dataclasses.dataclass
 class SineData(RegressionData):
     def serving_examples(self, n):
         return {"values": self.x_test[self._test_rows(n), :, 0]}
-
-    def serving(self, model):
-        """`steps` values of the sequence -> the next value."""
-        import tensorflow as tf
-
-        steps = self.x_train.shape[1]
-
-        def serve(values):
-            tf.debugging.assert_all_finite(values, message="values must be finite numbers")
-            return {"prediction": model(values[..., None], training=False)[:, 0]}
-
-        return Serving(serve, [tf.TensorSpec([None, steps], tf.float32, name="values")])
 
 
 @dataclasses.dataclass
@@ -39,39 +61,33 @@ class SinToCosData(RegressionData):
     def serving_examples(self, n):
         return {"values": self.x_test[self._test_rows(n), :, 0]}
 
-    def serving(self, model):
-        """Consecutive chunks of sin(x) -> cos(x) on the same points. The state carries
-        from call to call; the export's `reset_state` endpoint starts a new curve."""
-        import tensorflow as tf
 
-        batch, points = model.input_shape[0], self.x_train.shape[1]
-
-        def serve(values):
-            tf.debugging.assert_all_finite(values, message="values must be finite numbers")
-            return {"prediction": model(values[..., None], training=False)[..., 0]}
-
-        return Serving(serve, [tf.TensorSpec([batch, points], tf.float32, name="values")])
-
-
-def load_sine(*, num_sequences: int = 2000, num_train: int = 1500, steps: int = 10, data_dir=None, seed: int = 0):
+def load_sine(*, num_sequences: int = 2000, num_train: int = 1500, steps: int = 10, data_dir=None, seed: int = 0,
+              preprocessor: SineWindow | None = None):
     """k ~ U(1, 50); inputs sin(k + j) for j < steps, target sin(k + steps)."""
+    preprocessor = preprocessor or SineWindow(steps)
+    steps = preprocessor.steps
     k = np.random.default_rng(seed).uniform(1, 50, size=(num_sequences, 1))
     x = np.sin(k + np.arange(steps))[..., None].astype(np.float32)
     y = np.sin(k + steps).astype(np.float32)
-    return SineData(x[:num_train], y[:num_train], x[num_train:], y[num_train:], source="generated")
+    return SineData(x[:num_train], y[:num_train], x[num_train:], y[num_train:], source="generated",
+                    preprocessor=preprocessor)
 
 
-def load_sin_to_cos(*, train_steps: int = 1000, test_steps: int = 100, points: int = 10, data_dir=None, seed: int = 0):
+def load_sin_to_cos(*, train_steps: int = 1000, test_steps: int = 100, points: int = 10, data_dir=None, seed: int = 0,
+                    preprocessor: SineWindow | None = None):
     """Chunk s samples x in [s*pi, (s+1)*pi) at `points` points (end excluded, so chunks
     tile the curve); input sin(x), target cos(x). The test chunks continue the curve
     right after the training ones. Deterministic: `seed` does not change it."""
+    preprocessor = preprocessor or SineWindow(points, sequence_output=True)
+    points = preprocessor.steps
     s = np.arange(train_steps + test_steps)[:, None]
     x = (s + np.arange(points) / points) * np.pi
     inputs = np.sin(x)[..., None].astype(np.float32)
     targets = np.cos(x)[..., None].astype(np.float32)
     return SinToCosData(
         inputs[:train_steps], targets[:train_steps], inputs[train_steps:], targets[train_steps:],
-        source="generated", stateful=True,
+        source="generated", stateful=True, preprocessor=preprocessor,
     )
 
 

@@ -5,13 +5,14 @@ import collections
 import dataclasses
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
-from ..data import ClassificationData, RemoteFile, Serving, find_file, make_dataset, search_dirs
+from ..data import ClassificationData, Preprocessor, RemoteFile, Serving, find_file, make_dataset, search_dirs
 from ..data.formats import read_sms_collection
-from ..errors import DataError, DataNotFoundError
-from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, register
+from ..errors import DataError, DataNotFoundError, PresetError
+from ..registry import DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, register
 
 UCI_ZIP = RemoteFile(
     url="https://archive.ics.uci.edu/static/public/228/sms+spam+collection.zip",
@@ -19,6 +20,15 @@ UCI_ZIP = RemoteFile(
     # sha256 of the SMSSpamCollection file inside the zip (5574 lines, 477,907 bytes).
     sha256="7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d",
     member="SMSSpamCollection",
+)
+SMS_COLLECTION = DatasetInfo(
+    name="UCI SMS Spam Collection v.1 (5574 messages, 747 spam)",
+    license="provided by its authors for free and with no limitations except that Tiago A. Almeida and "
+            "Jose Maria Gomez Hidalgo hold the copyright, with no warranty and no liability; the authors ask "
+            "users to cite their paper",
+    citation="T. A. Almeida, J. M. Gomez Hidalgo, A. Yamakami, Contributions to the Study of SMS Spam Filtering: "
+             "New Collection and Results, DocEng'11, 2011",
+    url="https://archive.ics.uci.edu/dataset/228",
 )
 PAD, OOV = "", "[UNK]"  # ids 0 and 1, the same convention as keras.layers.TextVectorization
 
@@ -61,44 +71,56 @@ def encode_texts(texts, vocabulary, length: int, digit_symbol: bool = False) -> 
     return ids
 
 
-@dataclasses.dataclass
-class SmsData(ClassificationData):
-    """Ids of the cleaned messages (labels: 0 ham, 1 spam). `vocabulary[i]` is the word of
-    id i, built on the training split only; `text_train` / `text_test` are the raw
-    messages of each split, for models that carry their own text preprocessing."""
+@dataclasses.dataclass(frozen=True)
+class SmsVocabulary(Preprocessor):
+    """Raw message -> cleaned words -> ids. `vocabulary[i]` is the word of id i (0 padding,
+    1 unknown), built on a training split only; the first `max_length` words are kept and
+    padded with 0 at the end. Saved as `assets/vocabulary.txt`, one word per line from id 2."""
 
-    vocabulary: list[str]
-    text_train: np.ndarray
-    text_test: np.ndarray
+    vocabulary: tuple[str, ...]
     max_length: int
     digit_symbol: bool = False
 
+    input_name = "text"
+    input_description = "a message"
+    VOCABULARY_FILE: ClassVar[str] = "vocabulary.txt"
+
+    @classmethod
+    def fit(cls, texts, *, min_count: int, max_length: int, digit_symbol: bool) -> "SmsVocabulary":
+        return cls(tuple(build_vocabulary(texts, min_count, digit_symbol)), max_length, digit_symbol)
+
     @property
-    def class_names(self) -> list[str]:
-        return ["ham", "spam"]
+    def input_shape(self):
+        return (self.max_length,)
 
     @property
     def vocab_size(self) -> int:
         return len(self.vocabulary)
 
-    def head(self, n: int) -> "SmsData":
-        return dataclasses.replace(super().head(n), text_train=self.text_train[:n])
+    def model_sizes(self):
+        return {"vocab_size": self.vocab_size}
 
-    def serving_examples(self, n):
-        return {"text": self.text_test[self._test_rows(n)]}
+    def example_input(self):
+        return "WINNER!! You have won a prize. Call 09061701461 to claim"
 
     def encode(self, texts) -> np.ndarray:
         return encode_texts(texts, self.vocabulary, self.max_length, self.digit_symbol)
 
-    def score(self, y_pred):
-        """Accuracy, and precision / recall / F1 of the spam class."""
-        predicted = np.argmax(y_pred, -1) == 1
-        spam = self.y_test == 1
-        tp = float(np.sum(predicted & spam))
-        precision = tp / max(predicted.sum(), 1)
-        recall = tp / max(spam.sum(), 1)
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return {**super().score(y_pred), "spam_precision": precision, "spam_recall": recall, "spam_f1": f1}
+    def get_config(self):
+        # The words go to assets/vocabulary.txt; the size is kept here to check that file.
+        return {"max_length": self.max_length, "digit_symbol": self.digit_symbol, "vocab_size": self.vocab_size}
+
+    def save_assets(self, assets):
+        (assets / self.VOCABULARY_FILE).write_text("".join(w + "\n" for w in self.vocabulary[2:]), encoding="utf-8")
+
+    @classmethod
+    def from_config(cls, config, assets):
+        words = (assets / cls.VOCABULARY_FILE).read_text(encoding="utf-8").splitlines()
+        vocabulary = (PAD, OOV, *words)
+        if len(vocabulary) != config["vocab_size"]:
+            raise PresetError(f"{assets / cls.VOCABULARY_FILE} holds {len(words)} words; its preprocessor.json "
+                              f"says {config['vocab_size'] - 2}")
+        return cls(vocabulary, int(config["max_length"]), bool(config["digit_symbol"]))
 
     def serving(self, model):
         """Raw message strings -> "spam" / "ham" and the spam probability. The cleaning,
@@ -125,7 +147,48 @@ class SmsData(ClassificationData):
             spam = tf.nn.softmax(model(ids, training=False))[:, 1]
             return {"prediction": tf.where(spam > 0.5, "spam", "ham"), "spam_probability": spam}
 
-        return Serving(serve, [tf.TensorSpec([None], tf.string, name="text")], (table,))
+        return Serving(serve, [tf.TensorSpec([None], tf.string, name=self.input_name)], (table,))
+
+
+@dataclasses.dataclass
+class SmsData(ClassificationData):
+    """Ids of the cleaned messages (labels: 0 ham, 1 spam), made by an `SmsVocabulary`;
+    `text_train` / `text_test` are the raw messages of each split, for models that carry
+    their own text preprocessing."""
+
+    text_train: np.ndarray
+    text_test: np.ndarray
+
+    @property
+    def class_names(self) -> list[str]:
+        return ["ham", "spam"]
+
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        return self.preprocessor.vocabulary
+
+    @property
+    def vocab_size(self) -> int:
+        return self.preprocessor.vocab_size
+
+    def head(self, n: int) -> "SmsData":
+        return dataclasses.replace(super().head(n), text_train=self.text_train[:n])
+
+    def serving_examples(self, n):
+        return {"text": self.text_test[self._test_rows(n)]}
+
+    def encode(self, texts) -> np.ndarray:
+        return self.preprocessor.encode(texts)
+
+    def score(self, y_pred):
+        """Accuracy, and precision / recall / F1 of the spam class."""
+        predicted = np.argmax(y_pred, -1) == 1
+        spam = self.y_test == 1
+        tp = float(np.sum(predicted & spam))
+        precision = tp / max(int(predicted.sum()), 1)
+        recall = tp / max(int(spam.sum()), 1)
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {**super().score(y_pred), "spam_precision": precision, "spam_recall": recall, "spam_f1": f1}
 
     def text_datasets(self, batch_size: int, seed: int = 0):
         """(train_ds, test_ds) of (raw message string, label)."""
@@ -157,9 +220,11 @@ def _collection_path(path, data_dir) -> Path:
 
 def load_sms(
     *, path=None, min_count: int = 10, max_length: int = 25, digit_symbol: bool = False, test_fraction: float = 0.2,
-    data_dir=None, seed: int = 0,
+    data_dir=None, seed: int = 0, preprocessor: SmsVocabulary | None = None,
 ) -> SmsData:
-    """Shuffled train/test split with `seed`; the vocabulary sees the training split only."""
+    """Shuffled train/test split with `seed`; the vocabulary sees the training split only.
+    A given `preprocessor` (a preset's vocabulary) encodes the split instead of one built
+    here, so a model is scored with the ids it was trained on."""
     source = _collection_path(path, data_dir)
     labels, texts = read_sms_collection(source)
     texts = np.array(texts, dtype=object)
@@ -167,22 +232,17 @@ def load_sms(
     order = np.random.default_rng(seed).permutation(len(texts))
     n_test = round(len(texts) * test_fraction)
     test, train = order[:n_test], order[n_test:]
-    vocabulary = build_vocabulary(texts[train], min_count, digit_symbol)
-    if len(vocabulary) == 2:
+    vocabulary = preprocessor or SmsVocabulary.fit(texts[train], min_count=min_count, max_length=max_length,
+                                                   digit_symbol=digit_symbol)
+    if vocabulary.vocab_size == 2:
         raise DataError(f"{source}: no word appears {min_count} times in the {len(train)} training messages; "
                         "lower min_count")
     return SmsData(
-        encode_texts(texts[train], vocabulary, max_length, digit_symbol), y[train],
-        encode_texts(texts[test], vocabulary, max_length, digit_symbol), y[test],
-        source=str(source), vocabulary=vocabulary,
-        text_train=texts[train].astype(str), text_test=texts[test].astype(str), max_length=max_length,
-        digit_symbol=digit_symbol,
+        vocabulary.encode(texts[train]), y[train], vocabulary.encode(texts[test]), y[test],
+        source=str(source), preprocessor=vocabulary,
+        text_train=texts[train].astype(str), text_test=texts[test].astype(str),
     )
 
-
-# Vocabulary size (PAD + OOV + words seen >= 10 times) of the real collection with the
-# default split (seed 0); a model trained on another split is built with its own size.
-DEFAULT_VOCAB_SIZE = 861
 
 register(
     TaskSpec(
@@ -194,7 +254,7 @@ register(
         input_dtype="int32",
         model=ModelSpec(
             cell="simple_rnn", units=(10,), dropout=0.5, head_units=2,
-            embedding_input_dim=DEFAULT_VOCAB_SIZE, embedding_dim=50, mask_zero=True,
+            embedding_dim=50, mask_zero=True,  # the vocabulary's size comes from the preprocessor
         ),
         train=TrainSpec(
             optimizer="rmsprop", learning_rate=5e-4, loss="sparse_categorical_crossentropy", from_logits=True,
@@ -202,14 +262,12 @@ register(
         ),
         loader=load_sms,
         data_source="UCI SMS Spam Collection (downloads)",
+        dataset=SMS_COLLECTION,
         target="beat the tutorial's accuracy 0.88 on every seed (the tuned variant: >= 0.985)",
         goals=(Goal("accuracy", ">=", 0.88),),
         tutorial_result="accuracy 0.88",
     )
 )
-
-# Vocabulary size of the tuned recipe (words seen >= 2 times, digits kept as "0") at seed 0.
-TUNED_VOCAB_SIZE = 3568
 
 register(
     TaskSpec(
@@ -221,7 +279,7 @@ register(
         input_dtype="int32",
         model=ModelSpec(
             cell="lstm", units=(32,), bidirectional=True, head_units=2,
-            embedding_input_dim=TUNED_VOCAB_SIZE, embedding_dim=64, mask_zero=True,
+            embedding_dim=64, mask_zero=True,
         ),
         train=TrainSpec(
             optimizer="adam", learning_rate=1e-3, loss="sparse_categorical_crossentropy", from_logits=True,
@@ -230,6 +288,7 @@ register(
         loader=load_sms,
         data_options={"min_count": 2, "max_length": 80, "digit_symbol": True},
         data_source="UCI SMS Spam Collection (downloads)",
+        dataset=SMS_COLLECTION,
         target="mean over seeds: accuracy >= 0.985 and spam F1 >= 0.94; no seed below accuracy 0.98",
         goals=(
             Goal("accuracy", ">=", 0.985, over="mean"),

@@ -6,13 +6,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import RegressionData, Serving, find_file, search_dirs
+from ..data import Preprocessor, RegressionData, Serving, find_file, search_dirs
 from ..data.formats import read_price_csv
-from ..errors import DataError, DataNotFoundError
-from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, register
+from ..errors import DataError, DataNotFoundError, PresetError
+from ..registry import DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, register
 
 SOURCE = "PKU MOOC 'TensorFlow notes' class 6: p38_rnn_stock / p47_LSTM_stock / p56_GRU_stock"
 DEFAULT_FILE = "SH600519.csv"
+MOUTAI = DatasetInfo(
+    name="Kweichow Moutai (600519.SH) daily k-line, 2010-04-26 to 2020-04-24, as saved by tushare get_k_data",
+    license="market data retrieved with tushare; the file has no licence of its own and is redistributed "
+            "with the PKU MOOC 'TensorFlow notes' course material",
+    citation="tushare, get_k_data('600519', ktype='D')",
+    url="http://tushare.org",
+)
 
 _NOT_FOUND = """\
 {file} was not found in: {dirs}.
@@ -33,9 +40,10 @@ def sliding_windows(series: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
 
 @dataclasses.dataclass
 class PriceData(RegressionData):
-    """Windows of `window` prices, each followed by the price to forecast. Metrics are in
-    price units; the baseline is "tomorrow = today". `test_prices` are the raw test rows
-    (the first `window` of them only feed the first test window)."""
+    """Windows of `window` prices, each followed by the price to forecast, made by a
+    `PriceScaler` (levels) or a `ReturnScaler` (returns). Metrics are in price units; the
+    baseline is "tomorrow = today". `test_prices` are the raw test rows (the first
+    `window` of them only feed the first test window)."""
 
     dates: np.ndarray
     train_prices: np.ndarray
@@ -54,7 +62,7 @@ class PriceData(RegressionData):
 
     def predicted_prices(self, y_pred) -> np.ndarray:
         """Model outputs on the test windows -> forecast prices."""
-        raise NotImplementedError
+        return self.preprocessor.predicted_prices(y_pred, self.test_prices[self.window - 1 : -1])
 
     @classmethod
     def price_scores(cls, true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -69,36 +77,67 @@ class PriceData(RegressionData):
         return self.price_scores(*self.naive_forecast())  # exact prices, no scaling round trip
 
 
-@dataclasses.dataclass
-class StockData(PriceData):
-    """The tutorial's representation: prices scaled by a MinMaxScaler fitted on the
-    training rows only; the model predicts the next scaled price (the level)."""
+@dataclasses.dataclass(frozen=True)
+class PriceWindows(Preprocessor, abstract=True):
+    """What both price representations share: windows of `window` prices in, one price out."""
 
-    scaler: object
+    window: int
+
+    input_name = "prices"
+    input_description = "a window of prices"
+
+    @property
+    def input_shape(self):
+        return (self.window, 1)
+
+    def example_input(self):
+        return np.linspace(1000.0, 1050.0, self.window, dtype=np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class PriceScaler(PriceWindows):
+    """The tutorial's representation: prices scaled by a min-max scaling fitted on the
+    training rows only, `scaled = price * scale + offset`; the model predicts the next
+    scaled price (the level)."""
+
+    scale: float
+    offset: float
+
+    @classmethod
+    def fit(cls, train_prices: np.ndarray, window: int) -> "PriceScaler":
+        from sklearn.preprocessing import MinMaxScaler
+
+        fitted = MinMaxScaler().fit(np.reshape(train_prices, (-1, 1)))
+        return cls(window, float(fitted.scale_[0]), float(fitted.min_[0]))
+
+    def transform(self, prices) -> np.ndarray:
+        return np.asarray(prices, dtype=np.float64) * self.scale + self.offset
 
     def to_prices(self, scaled) -> np.ndarray:
-        scaled = np.asarray(scaled, dtype=np.float64)
-        return self.scaler.inverse_transform(scaled.reshape(-1, 1)).reshape(scaled.shape)
+        return (np.asarray(scaled, dtype=np.float64) - self.offset) / self.scale
 
-    def predicted_prices(self, y_pred):
+    def windows(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return sliding_windows(self.transform(prices), self.window)
+
+    def predicted_prices(self, y_pred, last_prices) -> np.ndarray:
         return self.to_prices(np.ravel(y_pred))
 
     def serving(self, model):
         """A window of `window` prices in price units -> the next price in price units."""
         import tensorflow as tf
 
-        scale, offset = float(self.scaler.scale_[0]), float(self.scaler.min_[0])
+        scale, offset = self.scale, self.offset
 
         def serve(prices):
             tf.debugging.assert_all_finite(prices, message="prices must be finite numbers")
             scaled = model(prices[..., None] * scale + offset, training=False)
             return {"prediction": (scaled[:, 0] - offset) / scale}
 
-        return Serving(serve, [tf.TensorSpec([None, self.window], tf.float32, name="prices")])
+        return Serving(serve, [tf.TensorSpec([None, self.window], tf.float32, name=self.input_name)])
 
 
-@dataclasses.dataclass
-class StockReturnData(PriceData):
+@dataclasses.dataclass(frozen=True)
+class ReturnScaler(PriceWindows):
     """Scale-free windows: each price relative to the window's last one (p / p_last - 1),
     and the target is the next day's return, all divided by `return_scale`, the standard
     deviation of daily returns on the training rows. The forecast adds the predicted
@@ -107,15 +146,21 @@ class StockReturnData(PriceData):
 
     return_scale: float
 
-    def predicted_prices(self, y_pred):
-        last = self.test_prices[self.window - 1 : -1]
-        return last * (1 + np.ravel(y_pred).astype(np.float64) * self.return_scale)
+    @classmethod
+    def fit(cls, train_prices: np.ndarray, window: int) -> "ReturnScaler":
+        return cls(window, float(np.std(np.diff(train_prices) / train_prices[:-1])))
+
+    def windows(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return relative_windows(prices, self.window, self.return_scale)
+
+    def predicted_prices(self, y_pred, last_prices) -> np.ndarray:
+        return last_prices * (1 + np.ravel(y_pred).astype(np.float64) * self.return_scale)
 
     def serving(self, model):
         """A window of `window` prices in price units -> the next price in price units."""
         import tensorflow as tf
 
-        scale = float(self.return_scale)
+        scale = self.return_scale
 
         def serve(prices):
             tf.debugging.assert_all_finite(prices, message="prices must be finite numbers")
@@ -123,7 +168,20 @@ class StockReturnData(PriceData):
             change = model((prices / last - 1)[..., None] / scale, training=False)
             return {"prediction": last[:, 0] * (1 + change[:, 0] * scale)}
 
-        return Serving(serve, [tf.TensorSpec([None, self.window], tf.float32, name="prices")])
+        return Serving(serve, [tf.TensorSpec([None, self.window], tf.float32, name=self.input_name)])
+
+
+@dataclasses.dataclass
+class StockData(PriceData):
+    """Scaled price levels (`PriceScaler`)."""
+
+    def to_prices(self, scaled) -> np.ndarray:
+        return self.preprocessor.to_prices(scaled)
+
+
+@dataclasses.dataclass
+class StockReturnData(PriceData):
+    """Scaled returns (`ReturnScaler`)."""
 
 
 def relative_windows(prices: np.ndarray, window: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
@@ -136,15 +194,20 @@ def relative_windows(prices: np.ndarray, window: int, scale: float) -> tuple[np.
 def load_stock(
     *, csv_path=None, price_column: str = "open", date_column: str | None = None,
     test_rows: int = 300, window: int = 60, target: str = "level", data_dir=None, seed: int = 0,
+    preprocessor: PriceScaler | ReturnScaler | None = None,
 ) -> PriceData:
     """Split by time (the last `test_rows` rows are the test set), fit the scaling on the
     training rows only (scaling before splitting would leak the test range), and window
-    each part separately. `target` is "level" (the tutorial's scaled price) or "return"
-    (see StockReturnData). `seed` does not change the data."""
-    from sklearn.preprocessing import MinMaxScaler
-
-    if target not in ("level", "return"):
+    each part separately. `target` is "level" (the tutorial's scaled price, `PriceScaler`)
+    or "return" (`ReturnScaler`). A given `preprocessor` (a preset's) is used as it is,
+    instead of one fitted here. `seed` does not change the data."""
+    if target not in _SCALERS:
         raise DataError(f"target must be 'level' or 'return', got {target!r}")
+    if preprocessor is not None:
+        if type(preprocessor) is not _SCALERS[target]:
+            raise PresetError(f"a {target} model takes a {_SCALERS[target].__name__}, "
+                              f"not a {type(preprocessor).__name__}")
+        window = preprocessor.window
     if csv_path is not None:
         path = Path(csv_path).expanduser()
         if not path.is_file():
@@ -161,15 +224,13 @@ def load_stock(
             f"rows (test_rows={test_rows}, window={window}), i.e. at least {test_rows + window + 1}"
         )
     train_prices, test_prices = prices[:-test_rows], prices[-test_rows:]
-    common = dict(source=str(path), dates=dates, train_prices=train_prices, test_prices=test_prices, window=window)
-    if target == "return":
-        scale = float(np.std(np.diff(train_prices) / train_prices[:-1]))
-        return StockReturnData(*relative_windows(train_prices, window, scale),
-                               *relative_windows(test_prices, window, scale), **common, return_scale=scale)
-    scaler = MinMaxScaler().fit(train_prices.reshape(-1, 1))
-    scaled = scaler.transform(prices.reshape(-1, 1)).ravel()
-    return StockData(*sliding_windows(scaled[:-test_rows], window), *sliding_windows(scaled[-test_rows:], window),
-                     **common, scaler=scaler)
+    scaler = preprocessor or _SCALERS[target].fit(train_prices, window)
+    kind = StockReturnData if target == "return" else StockData
+    return kind(*scaler.windows(train_prices), *scaler.windows(test_prices), source=str(path), dates=dates,
+                train_prices=train_prices, test_prices=test_prices, window=window, preprocessor=scaler)
+
+
+_SCALERS = {"level": PriceScaler, "return": ReturnScaler}
 
 
 for _cell, _name in (("simple_rnn", "SimpleRNN"), ("lstm", "LSTM"), ("gru", "GRU")):
@@ -184,7 +245,7 @@ for _cell, _name in (("simple_rnn", "SimpleRNN"), ("lstm", "LSTM"), ("gru", "GRU
             model=ModelSpec(cell=_cell, units=(80, 100), dropout=0.2, head_units=1),
             train=TrainSpec(optimizer="adam", learning_rate=1e-3, loss="mse", epochs=50, batch_size=64),
             loader=load_stock,
-            data_source="SH600519.csv (tushare daily k-line; local file)",
+            data_source="SH600519.csv (tushare daily k-line; local file)", dataset=MOUTAI,
             target="honest report beside the naive forecast 'tomorrow = today' (RMSE 19.62 on SH600519)",
         )
     )
@@ -201,7 +262,7 @@ register(
         train=TrainSpec(optimizer="adam", learning_rate=1e-3, loss="mse", epochs=20, batch_size=64),
         loader=load_stock,
         data_options={"target": "return"},
-        data_source="SH600519.csv (tushare daily k-line; local file)",
+        data_source="SH600519.csv (tushare daily k-line; local file)", dataset=MOUTAI,
         target="beat the naive RMSE on the mean over seeds, within 1% of it on every seed",
         goals=(
             Goal("rmse", "<", 1.0, over="mean", relative_to_baseline=True),
