@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import numbers
 from typing import Any
 
 from . import tasks  # noqa: F401  (registers every task)
@@ -56,6 +57,12 @@ def build(name: str, *, preprocessor: Preprocessor | None = None, compile: bool 
     return build_from_spec(get_task(name), preprocessor=preprocessor, compile=compile, **overrides)
 
 
+def check_seed(seed) -> None:
+    """Seeds are what numpy and TensorFlow accept: whole numbers from 0 to 2**32 - 1."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise InvalidOverrideError(f"seed must be a whole number from 0 to 4294967295, got {seed!r}")
+
+
 def load_task_data(name: str, *, data_dir=None, seed: int = 0, preprocessor: Preprocessor | None = None,
                    **options: Any) -> TaskData:
     """Task `name`'s data as numpy arrays, with `.preprocessor`, the family's preprocessing
@@ -65,6 +72,7 @@ def load_task_data(name: str, *, data_dir=None, seed: int = 0, preprocessor: Pre
     task's loader defaults (e.g. csv_path= and price_column= for the stock tasks). A given
     `preprocessor` (a trained model's) encodes the data instead of one fitted here."""
     spec = get_task(name)
+    check_seed(seed)
     if preprocessor is not None:
         check_preprocessor(spec, preprocessor)
         options["preprocessor"] = preprocessor
@@ -75,7 +83,18 @@ def load_task_data(name: str, *, data_dir=None, seed: int = 0, preprocessor: Pre
         raise InvalidOverrideError(
             f"unknown data option(s) {unknown} for task {name!r}; valid options: {', '.join(valid) or 'none'}"
         )
-    return spec.loader(**{**spec.data_options, **options}, data_dir=data_dir, seed=seed)
+    try:
+        data = spec.loader(**{**spec.data_options, **options}, data_dir=data_dir, seed=seed)
+    except (TypeError, ValueError, IndexError) as e:
+        if isinstance(e, RnnZooError) or not options:
+            raise
+        given = {k: v for k, v in options.items() if k != "preprocessor"}
+        raise DataError(f"task {name!r}: data options {given} were refused by its loader ({e})") from None
+    for part, x in (("training", data.x_train), ("test", data.x_test)):
+        if len(x) == 0:
+            raise DataError(f"task {name!r}: the {part} split is empty with these data options; "
+                            "nothing could be trained or scored")
+    return data
 
 
 def load_data(name: str, *, data_dir=None, batch_size: int | None = None, seed: int = 0, **options: Any):

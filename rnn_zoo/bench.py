@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from .errors import RnnZooError, UnknownTaskError
 from .registry import TaskSpec, get_task, list_tasks
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
@@ -138,7 +139,7 @@ def update_readme(readme: Path, table: str, *, start: str = README_START, end: s
     text = readme.read_text()
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise ValueError(f"{readme} has no {start} ... {end} markers")
+        raise RnnZooError(f"{readme} has no {start} ... {end} markers to write the table between")
     readme.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text))
 
 
@@ -150,7 +151,7 @@ def run_benchmark(pattern: str = "*", *, seeds=(0, 1, 2), quick: bool = False, d
     `quick`: the first seed only, at most 2 epochs."""
     names = list_tasks(pattern)
     if not names:
-        raise ValueError(f"no task matches {pattern!r}")
+        raise UnknownTaskError(f"no task matches {pattern!r}; `rnn-zoo list` shows the tasks")
     seeds = tuple(seeds)[:1] if quick else tuple(seeds)
     out = Path(out)
     rows = {}

@@ -5,7 +5,9 @@ import argparse
 import ast
 import json
 import os
+import re
 import sys
+import warnings
 from pathlib import Path
 
 # Before TensorFlow is first imported (`import rnn_zoo` does not import it): keep its
@@ -18,6 +20,13 @@ SAVED_MODEL_DIR = "saved_model"
 
 class UsageError(Exception):
     """A mistake on the command line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its mistakes in the CLI's one-line form (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"rnn-zoo: error: {message} (see `{self.prog} --help`)\n")
 
 
 def _parse_set(items: list[str]) -> dict:
@@ -86,22 +95,26 @@ def _load_preset(args):
 
 def _cmd_train(args) -> None:
     import rnn_zoo
+    from rnn_zoo.outputs import atomic_directory, check_destination
     from rnn_zoo.plots import plot_results
     from rnn_zoo.presets import write_preset
-    from rnn_zoo.saved_model import atomic_directory, write_saved_model
+    from rnn_zoo.saved_model import write_saved_model
     from rnn_zoo.training import predict_test
 
+    rnn_zoo.get_task(args.name)  # an unknown name fails here, with suggestions
+    out = Path(args.out or Path("saved_models") / args.name)
+    check_destination(out, overwrite=args.overwrite)  # before training, not after
+    # Piped to a file, a progress bar is a stream of control characters: one line per epoch.
+    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     result = rnn_zoo.train(
         args.name, epochs=args.epochs, batch_size=args.batch_size, data_dir=args.data_dir,
-        seed=args.seed, verbose=args.verbose, checkpoint_dir=args.checkpoint_dir, **_parse_set(args.set),
+        seed=args.seed, verbose=verbose, checkpoint_dir=args.checkpoint_dir, **_parse_set(args.set),
     )
     print(result.summary())
-    out = Path(args.out or Path("saved_models") / args.name)
-    with atomic_directory(out) as staging:
+    with atomic_directory(out, overwrite=args.overwrite) as staging:
         predictions = predict_test(result.model, result.data)
         write_preset(staging, result.model, result.preprocessor, result.metadata())
-        write_saved_model(result.model, staging / SAVED_MODEL_DIR, result.preprocessor,
-                          stateful=rnn_zoo.get_task(args.name).model.stateful)
+        write_saved_model(result.model, staging / SAVED_MODEL_DIR, result.preprocessor, task=args.name)
         plots = plot_results(args.name, result.data, predictions, result.history, staging)
     print(f"wrote {out}/: preset (model.keras, preprocessor, metadata.json), {SAVED_MODEL_DIR}/, "
           + ", ".join(p.name for p in plots))
@@ -119,7 +132,7 @@ def _cmd_evaluate(args) -> None:
 
 
 def _cmd_export(args) -> None:
-    out = _load_preset(args).export(args.out)
+    out = _load_preset(args).export(args.out, overwrite=args.overwrite)
     print(f"wrote {out}")
 
 
@@ -152,7 +165,10 @@ def _read_image(path: str, shape: tuple):
     if not p.is_file():
         raise UsageError(f"no image file {path}")
     if p.suffix == ".npy":
-        image = np.load(p)
+        try:
+            image = np.load(p, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise UsageError(f"{path} is not a readable .npy array ({e})") from None
     else:
         import tensorflow as tf
 
@@ -175,7 +191,8 @@ def _cmd_predict(args) -> None:
         try:
             out = preset.predict(item)
         except RnnZooError as e:
-            raise UsageError(f"{text!r}: {e}") from None
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise UsageError(f"{shown!r}: {e}") from None
         prediction = out["prediction"]
         if args.json:
             print(json.dumps({"input": text, **out}))
@@ -240,7 +257,10 @@ def _cmd_bench(args) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnn-zoo", description="Classic RNN tutorials as reproducible baselines.")
+    from . import __version__
+
+    parser = _Parser(prog="rnn-zoo", description="Classic RNN tutorials as reproducible baselines.")
+    parser.add_argument("--version", action="version", version=f"rnn-zoo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def data_args(p):
@@ -260,7 +280,9 @@ def _parser() -> argparse.ArgumentParser:
     data_args(p)
     p.add_argument("--out", help="output folder, a preset (default: saved_models/NAME)")
     p.add_argument("--checkpoint-dir", help="resume from / back up to this folder")
-    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="0 silent, 1 progress bar, 2 a line per epoch")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2),
+                   help="0 silent, 1 progress bar, 2 a line per epoch (default: 1 on a terminal, else 2)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an rnn_zoo output")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="model override, repeatable")
     p.set_defaults(func=_cmd_train)
     model_help = "preset folder (written by `rnn-zoo train --out`; default: the task's shipped preset)"
@@ -274,6 +296,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--model", help=model_help)
     p.add_argument("--out", required=True, help="SavedModel folder to write")
+    p.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an rnn_zoo output")
     p.set_defaults(func=_cmd_export)
     p = sub.add_parser("predict", help="run a preset on human inputs")
     p.add_argument("name")
@@ -303,15 +326,79 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    from .errors import RnnZooError
-
+def _import_tensorflow_quietly() -> None:
+    """TensorFlow's C++ start-up lines (absl, oneDNN, CUDA probing) are written to file
+    descriptor 2 before any Python setting can stop them: hide them while TensorFlow loads
+    and looks for devices. Its own Python warnings (retracing notes) are kept to errors."""
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
     try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            try:
+                import tensorflow as tf
+
+                tf.get_logger().setLevel("ERROR")
+                tf.config.list_physical_devices()
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
+# A negative number ("-1000,998.5,...", "-inf") on the predict command line is an input, not an option.
+_NEGATIVE = re.compile(r"^-(\.?\d|inf|nan)", re.I)
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    hidden = {f"\0{i}": a for i, a in enumerate(argv) if _NEGATIVE.match(a)} if argv[:1] == ["predict"] else {}
+    shown = {v: k for k, v in hidden.items()}
+    args = _parser().parse_args([shown.get(a, a) for a in argv])
+    for key, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, key, hidden.get(value, value))
+        elif isinstance(value, list):
+            setattr(args, key, [hidden.get(v, v) if isinstance(v, str) else v for v in value])
+    return args
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done, 2 a user mistake (one line on stderr), 1 anything else (a short
+    message; RNN_ZOO_DEBUG=1 shows the traceback)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parse(argv)
+    from .errors import RnnZooError, TrainingDivergedError
+
+    warnings.filterwarnings("ignore", module=r"keras(\.|$)")  # Keras's advice is for its own API users
+    try:
+        if args.command != "list":
+            _import_tensorflow_quietly()
         args.func(args)
+    except TrainingDivergedError as e:
+        print(f"rnn-zoo: error: {_one_line(e)}", file=sys.stderr)
+        return 1
     except (UsageError, RnnZooError, FileExistsError) as e:
-        print(f"rnn-zoo: error: {e}", file=sys.stderr)
+        print(f"rnn-zoo: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except OSError as e:  # a folder that cannot be written, a path that is a file, ...
+        print(f"rnn-zoo: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rnn-zoo: stopped; nothing half-written was left behind", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if os.environ.get("RNN_ZOO_DEBUG"):
+            raise
+        message = _one_line(e)[:300]
+        print(f"rnn-zoo: internal error: {type(e).__name__}: {message} (RNN_ZOO_DEBUG=1 shows the traceback; "
+              "please report it)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -21,5 +21,13 @@ class DataNotFoundError(RnnZooError, FileNotFoundError):
     """A data source is not on disk and could not be downloaded."""
 
 
+class OutputExistsError(RnnZooError, FileExistsError):
+    """An output folder that holds something the zoo did not write, or the working folder."""
+
+
+class TrainingDivergedError(RnnZooError, ArithmeticError):
+    """Training produced a non-finite loss or weights: nothing is saved."""
+
+
 class PresetError(RnnZooError, ValueError):
     """A preset folder that is incomplete, of another task, or not a preset at all."""

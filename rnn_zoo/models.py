@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import numbers
 from typing import Any
 
@@ -32,7 +33,7 @@ OVERRIDES = {
     "num_layers": "a positive int",
     "bidirectional": "a bool",
     "dropout": "a float in [0, 1), applied between recurrent layers",
-    "learning_rate": "a positive float",
+    "learning_rate": "a positive, finite float",
     "optimizer": f"one of {', '.join(OPTIMIZERS)} or a keras optimizer instance",
     "loss": f"one of {', '.join(LOSSES)}",
     "embedding_dim": "a positive int (tasks with an Embedding only)",
@@ -112,7 +113,7 @@ def resolve(spec: TaskSpec, overrides: dict[str, Any]) -> tuple[ModelSpec, Train
         t["batch_size"] = _positive_int("batch_size", o["batch_size"])
     if "learning_rate" in o:
         lr = o["learning_rate"]
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
             raise _bad("learning_rate", lr)
         t["learning_rate"] = float(lr)
     if "optimizer" in o:

@@ -170,19 +170,14 @@ class Preset:
 
         reset_states(self.model)
 
-    def export(self, path) -> Path:
+    def export(self, path, *, overwrite: bool = False) -> Path:
         """A SavedModel at `path` whose `serve` signature takes and returns human values."""
         from .saved_model import export
 
-        if self.path is not None:
-            out, own = Path(path).resolve(), self.path.resolve()
-            if out == own or own in out.parents or out in own.parents:
-                raise PresetError(f"exporting to {path} would overwrite the preset it is made from ({self.path}); "
-                                  "choose another folder")
-        return export(self.model, path, task=self.task, preprocessor=self.preprocessor)
+        return export(self, path, overwrite=overwrite)
 
-    def save(self, folder) -> Path:
-        return save_preset(folder, self.model, self.preprocessor, self.metadata)
+    def save(self, folder, *, overwrite: bool = False) -> Path:
+        return save_preset(folder, self.model, self.preprocessor, self.metadata, overwrite=overwrite)
 
     def load_data(self, *, data_dir=None, seed: int | None = None):
         """The data the preset was trained and tested on: its task's, with the data options
@@ -249,12 +244,13 @@ def load_preset(name_or_path, *, task: str | None = None) -> Preset:
     return Preset(model, preprocessor, metadata, folder)
 
 
-def save_preset(folder, model, preprocessor: Preprocessor, metadata: dict) -> Path:
-    """Write a preset folder (replacing one that exists, in one rename)."""
-    from .saved_model import atomic_directory
+def save_preset(folder, model, preprocessor: Preprocessor, metadata: dict, *, overwrite: bool = False) -> Path:
+    """Write a preset folder in one rename. An existing folder is replaced only if it is a
+    zoo output or empty, or with `overwrite`."""
+    from .outputs import atomic_directory
 
     check_metadata(metadata)
-    with atomic_directory(folder) as staging:
+    with atomic_directory(folder, overwrite=overwrite) as staging:
         write_preset(staging, model, preprocessor, metadata)
     return Path(folder)
 
@@ -262,6 +258,9 @@ def save_preset(folder, model, preprocessor: Preprocessor, metadata: dict) -> Pa
 def write_preset(folder: Path, model, preprocessor: Preprocessor, metadata: dict) -> None:
     """The preset's files in an existing `folder`. The model is saved without its
     optimizer: a preset is for predicting, and Adam's slots would triple its size."""
+    from .saved_model import check_finite_weights
+
+    check_finite_weights(model)
     bare = type(model).from_config(model.get_config())  # uncompiled (clone_model would compile it)
     bare.set_weights(model.get_weights())
     bare.save(folder / MODEL_FILE)
@@ -394,7 +393,7 @@ def _assertion_message(error) -> str:
 
     found = re.search(r"assertion failed: \[(.*?)\]", error.message)
     if found:
-        return found.group(1)
+        return found.group(1).strip().rstrip(".")
     found = re.search(r"^(.+?) : Tensor had (\w+) values", error.message, re.M)
     if found:
         return f"{found.group(1)} (got {found.group(2)})"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from .bench import fmt_number, update_readme
+from .errors import RnnZooError, UnknownTaskError
 from .presets import SHIPPED_DIR, list_presets, shipped_metadata, shipped_path
 from .registry import list_tasks
 
@@ -24,9 +25,11 @@ def make_presets(pattern: str = "*", *, data_dir=None, readme=None, log: Callabl
     as the task's shipped preset; rewrite the README table once every task has one."""
     from .training import train
 
+    if readme and README_START not in Path(readme).read_text():
+        raise RnnZooError(f"{readme} has no {README_START} ... {README_END} markers to write the table between")
     names = list_tasks(pattern)
     if not names:
-        raise ValueError(f"no task matches {pattern!r}")
+        raise UnknownTaskError(f"no task matches {pattern!r}; `rnn-zoo list` shows the tasks")
     for name in names:
         result = train(name, seed=SHIPPED_SEED, data_dir=data_dir, verbose=0)
         result.save_preset(SHIPPED_DIR / name)

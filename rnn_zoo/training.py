@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
+import math
+import numbers
 import time
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -11,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from .data import TaskData
-from .errors import InvalidOverrideError
+from .errors import InvalidOverrideError, TrainingDivergedError
 from .registry import get_task
 
 
@@ -53,9 +57,10 @@ class TrainResult:
 
         return Preset(self.model, self.preprocessor, self.metadata())
 
-    def save_preset(self, folder):
-        """Write this run as a preset folder, loadable with `rnn_zoo.load_preset(folder)`."""
-        return self.to_preset().save(folder)
+    def save_preset(self, folder, *, overwrite: bool = False):
+        """Write this run as a preset folder, loadable with `rnn_zoo.load_preset(folder)`.
+        An existing folder is replaced only if it is a zoo output or empty, or with `overwrite`."""
+        return self.to_preset().save(folder, overwrite=overwrite)
 
     def summary(self) -> str:
         """A small table: each metric for the model and for the baseline."""
@@ -109,6 +114,92 @@ def _one_iterator(dataset: tf.data.Dataset, batches: int) -> tuple[tf.data.Datas
     return (dataset.repeat(), 1) if batches == 1 else (dataset, None)
 
 
+class EpochLines(keras.callbacks.Callback):
+    """One plain line per epoch: what a log file or a CI console wants."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = " - ".join(f"{k} {v:.4g}" for k, v in (logs or {}).items())
+        print(f"epoch {epoch + 1}/{self.params['epochs']} - {time.perf_counter() - self.start:.2f}s - {values}",
+              flush=True)
+
+
+class EpochProgressBar(keras.callbacks.Callback):
+    """One progress bar over all epochs, for tasks whose epoch is a single tiny step."""
+
+    def on_train_begin(self, logs=None):
+        self.bar = keras.utils.Progbar(self.params["epochs"], unit_name="epoch")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.update(epoch + 1, values=[(k, v) for k, v in (logs or {}).items() if not k.startswith("val_")])
+
+
+def check_run_settings(*, epochs, batch_size, seed, max_train_samples, verbose) -> None:
+    """One-line errors for run settings that Keras would take silently or fail on late."""
+    for key, value in (("epochs", epochs), ("batch_size", batch_size), ("max_train_samples", max_train_samples)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+            raise InvalidOverrideError(f"{key} must be a positive whole number, got {value!r}")
+    from . import check_seed
+
+    check_seed(seed)
+    if verbose not in (0, 1, 2, "auto") or isinstance(verbose, bool):
+        raise InvalidOverrideError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+
+
+CHECKPOINT_MARKER = "rnn_zoo_checkpoint.json"
+
+
+def _stable(value):
+    """A JSON-able stand-in for a run setting; objects whose repr holds an address (an
+    optimizer instance) by their class, so that a resumed run can match."""
+    if isinstance(value, dict):
+        return {str(k): _stable(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    text = repr(value)
+    return type(value).__name__ if " at 0x" in text else text
+
+
+def claim_checkpoint_dir(folder, run: dict) -> None:
+    """A checkpoint folder resumes only the run it was made for (task, seed, epochs, batch
+    size, data, overrides). Keras deletes the folder when training ends, so a folder of the
+    user's own (not empty, no marker) is refused."""
+    folder = Path(folder)
+    task = run["task"]
+    record = _stable(run)
+    marker = folder / CHECKPOINT_MARKER
+    if marker.is_file():
+        try:
+            found = json.loads(marker.read_text())
+        except ValueError:
+            found = None
+        if found != record:
+            what = f"task {found.get('task')!r}" if isinstance(found, dict) else "another run"
+            raise InvalidOverrideError(f"checkpoint folder {folder} holds a run of {what} with other settings, not "
+                                       f"this one ({task}); use another --checkpoint-dir")
+        return
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InvalidOverrideError(f"checkpoint folder {folder} exists and is not an rnn_zoo checkpoint; Keras "
+                                   "deletes it when training ends, so give a new or empty folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(record) + "\n")
+
+
+def check_converged(name: str, model: keras.Model, history: dict, metrics: dict) -> None:
+    """A TrainingDivergedError when the loss, the weights or the test metrics are not finite."""
+    losses = history.get("loss", [])
+    bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
+    finite = all(math.isfinite(v) for v in metrics.values()) and all(np.isfinite(w).all() for w in model.get_weights())
+    if bad is not None or not finite:
+        where = f"at epoch {bad + 1} (loss {losses[bad]})" if bad is not None else "(non-finite weights or metrics)"
+        raise TrainingDivergedError(f"training of {name} diverged {where}; nothing was saved. "
+                                    "Lower the learning rate (--set learning_rate=...) and train again")
+
+
 class ResetStatesEachEpoch(keras.callbacks.Callback):
     """Each pass over a stateful task's sequence starts from a zero state."""
 
@@ -140,17 +231,12 @@ def train(
     from .models import compile_model, resolve
 
     spec = get_task(name)
-    set_seed(seed)
-    data = load_task_data(name, data_dir=data_dir, seed=seed, **(data_options or {}))
-    if max_train_samples is not None:
-        data = data.head(max_train_samples)
-    batch_size = batch_size or spec.train.batch_size
-    epochs = epochs or spec.train.epochs
-    if tuple(data.x_train.shape[1:]) != spec.input_shape:
-        raise InvalidOverrideError(
-            f"the data options give inputs of shape {tuple(data.x_train.shape[1:])}, but task {name!r} "
-            f"models take {spec.input_shape}; register a task with that input shape instead"
-        )
+    # Every setting is checked before any work starts (loading, building, fitting).
+    check_run_settings(epochs=epochs, batch_size=batch_size, seed=seed, max_train_samples=max_train_samples,
+                       verbose=verbose)
+    resolve(spec, overrides)
+    batch_size = spec.train.batch_size if batch_size is None else batch_size
+    epochs = spec.train.epochs if epochs is None else epochs
     if spec.model.stateful:
         if strategy is not None:
             raise InvalidOverrideError(f"task {name!r} is stateful: its state cannot be split across replicas")
@@ -158,6 +244,26 @@ def train(
             raise InvalidOverrideError(
                 f"task {name!r} is stateful and trains on one unbroken curve: batch_size must be 1, got {batch_size}"
             )
+    given = steps_per_execution
+    if given is not None and (isinstance(given, bool) or not isinstance(given, int) or given < 1):
+        raise InvalidOverrideError(f"steps_per_execution must be a positive int, got {steps_per_execution!r}")
+    if steps_per_execution is not None and steps_per_execution > 1 and strategy is not None:
+        raise InvalidOverrideError("steps_per_execution > 1 fails under a tf.distribute strategy in Keras 3.15; "
+                                   "leave it at its default (1 with a strategy)")
+    set_seed(seed)
+    data = load_task_data(name, data_dir=data_dir, seed=seed, **(data_options or {}))
+    if max_train_samples is not None:
+        data = data.head(max_train_samples)
+    if checkpoint_dir is not None:
+        claim_checkpoint_dir(checkpoint_dir, dict(
+            task=name, seed=seed, epochs=epochs, batch_size=batch_size, max_train_samples=max_train_samples,
+            data_source=data.source, data_options=data_options or {}, overrides=overrides))
+    if tuple(data.x_train.shape[1:]) != spec.input_shape:
+        raise InvalidOverrideError(
+            f"the data options give inputs of shape {tuple(data.x_train.shape[1:])}, but task {name!r} "
+            f"models take {spec.input_shape}; register a task with that input shape instead"
+        )
+    if spec.model.stateful:
         overrides.setdefault("batch_size", batch_size)
     train_ds, test_ds = data.datasets(batch_size, seed=seed)
     steps = data.steps_per_epoch(batch_size)
@@ -165,11 +271,6 @@ def train(
         # Keras 3.15's multi-step loop fails under MirroredStrategy ("You must feed a value
         # for placeholder tensor"), so a distributed run keeps one step per call.
         steps_per_execution = 1 if strategy is not None else min(steps, MAX_STEPS_PER_EXECUTION)
-    elif isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution < 1:
-        raise InvalidOverrideError(f"steps_per_execution must be a positive int, got {steps_per_execution!r}")
-    elif steps_per_execution > 1 and strategy is not None:
-        raise InvalidOverrideError("steps_per_execution > 1 fails under a tf.distribute strategy in Keras 3.15; "
-                                   "leave it at its default (1 with a strategy)")
     fit_options = {}
     if not spec.model.stateful:
         train_ds, fit_options["steps_per_epoch"] = _one_iterator(train_ds, steps)
@@ -183,11 +284,18 @@ def train(
         compile_model(
             model, resolve(spec, overrides)[1], total_steps=epochs * steps, steps_per_execution=steps_per_execution
         )
-    callbacks = list(callbacks or [])
+    callbacks = [*(callbacks or []), keras.callbacks.TerminateOnNaN()]
     if spec.model.stateful:
         callbacks.append(ResetStatesEachEpoch())
     if checkpoint_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoint_dir)))
+    if verbose == 2:  # one line per epoch (Keras writes two)
+        callbacks.append(EpochLines())
+        verbose = 0
+    elif steps == 1 and verbose in (1, "auto"):
+        # An epoch of one tiny step (the letters tasks): one bar over the epochs, not one per epoch.
+        callbacks.append(EpochProgressBar())
+        verbose = 0
     start = time.perf_counter()
     history = model.fit(
         train_ds, epochs=epochs, verbose=verbose, callbacks=callbacks,
@@ -195,10 +303,13 @@ def train(
         **fit_options,
     )
     wall = time.perf_counter() - start
-    epochs_run = len(history.history.get("loss", []))
+    history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    epochs_run = len(history.get("loss", []))
+    metrics = evaluate(model, name, data=data)
+    check_converged(name, model, history, metrics)
     return TrainResult(
-        task=name, model=model, data=data, history={k: [float(v) for v in vs] for k, vs in history.history.items()},
-        metrics=evaluate(model, name, data=data), baseline=data.baseline_scores(),
+        task=name, model=model, data=data, history=history,
+        metrics=metrics, baseline=data.baseline_scores(),
         baseline_name=data.baseline_name, epochs=epochs, batch_size=batch_size, seed=seed,
         overrides=overrides, wall_time_s=wall, samples_per_s=len(data.x_train) * epochs_run / max(wall, 1e-9),
         data_options=dict(data_options or {}), max_train_samples=max_train_samples,

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 import rnn_zoo
-from rnn_zoo.saved_model import atomic_directory
+from rnn_zoo.outputs import atomic_directory
 from rnn_zoo.training import reset_states
 
 

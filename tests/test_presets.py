@@ -208,6 +208,10 @@ def test_cli_predicts_from_shipped_presets(capsys, tmp_path):
 def test_cli_refuses_a_preset_of_another_task_and_a_folder_without_preprocessing(capsys, tmp_path):
     code, out, err = run(capsys, "predict", "sine_regression", "--model", str(shipped_path("letters_4pre1")), "abcd")
     assert code == 2 and not out and err.count("\n") == 1 and "of task 'letters_4pre1', not 'sine_regression'" in err
+    for command in ("evaluate", "export"):  # a preset of another task, for every command that takes one
+        argv = [command, "sine_regression", "--model", str(shipped_path("letters_4pre1"))]
+        code, _, err = run(capsys, *argv, *(["--out", str(tmp_path / "y")] if command == "export" else []))
+        assert code == 2 and "of task 'letters_4pre1', not 'sine_regression'" in err, err
     model_only = tmp_path / "old_train_output"
     model_only.mkdir()
     rnn_zoo.load_preset("letters_4pre1").model.save(model_only / "model.keras")

@@ -3,7 +3,6 @@ line) named: IDX (MNIST), Keras' mnist.npz, price CSVs, the UCI SMS Spam Collect
 from __future__ import annotations
 
 import gzip
-import io
 import struct
 import warnings
 import zipfile
@@ -50,11 +49,17 @@ def read_mnist_npz(path: Path) -> dict[str, np.ndarray]:
             missing = [k for k in keys if k not in npz.files]
             if missing:
                 raise DataError(f"{path}: missing arrays {missing}; expected {list(keys)}")
-            return {k: npz[k] for k in keys}
+            arrays = {k: npz[k] for k in keys}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         if isinstance(e, DataError):
             raise
         raise DataError(f"{path}: not a readable mnist.npz ({e})") from None
+    # Keras' layout holds raw uint8 pixels; scaled floats would be divided by 255 twice.
+    for key in ("x_train", "x_test"):
+        if arrays[key].dtype != np.uint8:
+            raise DataError(f"{path}: {key} holds {arrays[key].dtype} pixels; expected uint8 values 0-255 "
+                            "(the Keras mnist.npz layout, not images already scaled)")
+    return arrays
 
 
 # Column names tried, lowercase, when the caller does not name the date column.
@@ -104,6 +109,9 @@ def read_price_csv(path: Path, price_column: str = "open", date_column: str | No
             f"{path}: missing or non-numeric {price_col!r} on line(s) {_line_list(bad)} "
             f"(first value: {str(frame[price_col].iloc[bad[0]])!r}); drop or fill those rows first"
         )
+    bad = np.flatnonzero(~np.isfinite(prices.to_numpy(dtype=np.float64)))
+    if len(bad):
+        raise DataError(f"{path}: infinite {price_col!r} on line(s) {_line_list(bad)}; expected finite prices")
     bad = np.flatnonzero((prices <= 0).to_numpy())
     if len(bad):
         raise DataError(f"{path}: non-positive {price_col!r} on line(s) {_line_list(bad)}")
@@ -131,14 +139,15 @@ def read_sms_collection(path: Path, member: str = "SMSSpamCollection"):
                 raw = zf.read(member)
         else:
             raw = path.read_bytes()
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte order mark, as some editors save, is not part of line 1
     except KeyError:
         raise DataError(f"{path}: the zip holds no {member!r}") from None
     except (OSError, zipfile.BadZipFile, UnicodeDecodeError) as e:
         raise DataError(f"{path}: not a readable UTF-8 SMS collection ({e})") from None
+    # Line ends: LF (the UCI file), CRLF (Windows) and a lone CR (old Mac) all end a line.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     labels, texts, empty = [], [], []
-    for lineno, line in enumerate(io.StringIO(text), start=1):
-        line = line.rstrip("\r\n")
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         label, tab, message = line.partition("\t")

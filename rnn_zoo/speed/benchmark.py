@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..bench import machine, update_readme
+from ..errors import UnknownTaskError
 from ..registry import get_task, list_tasks
 from . import measure
 
@@ -107,7 +108,7 @@ def run_speed_benchmark(pattern: str = "*", *, repeats: int = 5, data_dir=None, 
 
     names = list_tasks(pattern)
     if not names:
-        raise ValueError(f"no task matches {pattern!r}")
+        raise UnknownTaskError(f"no task matches {pattern!r}; `rnn-zoo list` shows the tasks")
     if repeats < 3:
         log(f"note: {repeats} repetition(s); the published table uses at least 3")
     out = Path(out)

@@ -84,8 +84,11 @@ def _check(arrays, source):
             raise DataError(f"{source}: {part} images have shape {x.shape}; expected (n, 28, 28)")
         if y.shape != (len(x),):
             raise DataError(f"{source}: {len(x)} {part} images but labels of shape {y.shape}")
-        if y.size and y.max() > 9:
-            raise DataError(f"{source}: {part} labels go up to {y.max()}; expected digits 0..9")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise DataError(f"{source}: {part} labels are {y.dtype}; expected integer digits 0..9")
+        bad = np.unique(y[(y < 0) | (y > 9)])
+        if bad.size:
+            raise DataError(f"{source}: {part} labels {bad[:10].tolist()} are out of range; expected digits 0..9")
 
 
 @dataclasses.dataclass(frozen=True)

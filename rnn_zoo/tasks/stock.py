@@ -93,6 +93,16 @@ class PriceWindows(Preprocessor, abstract=True):
     def example_input(self):
         return np.linspace(1000.0, 1050.0, self.window, dtype=np.float32)
 
+    @staticmethod
+    def checked_prices(prices):
+        """`prices`, once they are known finite and positive: the model reads the checked
+        tensor, so a refused request runs nothing else."""
+        import tensorflow as tf
+
+        prices = tf.debugging.assert_all_finite(prices, message="prices must be finite numbers")
+        with tf.control_dependencies([tf.debugging.assert_positive(prices, message="prices must be positive")]):
+            return tf.identity(prices)
+
 
 @dataclasses.dataclass(frozen=True)
 class PriceScaler(PriceWindows):
@@ -129,7 +139,7 @@ class PriceScaler(PriceWindows):
         scale, offset = self.scale, self.offset
 
         def serve(prices):
-            tf.debugging.assert_all_finite(prices, message="prices must be finite numbers")
+            prices = self.checked_prices(prices)
             scaled = model(prices[..., None] * scale + offset, training=False)
             return {"prediction": (scaled[:, 0] - offset) / scale}
 
@@ -163,7 +173,7 @@ class ReturnScaler(PriceWindows):
         scale = self.return_scale
 
         def serve(prices):
-            tf.debugging.assert_all_finite(prices, message="prices must be finite numbers")
+            prices = self.checked_prices(prices)
             last = prices[:, -1:]
             change = model((prices / last - 1)[..., None] / scale, training=False)
             return {"prediction": last[:, 0] * (1 + change[:, 0] * scale)}
