@@ -1,4 +1,5 @@
-"""The `rnn-zoo` command line. User mistakes print one line on stderr and exit with 2."""
+"""The `rnn-zoo` command line. A user mistake prints one line on stderr and exits with 2; a run
+that diverges, or any other failure, prints a short message and exits with 1."""
 from __future__ import annotations
 
 import argparse
