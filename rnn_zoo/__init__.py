@@ -8,7 +8,7 @@
     result.save_preset("my_letters")                        # model + preprocessing + metadata
     preset = rnn_zoo.load_preset("letters_4pre1")           # the shipped, trained preset
     preset.predict("abcd")                                  # {'prediction': 'e', ...}
-    preset.export("saved_models/letters_4pre1")             # SavedModel, human-input `serve`
+    preset.export("saved_models/letters_4pre1_serving")     # SavedModel, human-input `serve`
 
 `import rnn_zoo` loads the registry only; TensorFlow and Keras are imported on first use.
 """

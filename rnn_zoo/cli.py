@@ -54,8 +54,11 @@ def _cmd_list(args) -> None:
     from rnn_zoo.bench import fmt_number
     from rnn_zoo.presets import shipped_metadata
 
+    names = rnn_zoo.list_tasks(args.pattern)
+    if not names:
+        raise rnn_zoo.UnknownTaskError(f"no task matches {args.pattern!r}; `rnn-zoo list` shows them all")
     rows = []
-    for name in rnn_zoo.list_tasks(args.pattern):
+    for name in names:
         spec = rnn_zoo.get_task(name)
         meta = shipped_metadata(name)
         if meta is not None:  # the preset knows its size: no need to build (and import Keras)
@@ -104,7 +107,7 @@ def _cmd_train(args) -> None:
 
     rnn_zoo.get_task(args.name)  # an unknown name fails here, with suggestions
     out = Path(args.out or Path("saved_models") / args.name)
-    check_destination(out, overwrite=args.overwrite)  # before training, not after
+    check_destination(out, kind="preset", overwrite=args.overwrite)  # before training, not after
     # Piped to a file, a progress bar is a stream of control characters: one line per epoch.
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     result = rnn_zoo.train(
@@ -112,7 +115,7 @@ def _cmd_train(args) -> None:
         seed=args.seed, verbose=verbose, checkpoint_dir=args.checkpoint_dir, **_parse_set(args.set),
     )
     print(result.summary())
-    with atomic_directory(out, overwrite=args.overwrite) as staging:
+    with atomic_directory(out, kind="preset", overwrite=args.overwrite) as staging:
         predictions = predict_test(result.model, result.data)
         write_preset(staging, result.model, result.preprocessor, result.metadata())
         write_saved_model(result.model, staging / SAVED_MODEL_DIR, result.preprocessor, task=args.name)

@@ -33,32 +33,51 @@ def write_export_marker(folder: Path, task: str) -> None:
     (folder / EXPORT_MARKER).write_text(json.dumps(record) + "\n")
 
 
-def is_zoo_output(folder: Path) -> bool:
-    """A preset (a metadata.json of rnn_zoo's format beside model.keras) or an export
-    (its rnn_zoo_export.json marker): a folder of the user's holding a metadata.json is not."""
-    for marker in (PRESET_MARKER, EXPORT_MARKER):
-        try:
-            record = json.loads((folder / marker).read_text())
-        except (OSError, ValueError):
-            continue
-        if not isinstance(record, dict) or not isinstance(record.get("task"), str):
-            continue
-        if marker == EXPORT_MARKER and "rnn_zoo" in record:
-            return True
-        if marker == PRESET_MARKER and "format_version" in record and (folder / "model.keras").is_file():
-            return True
-    return False
+# An output of rnn_zoo 0.1's `rnn-zoo train`: a SavedModel beside model.keras and metrics.json.
+OLD_TRAIN_MARKER = "metrics.json"
 
 
-def check_destination(path: Path, *, overwrite: bool = False) -> None:
-    """An OutputExistsError (or FileExistsError) unless `path` may be (re)written."""
+def _task_record(path: Path) -> dict | None:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("task"), str) else None
+
+
+def zoo_output_kind(folder: Path) -> str | None:
+    """"preset" (a metadata.json of rnn_zoo's format beside model.keras: what `train` and
+    `save_preset` write, or an older `train` output), "export" (a SavedModel with its
+    rnn_zoo_export.json), or None: a folder of the user's, even one holding a metadata.json."""
+    record = _task_record(folder / PRESET_MARKER)
+    if record is not None and "format_version" in record and (folder / "model.keras").is_file():
+        return "preset"
+    record = _task_record(folder / OLD_TRAIN_MARKER)
+    if record is not None and (folder / "saved_model.pb").is_file() and (folder / "model.keras").is_file():
+        return "preset"
+    record = _task_record(folder / EXPORT_MARKER)
+    if record is not None and "rnn_zoo" in record:
+        return "export"
+    return None
+
+
+def check_destination(path: Path, *, kind: str, overwrite: bool = False) -> None:
+    """An OutputExistsError (or FileExistsError) unless `path` may be (re)written with an
+    output of `kind` ("preset" or "export"): it is empty, or a zoo output of the same kind
+    (an export never silently replaces a trained preset), or the caller said `overwrite`."""
     if path.exists() and not path.is_dir():
         raise FileExistsError(f"{path} exists and is not a folder")
     resolved, cwd = path.resolve(), Path.cwd().resolve()
     if resolved == cwd or resolved in cwd.parents:
         raise OutputExistsError(f"{path} is the working folder or one of its parents; write into a new folder")
-    if path.is_dir() and any(path.iterdir()) and not is_zoo_output(path) and not overwrite:
+    if overwrite or not path.is_dir() or not any(path.iterdir()):
+        return
+    found = zoo_output_kind(path)
+    if found is None:
         raise OutputExistsError(f"{path} exists and is not an rnn_zoo output; refusing to replace it "
+                                "(choose a new folder, or pass --overwrite / overwrite=True)")
+    if found != kind:
+        raise OutputExistsError(f"{path} holds an rnn_zoo {found}; refusing to replace it with an {kind} "
                                 "(choose a new folder, or pass --overwrite / overwrite=True)")
 
 
@@ -100,12 +119,12 @@ def _terminate_as_exception():
 
 
 @contextlib.contextmanager
-def atomic_directory(path, *, overwrite: bool = False):
+def atomic_directory(path, *, kind: str, overwrite: bool = False):
     """Yield an empty staging folder beside `path`; on success it replaces `path` in one
     rename, on failure (or Ctrl-C, or SIGTERM) it is removed, so `path` is never left
     half-written. See `check_destination` for what may be replaced."""
     path = Path(path)
-    check_destination(path, overwrite=overwrite)
+    check_destination(path, kind=kind, overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(path)
     staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".partial"))

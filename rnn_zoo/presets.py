@@ -9,7 +9,7 @@ A preset is a folder (the layout of keras-hub's presets):
                          terms, versions, date, the command that reproduces it
 
 The zoo ships one for every task inside the package (`rnn_zoo/pretrained/NAME/`), made by
-`rnn-zoo presets` from seed 0 of a full run on the real data.
+`rnn-zoo make-presets` from seed 0 of a full run on the real data.
 """
 from __future__ import annotations
 
@@ -157,11 +157,15 @@ class Preset:
 
         serve, spec = self._serve
         batch, single = _as_batch(inputs, spec, self.preprocessor)
-        try:
-            out = serve(tf.constant(batch))
-        except tf.errors.InvalidArgumentError as e:
-            raise PresetError(_assertion_message(e)) from None
-        rows = [{key: _plain(value[i]) for key, value in out.items()} for i in range(len(batch))]
+        # A stateful model's batch size is fixed (1): its inputs go in one at a time, in order.
+        pieces = [batch] if spec.shape[0] is None else [batch[i : i + spec.shape[0]] for i in range(len(batch))]
+        rows = []
+        for piece in pieces:
+            try:
+                out = serve(tf.constant(piece))
+            except tf.errors.InvalidArgumentError as e:
+                raise PresetError(_assertion_message(e)) from None
+            rows += [{key: _plain(value[i]) for key, value in out.items()} for i in range(len(piece))]
         return rows[0] if single else rows
 
     def reset_state(self) -> None:
@@ -250,7 +254,7 @@ def save_preset(folder, model, preprocessor: Preprocessor, metadata: dict, *, ov
     from .outputs import atomic_directory
 
     check_metadata(metadata)
-    with atomic_directory(folder, overwrite=overwrite) as staging:
+    with atomic_directory(folder, kind="preset", overwrite=overwrite) as staging:
         write_preset(staging, model, preprocessor, metadata)
     return Path(folder)
 
@@ -365,14 +369,17 @@ def _as_batch(inputs, spec, preprocessor: Preprocessor):
         if batch.ndim != 1 or not all(isinstance(t, str) for t in batch):
             raise PresetError(f"expected {what} (a str) or a list of them")
         return batch.astype(str), False
-    batch = np.asarray(inputs)
+    one = tuple(spec.shape[1:])
+    try:
+        batch = np.asarray(inputs)
+    except ValueError:  # rows of different lengths
+        raise PresetError(f"expected {what} of shape {one}, or a list of them all of that shape") from None
     if spec.dtype.name == "uint8" and batch.dtype != np.uint8:
         raise PresetError(f"expected uint8 pixels 0-255, got {batch.dtype}")
-    one = tuple(spec.shape[1:])
     single = batch.shape == one
     if single:
         batch = batch[None]
-    if batch.shape[1:] != one or (spec.shape[0] is not None and len(batch) != spec.shape[0]):
+    if batch.shape[1:] != one or not len(batch):
         shape = [d if d is not None else "n" for d in spec.shape]
         raise PresetError(f"expected {what} of shape {one} or a batch of shape {tuple(shape)}, "
                           f"got shape {batch.shape}")

@@ -64,7 +64,7 @@ def check_finite_weights(model: keras.Model) -> None:
 
 def export(model, path, *, task: str | None = None, preprocessor: Preprocessor | None = None,
            overwrite: bool = False) -> Path:
-    """Export a trained model as a TensorFlow SavedModel at `path` (replaced if it exists).
+    """Export a trained model as a TensorFlow SavedModel at `path`.
 
     `model` is a `TrainResult` or a `Preset` (they carry their task and preprocessor), or a
     `keras.Model` with `task=` and the `preprocessor=` it was trained with
@@ -72,7 +72,8 @@ def export(model, path, *, task: str | None = None, preprocessor: Preprocessor |
     Its `serve` signature takes human inputs and returns human outputs: letters as strings,
     SMS messages as raw strings, a window of prices in price units, sine values, 28x28
     uint8 images. The preprocessing (scaler, vocabulary, letter codes) travels inside it.
-    An existing `path` is replaced only if it is a zoo output or empty, or with `overwrite`."""
+    An existing `path` is replaced only if it is empty or an earlier export, or with
+    `overwrite`; a trained preset is never replaced by an export without it."""
     if not isinstance(model, keras.Model):
         if not hasattr(model, "preprocessor") or not hasattr(model, "model"):
             raise TypeError(f"export takes a keras.Model, a TrainResult or a Preset, not {type(model).__name__}")
@@ -85,6 +86,6 @@ def export(model, path, *, task: str | None = None, preprocessor: Preprocessor |
         raise PresetError("exporting a keras.Model needs task= and the preprocessor= it was trained with "
                           "(result.preprocessor, preset.preprocessor or load_task_data(task).preprocessor)")
     get_task(task)
-    with atomic_directory(path, overwrite=overwrite) as staging:
+    with atomic_directory(path, kind="export", overwrite=overwrite) as staging:
         write_saved_model(model, staging, preprocessor, task=task)
     return Path(path)

@@ -8,7 +8,7 @@ from typing import Callable
 
 from .bench import fmt_number, update_readme
 from .errors import RnnZooError, UnknownTaskError
-from .presets import SHIPPED_DIR, list_presets, shipped_metadata, shipped_path
+from .presets import SHIPPED_DIR, list_presets, shipped_metadata, shipped_path, shipped_preprocessor
 from .registry import list_tasks
 
 README_START, README_END = "<!-- presets:start -->", "<!-- presets:end -->"
@@ -27,12 +27,17 @@ def make_presets(pattern: str = "*", *, data_dir=None, readme=None, log: Callabl
 
     if readme and README_START not in Path(readme).read_text():
         raise RnnZooError(f"{readme} has no {README_START} ... {README_END} markers to write the table between")
+    from . import load_task_data
+
     names = list_tasks(pattern)
     if not names:
         raise UnknownTaskError(f"no task matches {pattern!r}; `rnn-zoo list` shows the tasks")
+    for name in names:  # every dataset first: a missing one must not stop the run halfway
+        load_task_data(name, data_dir=data_dir, seed=SHIPPED_SEED)
     for name in names:
         result = train(name, seed=SHIPPED_SEED, data_dir=data_dir, verbose=0)
         result.save_preset(SHIPPED_DIR / name)
+        shipped_preprocessor.cache_clear()  # build() in this process must see the new vocabulary
         meta = shipped_metadata(name)
         metric = meta["headline_metric"]
         log(f"{name}: {metric} {meta['metrics'][metric]:.6g} (baseline {meta['baseline'][metric]:.6g}), "

@@ -74,18 +74,6 @@ class TrainResult:
         )
         return "\n".join(lines)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "task": self.task, "metrics": self.metrics,
-            "baseline": {"name": self.baseline_name, **self.baseline},
-            "epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed,
-            "overrides": {k: repr(v) if not isinstance(v, (int, float, str, bool, list)) else v
-                          for k, v in self.overrides.items()},
-            "parameters": self.model.count_params(), "wall_time_s": self.wall_time_s,
-            "samples_per_s": self.samples_per_s, "history": self.history, "data_source": self.data.source,
-            "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
-        }
-
 
 # Steps per compiled call by default: most of the per-step Python overhead is gone by 32,
 # while the progress bar still moves a few times per epoch on the larger tasks.

@@ -122,5 +122,5 @@ def test_export_replaces_an_old_export_and_leaves_nothing_half_written(tmp_path)
 def test_atomic_directory_refuses_a_file(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(FileExistsError):
-        with atomic_directory(tmp_path / "file"):
+        with atomic_directory(tmp_path / "file", kind="export"):
             pass

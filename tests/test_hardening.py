@@ -50,6 +50,26 @@ def test_out_folder_of_the_user_is_never_replaced(tmp_path, capsys):
     assert run(capsys, "export", "letters_4pre1", "--out", str(mine))[0] == 0
 
 
+def test_an_export_never_replaces_a_trained_preset(tmp_path, capsys):
+    trained = rnn_zoo.load_preset("letters_4pre1").save(tmp_path / "saved_models" / "letters_4pre1")
+    code, _, err = run(capsys, "export", "letters_4pre1", "--out", str(trained))
+    assert one_line_error(err, code) and "holds an rnn_zoo preset; refusing to replace it with an export" in err
+    assert (trained / "model.keras").is_file()
+    with pytest.raises(OutputExistsError, match="holds an rnn_zoo export"):
+        rnn_zoo.load_preset("letters_4pre1").save(rnn_zoo.load_preset("letters_4pre1").export(tmp_path / "e"))
+
+
+def test_an_older_train_output_may_be_replaced(tmp_path):
+    from rnn_zoo.outputs import check_destination
+
+    old = tmp_path / "letters_4pre1"  # what rnn_zoo 0.1's `rnn-zoo train` wrote
+    old.mkdir()
+    for name in ("saved_model.pb", "model.keras"):
+        (old / name).write_bytes(b"")
+    (old / "metrics.json").write_text(json.dumps({"task": "letters_4pre1", "metrics": {}}))
+    check_destination(old, kind="preset")  # no error: `rnn-zoo train` may write there again
+
+
 def test_working_folder_is_never_an_output(tmp_path, monkeypatch, capsys):
     work = tmp_path / "work"
     (work / "sub").mkdir(parents=True)
@@ -72,7 +92,7 @@ def test_export_never_replaces_its_own_preset(tmp_path, capsys):
 def test_interrupted_write_leaves_no_staging_folder(tmp_path):
     target = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
-        with atomic_directory(target) as staging:
+        with atomic_directory(target, kind="export") as staging:
             (staging / "half").write_text("x")
             os.kill(os.getpid(), signal.SIGTERM)  # a job killed politely
             time.sleep(1)
@@ -84,7 +104,7 @@ def test_interrupted_write_leaves_no_staging_folder(tmp_path):
     live = [tmp_path / f".out.{os.getpid()}.xyz.partial", tmp_path / ".out.9.999999999.abc.partial"]
     for folder in live:
         folder.mkdir()
-    with atomic_directory(target) as staging:
+    with atomic_directory(target, kind="export") as staging:
         (staging / "done").write_text("x")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out", *(p.name for p in live)])
 
@@ -281,6 +301,7 @@ def _cli(*argv, **env):
     (["no_such_command"], "invalid choice: 'no_such_command'"),
     (["predict", "sine_regression", "-inf,1"], "expected 10 numbers"),
     (["bench", "--tasks", "nothing*", "--no-readme"], "no task matches 'nothing*'"),
+    (["list", "nothing*"], "no task matches 'nothing*'"),
 ])
 def test_cli_stderr_is_one_line_and_tensorflow_is_silent(argv, message):
     done = _cli(*argv)

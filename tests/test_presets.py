@@ -56,6 +56,9 @@ def test_shipped_preset_predicts_human_outputs_without_data(name):
         preset.reset_state()
         again = preset.predict(example)
         assert _close(again, one) and not _close(carried, one)
+        preset.reset_state()  # a list of chunks goes in one after the other, the state carried
+        rows = preset.predict([example, example])
+        assert len(rows) == 2 and _close(rows[0], one) and _close(rows[1], carried)
         return
     batch = preset.predict([example, example])
     assert len(batch) == 2 and all(_close(row, one) for row in batch)
@@ -140,6 +143,8 @@ def test_predict_refuses_bad_inputs_in_one_line():
         stock.predict(np.full(60, np.nan))
     with pytest.raises(PresetError, match="expected uint8 pixels"):
         rnn_zoo.load_preset("mnist_lstm").predict(np.zeros((28, 28)))
+    with pytest.raises(PresetError, match=r"or a list of them all of that shape"):
+        stock.predict([list(range(1, 61)), list(range(1, 60))])
 
 
 def test_load_preset_refuses_what_is_not_a_preset(tmp_path):
