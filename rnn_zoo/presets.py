@@ -242,7 +242,7 @@ def load_preset(name_or_path, *, task: str | None = None) -> Preset:
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise PresetError(f"{folder / MODEL_FILE} could not be loaded safely: {reason}") from None
     shape = tuple(model.input_shape[1:])
-    if shape != tuple(preprocessor.input_shape) or shape != spec.input_shape:
+    if shape != spec.input_shape:  # (check_preprocessor made the preprocessor's shape the task's)
         raise PresetError(f"{folder}: the model takes inputs of shape {shape}, its preprocessor makes "
                           f"{tuple(preprocessor.input_shape)} and task {spec.name!r} expects {spec.input_shape}")
     return Preset(model, preprocessor, metadata, folder)

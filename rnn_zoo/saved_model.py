@@ -10,7 +10,7 @@ from .errors import PresetError, TrainingDivergedError
 from .outputs import atomic_directory, write_export_marker
 from .preprocessing import Preprocessor
 from .registry import get_task
-from .training import reset_states
+from .training import reset_states, weights_are_finite
 
 
 def write_saved_model(model: keras.Model, folder, preprocessor: Preprocessor, *, task: str) -> None:
@@ -55,9 +55,7 @@ def check_not_inside(path, preset_folder) -> None:
 
 def check_finite_weights(model: keras.Model) -> None:
     """A model whose weights hold NaN or inf (a diverged run) is never saved as if fine."""
-    import numpy as np
-
-    if not all(np.isfinite(w).all() for w in model.get_weights()):
+    if not weights_are_finite(model):
         raise TrainingDivergedError("the model's weights are not finite (NaN or inf): training diverged; "
                                     "nothing was written")
 

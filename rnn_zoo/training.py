@@ -177,11 +177,15 @@ def claim_checkpoint_dir(folder, run: dict) -> None:
     marker.write_text(json.dumps(record) + "\n")
 
 
+def weights_are_finite(model: keras.Model) -> bool:
+    return all(np.isfinite(w).all() for w in model.get_weights())
+
+
 def check_converged(name: str, model: keras.Model, history: dict, metrics: dict) -> None:
     """A TrainingDivergedError when the loss, the weights or the test metrics are not finite."""
     losses = history.get("loss", [])
     bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
-    finite = all(math.isfinite(v) for v in metrics.values()) and all(np.isfinite(w).all() for w in model.get_weights())
+    finite = all(math.isfinite(v) for v in metrics.values()) and weights_are_finite(model)
     if bad is not None or not finite:
         where = f"at epoch {bad + 1} (loss {losses[bad]})" if bad is not None else "(non-finite weights or metrics)"
         raise TrainingDivergedError(f"training of {name} diverged {where}; nothing was saved. "
