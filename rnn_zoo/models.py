@@ -71,6 +71,9 @@ def resolve(spec: TaskSpec, overrides: dict[str, Any]) -> tuple[ModelSpec, Train
         if o["cell"] not in CELLS:
             raise _bad("cell", o["cell"])
         m["cell"] = o["cell"]
+        if o["cell"] != "simple_rnn" and model.activation != "tanh":
+            raise InvalidOverrideError(f"override cell={o['cell']!r}: task {spec.name!r} has a linear recurrence, "
+                                       "which only simple_rnn layers can have")
     if "num_layers" in o:
         _positive_int("num_layers", o["num_layers"])
     if "units" in o:
@@ -154,7 +157,9 @@ def _layers(model: ModelSpec, timesteps: int) -> list[keras.layers.Layer]:
         layers.append(keras.layers.Dense(model.projection_units, name="projection"))
     recurrent = _RECURRENT_LAYERS[model.cell]
     # LSTM and GRU never unroll: that would cost them their cuDNN kernels on a GPU.
-    unroll = {"unroll": True} if model.cell == "simple_rnn" and timesteps <= MAX_UNROLLED_STEPS else {}
+    options = {"unroll": True} if model.cell == "simple_rnn" and timesteps <= MAX_UNROLLED_STEPS else {}
+    if model.activation != "tanh":
+        options["activation"] = model.activation
     last = len(model.units) - 1
     for i, units in enumerate(model.units):
         layer = recurrent(
@@ -162,7 +167,7 @@ def _layers(model: ModelSpec, timesteps: int) -> list[keras.layers.Layer]:
             return_sequences=i < last or model.return_sequences,
             stateful=model.stateful,
             name=f"{model.cell}_{i + 1}",
-            **unroll,
+            **options,
         )
         if model.bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i + 1}")

@@ -32,6 +32,9 @@ class ModelSpec:
     projection_units: int | None = None  # Dense applied to every timestep first
     return_sequences: bool = False  # the head sees every step, not just the last
     stateful: bool = False  # hidden state carried across batches (fixed batch size)
+    # The recurrent layers' activation. SimpleRNN only: LSTM and GRU keep tanh, the
+    # condition of their cuDNN kernels. None is a linear recurrence (h = W x + U h + b).
+    activation: str | None = "tanh"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,34 +51,45 @@ class TrainSpec:
     lr_schedule: str | None = None  # "cosine": per-step cosine decay to 0, applied by train()
 
 
-_OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b}
+_OPS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b}
+REFERENCES = ("baseline", "classical")  # what a relative goal's value multiplies
 
 
 @dataclasses.dataclass(frozen=True)
 class Goal:
-    """One checkable target: `metric op value` on the mean over seeds or on every seed;
-    with `relative_to_baseline`, `value` multiplies the naive baseline's metric."""
+    """One checkable target: `metric op value` on the mean over seeds or on every seed.
+    With `relative_to` ("baseline": the naive one; "classical": the classical model),
+    `value` multiplies that model's metric on the same seed's split."""
 
     metric: str
     op: str
     value: float
     over: str = "every_seed"  # or "mean"
-    relative_to_baseline: bool = False
+    relative_to: str | None = None
 
     def __post_init__(self):
-        if self.op not in _OPS or self.over not in ("every_seed", "mean"):
+        if self.op not in _OPS or self.over not in ("every_seed", "mean") or self.relative_to not in (None, *REFERENCES):
             raise ValueError(f"bad goal {self}")
 
     def describe(self) -> str:
-        value = f"{self.value:g} x baseline" if self.relative_to_baseline else f"{self.value:g}"
+        value = f"{self.value:g} x {self.relative_to}" if self.relative_to else f"{self.value:g}"
         return f"{'mean' if self.over == 'mean' else 'every seed'}: {self.metric} {self.op} {value}"
 
-    def met(self, per_seed: list[float], baseline: list[float]) -> bool:
-        """Whether the goal holds, given the metric and the baseline's metric per seed."""
-        limits = [self.value * b if self.relative_to_baseline else self.value for b in baseline]
+    def met(self, per_seed: list[float], reference: list[float] | None = None) -> bool:
+        """Whether the goal holds, given the metric per seed and, for a relative goal, the
+        reference model's metric per seed."""
+        if self.relative_to and (reference is None or len(reference) != len(per_seed)):
+            raise ValueError(f"goal {self.describe()!r} needs the {self.relative_to}'s metric for every seed")
+        limits = [self.value * r for r in reference] if self.relative_to else [self.value] * len(per_seed)
         if self.over == "mean":
             return _OPS[self.op](sum(per_seed) / len(per_seed), sum(limits) / len(limits))
         return all(_OPS[self.op](v, limit) for v, limit in zip(per_seed, limits))
+
+    def met_by(self, per_seed_rows: list[dict]) -> bool:
+        """The goal checked on a results row's `per_seed` records (`metrics`, `baseline`, `classical`)."""
+        values = [r["metrics"][self.metric] for r in per_seed_rows]
+        reference = [r[self.relative_to][self.metric] for r in per_seed_rows] if self.relative_to else None
+        return self.met(values, reference)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +150,9 @@ def register(spec: TaskSpec) -> TaskSpec:
         raise ValueError(f"task {spec.name!r}: variant of unknown task {spec.variant_of!r}")
     if spec.model.cell not in CELLS:
         raise ValueError(f"task {spec.name!r}: cell must be one of {CELLS}, got {spec.model.cell!r}")
+    if spec.model.activation != "tanh" and spec.model.cell != "simple_rnn":
+        raise ValueError(f"task {spec.name!r}: only simple_rnn layers may change their activation "
+                         "(LSTM and GRU keep tanh for cuDNN)")
     _REGISTRY[spec.name] = spec
     return spec
 

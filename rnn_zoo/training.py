@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import numbers
@@ -21,7 +22,8 @@ from .registry import get_task
 
 @dataclasses.dataclass
 class TrainResult:
-    """A trained model with its test metrics and, beside them, the naive baseline's."""
+    """A trained model with its test metrics and, beside them, the naive baseline's and
+    (`classical`, fitted when first asked for) the classical model's."""
 
     task: str
     model: keras.Model
@@ -44,6 +46,14 @@ class TrainResult:
         """The preprocessing state the model was trained with (codec, scaler, vocabulary)."""
         return self.data.preprocessor
 
+    @functools.cached_property
+    def classical(self) -> dict[str, Any]:
+        """The family's classical model (scikit-learn or closed form), fitted on this run's
+        training split only and scored on its test split: {"name", "settings", metric: value}."""
+        from .classical import classical_scores
+
+        return classical_scores(self.data)
+
     def metadata(self) -> dict[str, Any]:
         """The preset metadata of this run: spec, seed, metrics beside the baseline's,
         dataset and terms, versions, date, the command that reproduces it."""
@@ -63,11 +73,14 @@ class TrainResult:
         return self.to_preset().save(folder, overwrite=overwrite)
 
     def summary(self) -> str:
-        """A small table: each metric for the model and for the baseline."""
+        """A small table: each metric for the model, the naive baseline and the classical model."""
         width = max(map(len, self.metrics))
-        lines = [f"{self.task}, test set", f"{'metric':<{width}}  {'model':>12}  {'baseline: ' + self.baseline_name}"]
+        lines = [
+            f"{self.task}, test set. Baseline: {self.baseline_name}. Classical: {self.classical['name']}.",
+            f"{'metric':<{width}}  {'model':>12}  {'baseline':>12}  {'classical':>12}",
+        ]
         for key, value in self.metrics.items():
-            lines.append(f"{key:<{width}}  {value:>12.6g}  {self.baseline[key]:>12.6g}")
+            lines.append(f"{key:<{width}}  {value:>12.6g}  {self.baseline[key]:>12.6g}  {self.classical[key]:>12.6g}")
         lines.append(
             f"{self.epochs} epoch(s), batch {self.batch_size}, seed {self.seed}: "
             f"{self.wall_time_s:.1f} s, {self.samples_per_s:,.0f} training samples/s"

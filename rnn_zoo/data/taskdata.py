@@ -34,6 +34,8 @@ class TaskData:
     stateful: bool = dataclasses.field(default=False, kw_only=True)
 
     baseline_name: ClassVar[str] = ""
+    # The fields a family's classical model is fitted on: its training split, never the test's.
+    classical_fields: ClassVar[tuple[str, ...]] = ("x_train", "y_train")
 
     def datasets(self, batch_size: int, seed: int = 0):
         """(train_ds, test_ds); only the training set is shuffled, with `seed`."""
@@ -73,6 +75,15 @@ class TaskData:
 
     def baseline_scores(self) -> dict[str, float]:
         return self.score(self.baseline_predictions())
+
+    def fit_classical(self):
+        """The family's classical model (a `rnn_zoo.classical.ClassicalModel`), fitted and
+        tuned on `classical_fields` only; use `rnn_zoo.classical.fit_classical(data)`, which caches."""
+        raise NotImplementedError
+
+    def classical_metrics(self, model) -> dict[str, float]:
+        """The task's metrics of a fitted classical model on the test split."""
+        return self.score(model.predict(self))
 
     def serving_examples(self, n: int) -> dict[str, np.ndarray]:
         """`n` test inputs in the form the export's `serve` takes them, keyed by its

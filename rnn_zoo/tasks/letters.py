@@ -99,6 +99,25 @@ class LetterData(ClassificationData):
     def class_names(self) -> list[str]:
         return list(self.codec.alphabet)
 
+    def fit_classical(self):
+        """A lookup table: each training window -> the next letter seen most often after it
+        (ties to the lowest id); a window never seen -> the majority class. The training set
+        holds every pattern, so the table is exact, as the RNN is meant to become."""
+        from ..classical import ClassicalModel
+
+        n_classes = len(self.class_names)
+        votes: dict[bytes, np.ndarray] = {}
+        for x, y in zip(self.x_train, self.y_train):
+            votes.setdefault(np.asarray(x).tobytes(), np.zeros(n_classes, np.int64))[y] += 1
+        table = {key: int(count.argmax()) for key, count in votes.items()}
+        majority = int(np.bincount(self.y_train, minlength=n_classes).argmax())
+
+        def predict(data):
+            ids = [table.get(np.asarray(x).tobytes(), majority) for x in data.x_test]
+            return np.eye(n_classes, dtype=np.float32)[ids]
+
+        return ClassicalModel("lookup table of the training windows", predict, {"entries": len(table)})
+
     def serving_examples(self, n):
         alphabet, window = self.codec.alphabet, self.codec.window
         return {"text": np.array([(alphabet * 2)[i : i + window] for i in self._test_rows(n, len(alphabet))])}

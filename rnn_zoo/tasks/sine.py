@@ -44,8 +44,52 @@ class SineWindow(Preprocessor):
         return Serving(serve, [tf.TensorSpec([batch, self.steps], tf.float32, name=self.input_name)])
 
 
+def learned_response(model, frequency: float, steps: int | None = None) -> dict[str, float]:
+    """What a trained linear SimpleRNN (activation None) with a Dense head computes, read off
+    its weights: a linear filter of its inputs. Returns the filter's gain and phase (radians)
+    at `frequency` (radians per step) and its constant offset. `steps` is the window it
+    reads (None: a state carried without end, as in a stateful model, which needs every
+    eigenvalue of the recurrent matrix inside the unit circle).
+
+    The input k steps before the output reaches it through kernel @ recurrent^k @ head, so
+    the response is the sum over k of that times exp(-i frequency k)."""
+    import keras
+
+    rnn = next(layer for layer in model.layers if isinstance(layer, keras.layers.SimpleRNN))
+    if rnn.cell.activation.__name__ != "linear":
+        raise ValueError(f"{model.name}'s recurrent layer is not linear ({rnn.cell.activation.__name__})")
+    kernel, recurrent, bias = (np.asarray(w, dtype=np.float64) for w in rnn.get_weights())
+    head_kernel, head_bias = (np.asarray(w, dtype=np.float64) for w in model.get_layer("head").get_weights())
+    eye = np.eye(len(recurrent))
+    shift = np.exp(-1j * frequency) * recurrent
+    if steps is None:
+        geometric, constant = np.linalg.inv(eye - shift), np.linalg.inv(eye - recurrent)
+    else:
+        geometric = (eye - np.linalg.matrix_power(shift, steps)) @ np.linalg.inv(eye - shift)
+        constant = (eye - np.linalg.matrix_power(recurrent, steps)) @ np.linalg.inv(eye - recurrent)
+    response = complex((kernel @ geometric @ head_kernel)[0, 0])
+    offset = float((bias @ constant @ head_kernel)[0] + head_bias[0])
+    return {"gain": abs(response), "phase": float(np.angle(response)), "offset": offset}
+
+
 @dataclasses.dataclass
 class SineData(RegressionData):
+    def fit_classical(self):
+        """Least squares on the window's values. The target satisfies sin(k + 10) =
+        2 cos(1) sin(k + 9) - sin(k + 8) (the angle-sum identity), a linear function of the
+        last two inputs, so this model is exact up to float32 rounding of the data."""
+        from sklearn.linear_model import LinearRegression
+
+        from ..classical import ClassicalModel
+
+        model = LinearRegression().fit(self.x_train[..., 0].astype(np.float64), self.y_train[:, 0])
+
+        def predict(data):
+            return model.predict(data.x_test[..., 0].astype(np.float64))[:, None]
+
+        return ClassicalModel("linear regression on the window", predict,
+                              {"last_two_weights": [round(float(w), 6) for w in model.coef_[-2:]]})
+
     def serving_examples(self, n):
         return {"values": self.x_test[self._test_rows(n), :, 0]}
 
@@ -58,6 +102,27 @@ class SinToCosData(RegressionData):
 
     def baseline_predictions(self):
         return np.zeros_like(self.y_test)
+
+    def fit_classical(self):
+        """Least squares of cos(x_t) on sin(x_t) and sin(x_{t-1}) along the curve. With the
+        step h between points, sin(x - h) = sin(x) cos(h) - cos(x) sin(h), so cos(x) =
+        (cos(h) sin(x) - sin(x - h)) / sin(h): a two-tap linear filter is exact. The first
+        test point's previous input is the last training one, as the RNN's state carries it."""
+        from sklearn.linear_model import LinearRegression
+
+        from ..classical import ClassicalModel
+
+        stream = self.x_train.reshape(-1).astype(np.float64)
+        model = LinearRegression().fit(np.stack([stream[1:], stream[:-1]], 1), self.y_train.reshape(-1)[1:])
+        last_train = stream[-1]
+
+        def predict(data):
+            test = data.x_test.reshape(-1).astype(np.float64)
+            previous = np.concatenate([[last_train], test[:-1]])
+            return model.predict(np.stack([test, previous], 1)).reshape(data.y_test.shape)
+
+        return ClassicalModel("linear filter on sin(x_t) and sin(x_t-1)", predict,
+                              {"weights": [round(float(w), 6) for w in model.coef_]})
 
     def serving_examples(self, n):
         return {"values": self.x_test[self._test_rows(n), :, 0]}
@@ -151,6 +216,40 @@ register(
                         batch_size=1),
         target="MSE <= 1e-5 on the next, unseen stretch of the curve, state carried over",
         goals=(Goal("mse", "<=", 1e-5),),
+        tutorial_result="MSE 4.5e-4",
+        variant_of="sin_to_cos",
+    )
+)
+
+# Linear variants: a SimpleRNN without the tanh squashing is a linear filter, the exact form
+# of both targets, so it can match the classical model instead of approximating it.
+register(
+    dataclasses.replace(
+        get_task("sine_regression"),
+        name="sine_regression_linear",
+        description="next value of sin(k + j) from 10 steps: a linear SimpleRNN(8) (no tanh), cosine decay",
+        source="zoo variant: the recurrence is linear, so the recurrent layer is too (activation=None)",
+        model=ModelSpec(cell="simple_rnn", units=(8,), head_units=1, activation=None),
+        train=TrainSpec(optimizer="adam", learning_rate=1e-2, lr_schedule="cosine", loss="mse", epochs=50,
+                        batch_size=10),
+        target="mean test RMSE within 10x of the classical linear regression's",
+        goals=(Goal("rmse", "<=", 10.0, over="mean", relative_to="classical"),),
+        variant_of="sine_regression",
+    )
+)
+
+register(
+    dataclasses.replace(
+        get_task("sin_to_cos"),
+        name="sin_to_cos_linear",
+        description="cos(x) from sin(x), state carried across chunks: a linear SimpleRNN(8) (no tanh)",
+        source="zoo variant: cos(x) is a linear filter of sin(x), so the recurrent layer is linear too",
+        model=ModelSpec(cell="simple_rnn", units=(8,), head_units=1, return_sequences=True, stateful=True,
+                        activation=None),
+        train=TrainSpec(optimizer="adam", learning_rate=1e-2, lr_schedule="cosine", loss="mse", epochs=3,
+                        batch_size=1),
+        target="mean test RMSE within 10x of the classical two-tap linear filter's",
+        goals=(Goal("rmse", "<=", 10.0, over="mean", relative_to="classical"),),
         tutorial_result="MSE 4.5e-4",
         variant_of="sin_to_cos",
     )
