@@ -130,9 +130,11 @@ def _cmd_evaluate(args) -> None:
     preset = _load_preset(args)
     data = preset.load_data(data_dir=args.data_dir, seed=args.seed)
     metrics = rnn_zoo.evaluate(preset.model, args.name, data=data)
-    baseline = data.baseline_scores()
-    rows = [(k, f"{v:.6g}", f"{baseline[k]:.6g}") for k, v in metrics.items()]
-    print(_table(rows, ("metric", "model", f"baseline: {data.baseline_name}")))
+    from rnn_zoo.classical import classical_scores
+
+    baseline, classical = data.baseline_scores(), classical_scores(data)
+    rows = [(k, f"{v:.6g}", f"{baseline[k]:.6g}", f"{classical[k]:.6g}") for k, v in metrics.items()]
+    print(_table(rows, ("metric", "model", f"baseline: {data.baseline_name}", f"classical: {classical['name']}")))
 
 
 def _cmd_export(args) -> None:

@@ -68,7 +68,8 @@ class Goal:
     relative_to: str | None = None
 
     def __post_init__(self):
-        if self.op not in _OPS or self.over not in ("every_seed", "mean") or self.relative_to not in (None, *REFERENCES):
+        valid_reference = self.relative_to is None or self.relative_to in REFERENCES
+        if self.op not in _OPS or self.over not in ("every_seed", "mean") or not valid_reference:
             raise ValueError(f"bad goal {self}")
 
     def describe(self) -> str:

@@ -114,7 +114,7 @@ def test_walk_forward_folds_train_on_every_row_before_their_days(tiny_data_dir):
         np.testing.assert_array_equal(fold.test_prices[: fold.window], fold.train_prices[-fold.window:])
         assert len(fold.y_test) == 40 and len(fold.dates) == end
         # Scaling fitted on this fold's training rows only.
-        assert fold.preprocessor == type(fold.preprocessor).fit(fold.train_prices, fold.window)
+        assert fold.preprocessor == fold.preprocessor.fit(fold.train_prices, fold.window)
     np.testing.assert_array_equal(folds[1].train_prices, np.concatenate([folds[0].train_prices,
                                                                          folds[0].test_prices[folds[0].window:]]))
     with pytest.raises(rnn_zoo.errors.DataError, match="training rows"):
@@ -153,7 +153,8 @@ def test_diebold_mariano():
     better = diebold_mariano(reference * 0.5, reference)
     assert better["statistic"] < 0 and better["p_value"] < 1e-6
     worse = diebold_mariano(reference, reference * 0.5)
-    assert worse["statistic"] == pytest.approx(-better["statistic"]) and worse["p_value"] == pytest.approx(better["p_value"])
+    assert worse["statistic"] == pytest.approx(-better["statistic"])
+    assert worse["p_value"] == pytest.approx(better["p_value"])
     noise = diebold_mariano(reference + rng.normal(0, 0.01, 500), reference)
     assert noise["p_value"] > 0.01
     # By hand, for a tiny sample: d = e1^2 - e2^2 = [-3, 3, -2, 0]; mean -0.5, variance 5.25;
@@ -189,7 +190,8 @@ def test_goals_relative_to_the_classical_model():
 def _linear_rnn(units, kernel, recurrent, head):
     model = keras.Sequential([keras.Input((10, 1)), keras.layers.SimpleRNN(units, activation=None),
                               keras.layers.Dense(1, name="head")])
-    model.layers[0].set_weights([np.array(kernel, "float32"), np.array(recurrent, "float32"), np.zeros(units, "float32")])
+    weights = [np.array(kernel, "float32"), np.array(recurrent, "float32"), np.zeros(units, "float32")]
+    model.layers[0].set_weights(weights)
     model.layers[1].set_weights([np.array(head, "float32"), np.zeros(1, "float32")])
     return model
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 import rnn_zoo
-from rnn_zoo.bench import README_END, README_START, results_table
+from rnn_zoo.backtest import forecast_errors, pooled_errors
+from rnn_zoo.bench import BACKTEST_END, BACKTEST_START, README_END, README_START, backtest_table, results_table
 from rnn_zoo.registry import Goal
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,30 +29,60 @@ def test_every_task_has_a_row_meeting_its_goals(results, name):
     rows = {row["task"]: row for row in results["rows"]}
     assert name in rows, f"{name} has no row in results.json: rerun `rnn-zoo bench`"
     row, spec = rows[name], rnn_zoo.get_task(name)
-    assert row["metric"] in row["summary"] and row["metric"] in row["baseline"]
+    assert row["metric"] in row["summary"] and row["metric"] in row["baseline"] and row["metric"] in row["classical"]
     assert row["settings"]["epochs"] == spec.train.epochs and row["settings"]["batch_size"] == spec.train.batch_size
     assert [r["seed"] for r in row["per_seed"]] == [0, 1, 2]
     # Recompute each goal from the per-seed numbers instead of trusting the stored flag.
     assert row["goals"] == [g.describe() for g in spec.goals]
     for goal in spec.goals:
-        values = [r["metrics"][goal.metric] for r in row["per_seed"]]
-        baseline = [r["baseline"][goal.metric] for r in row["per_seed"]]
-        assert goal.met(values, baseline), f"{name}: {goal.describe()} not met by {values}"
+        assert goal.met_by(row["per_seed"]), f"{name}: {goal.describe()} not met by {row['per_seed']}"
+    assert row["goals_met"] == all(goal.met_by(row["per_seed"]) for goal in spec.goals)
 
 
-def test_readme_table_is_the_one_generated_from_the_results(results):
+@pytest.mark.parametrize("name", rnn_zoo.list_tasks())
+def test_every_row_carries_its_classical_model_on_every_seed(results, name):
+    row = {row["task"]: row for row in results["rows"]}[name]
+    for key, value in row["summary"].items():
+        per_seed = [r["classical"][key] for r in row["per_seed"]]
+        assert row["classical"][key] == pytest.approx(sum(per_seed) / len(per_seed), rel=1e-12)
+        assert value["mean"] == pytest.approx(sum(r["metrics"][key] for r in row["per_seed"]) / len(per_seed))
+    assert all(isinstance(r["classical"]["settings"], dict) for r in row["per_seed"])
+
+
+@pytest.mark.parametrize("name", rnn_zoo.list_tasks("stock_*"))
+def test_stock_rows_carry_a_backtest_that_adds_up(results, name):
+    """Every backtest figure is recomputed from the stored days: per fold, over all folds,
+    and the Diebold-Mariano p-values."""
+    backtest = {row["task"]: row for row in results["rows"]}[name]["backtest"]
+    folds = backtest["folds"]
+    assert len(folds) == backtest["fold_count"] >= 3 and backtest["seed"] == 0
+    for previous, fold in zip(folds, folds[1:]):
+        assert previous["last_day"] < fold["first_day"]
+        assert fold["train_rows"] == previous["train_rows"] + previous["forecast_days"]  # expanding window
+    for fold in folds:
+        assert len(fold["true"]) == fold["forecast_days"] == backtest["days_per_fold"]
+        for key, forecast in fold["forecasts"].items():
+            assert fold["metrics"][key] == pytest.approx(forecast_errors(fold["true"], forecast, fold["scale"]))
+    pooled = pooled_errors(folds)
+    assert pooled["overall"] == pytest.approx(backtest["overall"])
+    for key, test in pooled["diebold_mariano"].items():
+        assert backtest["diebold_mariano"][key] == pytest.approx(test)
+    assert backtest["p_value"] == backtest["diebold_mariano"]["rnn"]["p_value"]
+
+
+def test_readme_tables_are_the_ones_generated_from_the_results(results):
     readme = (ROOT / "README.md").read_text()
-    table = readme.split(README_START, 1)[1].split(README_END, 1)[0].strip()
-    assert table == results_table(results)
+    assert readme.split(README_START, 1)[1].split(README_END, 1)[0].strip() == results_table(results)
+    assert readme.split(BACKTEST_START, 1)[1].split(BACKTEST_END, 1)[0].strip() == backtest_table(results)
 
 
 def test_goal_checks():
     assert Goal("accuracy", ">=", 0.9).met([0.95, 0.91], [0.5, 0.5])
     assert not Goal("accuracy", ">=", 0.9).met([0.95, 0.89], [0.5, 0.5])
     assert Goal("accuracy", ">=", 0.9, over="mean").met([0.95, 0.89], [0.5, 0.5])
-    relative = Goal("rmse", "<", 1.0, over="mean", relative_to_baseline=True)
+    relative = Goal("rmse", "<", 1.0, over="mean", relative_to="baseline")
     assert relative.met([19.5, 19.7], [19.62, 19.62]) and not relative.met([19.7, 19.7], [19.62, 19.62])
-    assert Goal("rmse", "<=", 1.01, relative_to_baseline=True).describe() == "every seed: rmse <= 1.01 x baseline"
+    assert Goal("rmse", "<=", 1.01, relative_to="baseline").describe() == "every seed: rmse <= 1.01 x baseline"
 
 
 def test_quick_benchmark_writes_rows_and_a_table(tiny_data_dir, tmp_path):
@@ -63,6 +94,7 @@ def test_quick_benchmark_writes_rows_and_a_table(tiny_data_dir, tmp_path):
     row, = results["rows"]
     assert row["task"] == "sms_spam_rnn" and row["seeds"] == [0] and row["settings"]["epochs"] == 2
     assert set(row["summary"]) == {"accuracy", "spam_precision", "spam_recall", "spam_f1"}  # from the raw-text export
+    assert row["classical"]["name"] and set(row["classical"]) - {"name"} == set(row["summary"])
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nrest\n")
     update_readme(readme, results_table(results))

@@ -23,6 +23,37 @@ _LOSSES = {
 }
 
 
+class LinearRNN(nn.Module):
+    """A SimpleRNN without tanh (h_t = x_t W + h_t-1 U + b), which nn.RNN has no option
+    for: the loop over steps a PyTorch user writes. Inputs and state are laid out as
+    nn.RNN's with batch_first, one direction."""
+
+    def __init__(self, features: int, units: int, batch_first: bool = True, bidirectional: bool = False):
+        super().__init__()
+        if not batch_first or bidirectional:
+            raise ValueError("LinearRNN is batch-first and one-directional")
+        self.units = units
+        self.input = nn.Linear(features, units)  # W and b, applied to every step at once
+        self.recurrent = nn.Linear(units, units, bias=False)  # U
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None):
+        h = x.new_zeros(x.shape[0], self.units) if state is None else state[0]
+        driven = self.input(x)
+        outputs = []
+        for t in range(x.shape[1]):
+            h = driven[:, t] + self.recurrent(h)
+            outputs.append(h)
+        return torch.stack(outputs, dim=1), h.unsqueeze(0)
+
+
+def _recurrent_layer(model: ModelSpec):
+    if model.activation == "tanh":
+        return _CELLS[model.cell]
+    if model.activation is None and model.cell == "simple_rnn":
+        return LinearRNN
+    raise ValueError(f"no PyTorch equivalent of a {model.cell} layer with activation {model.activation!r}")
+
+
 class TorchEquivalent(nn.Module):
     """[Embedding] -> [per-step Linear] -> recurrent layers with Dropout -> Linear head.
 
@@ -43,10 +74,9 @@ class TorchEquivalent(nn.Module):
             features = model.projection_units
         directions = 2 if model.bidirectional else 1
         self.recurrent = nn.ModuleList()
+        layer = _recurrent_layer(model)
         for units in model.units:
-            self.recurrent.append(
-                _CELLS[model.cell](features, units, batch_first=True, bidirectional=model.bidirectional)
-            )
+            self.recurrent.append(layer(features, units, batch_first=True, bidirectional=model.bidirectional))
             features = units * directions
         self.dropout = nn.Dropout(model.dropout)
         self.head = nn.Linear(features, model.head_units)

@@ -34,10 +34,17 @@ PAD, OOV = "", "[UNK]"  # ids 0 and 1, the same convention as keras.layers.TextV
 
 
 DIGIT, DIGIT_SYMBOL = r"[0-9]", "0"
+TOKENIZERS = ("words", "symbols")
+# "symbols" tokens: the same regular expressions run in Python (`tokenize`) and in the
+# serving graph (TensorFlow's RE2), so a message gets the same ids in both. Whitespace is
+# spelled out: Python's \s would also match Unicode spaces, which RE2's does not.
+SPACE = " \t\n\r\f\v"
+SYMBOL = rf"([^a-z0{SPACE}])"  # after lowercasing and digits -> "0": any other character
+SYMBOL_STEPS = ((SYMBOL, r" \1 "), (r"([a-z])0", r"\1 0"), (r"0([a-z])", r"0 \1"))
 
 
 def _dropped(digit_symbol: bool) -> str:
-    """What cleaning removes: everything but letters and spaces (and the digit symbol)."""
+    """What "words" cleaning removes: everything but letters and spaces (and the digit symbol)."""
     return r"[^a-z0 ]" if digit_symbol else r"[^a-z ]"
 
 
@@ -51,43 +58,66 @@ def clean_text(text: str, digit_symbol: bool = False) -> str:
     return " ".join(re.sub(_dropped(digit_symbol), "", text).split())
 
 
-def build_vocabulary(texts, min_count: int, digit_symbol: bool = False) -> list[str]:
-    """[PAD, OOV] + words seen at least `min_count` times, most frequent first (ties
+def tokenize(text: str, digit_symbol: bool = False, tokens: str = "words") -> list[str]:
+    """A message's tokens. "words": the words of `clean_text`. "symbols": nothing is
+    dropped: lowercase words, runs of digits as runs of "0", and every other character
+    (currency signs, punctuation, emoji) as a token of its own."""
+    if tokens == "words":
+        return clean_text(text, digit_symbol).split()
+    text = re.sub(DIGIT, DIGIT_SYMBOL, text.lower())
+    for pattern, replacement in SYMBOL_STEPS:
+        text = re.sub(pattern, replacement, text)
+    return [t for t in re.split(f"[{SPACE}]+", text) if t]
+
+
+def build_vocabulary(texts, min_count: int, digit_symbol: bool = False, tokens: str = "words") -> list[str]:
+    """[PAD, OOV] + tokens seen at least `min_count` times, most frequent first (ties
     alphabetically, so the order does not depend on the order of the messages)."""
-    counts = collections.Counter(word for t in texts for word in clean_text(t, digit_symbol).split())
+    counts = collections.Counter(t for text in texts for t in tokenize(text, digit_symbol, tokens))
     words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
     return [PAD, OOV, *words]
 
 
-def encode_texts(texts, vocabulary, length: int, digit_symbol: bool = False) -> np.ndarray:
-    """Raw messages -> (n, length) int32 ids: first `length` words, padded with 0 at the end.
-    A message with no word left after cleaning becomes one OOV id rather than all padding,
+def encode_texts(texts, vocabulary, length: int, digit_symbol: bool = False, tokens: str = "words") -> np.ndarray:
+    """Raw messages -> (n, length) int32 ids: first `length` tokens, padded with 0 at the end.
+    A message with no token left becomes one OOV id rather than all padding,
     because a fully masked sequence has length 0, which cuDNN kernels reject."""
     index = {w: i for i, w in enumerate(vocabulary)}
     ids = np.zeros((len(texts), length), dtype=np.int32)
     for row, text in enumerate(texts):
-        seq = [index.get(w, 1) for w in clean_text(text, digit_symbol).split()[:length]] or [1]
+        seq = [index.get(w, 1) for w in tokenize(text, digit_symbol, tokens)[:length]] or [1]
         ids[row, : len(seq)] = seq
     return ids
 
 
 @dataclasses.dataclass(frozen=True)
 class SmsVocabulary(Preprocessor):
-    """Raw message -> cleaned words -> ids. `vocabulary[i]` is the word of id i (0 padding,
-    1 unknown), built on a training split only; the first `max_length` words are kept and
-    padded with 0 at the end. Saved as `assets/vocabulary.txt`, one word per line from id 2."""
+    """Raw message -> tokens (`tokenize`: "words" or "symbols") -> ids. `vocabulary[i]` is the
+    token of id i (0 padding, 1 unknown), built on a training split only; the first
+    `max_length` tokens are kept and padded with 0 at the end. Saved as
+    `assets/vocabulary.txt`, one token per line from id 2."""
 
     vocabulary: tuple[str, ...]
     max_length: int
     digit_symbol: bool = False
+    tokens: str = "words"
+
+    def __post_init__(self):
+        if self.tokens not in TOKENIZERS:
+            raise DataError(f"tokens must be one of {', '.join(TOKENIZERS)}, got {self.tokens!r}")
+        if self.tokens == "symbols" and not self.digit_symbol:
+            raise DataError("tokens='symbols' maps digits to one symbol: it needs digit_symbol=True")
 
     input_name = "text"
     input_description = "a message"
     VOCABULARY_FILE: ClassVar[str] = "vocabulary.txt"
 
     @classmethod
-    def fit(cls, texts, *, min_count: int, max_length: int, digit_symbol: bool) -> "SmsVocabulary":
-        return cls(tuple(build_vocabulary(texts, min_count, digit_symbol)), max_length, digit_symbol)
+    def fit(cls, texts, *, min_count: int, max_length: int, digit_symbol: bool,
+            tokens: str = "words") -> "SmsVocabulary":
+        if tokens not in TOKENIZERS:
+            raise DataError(f"tokens must be one of {', '.join(TOKENIZERS)}, got {tokens!r}")
+        return cls(tuple(build_vocabulary(texts, min_count, digit_symbol, tokens)), max_length, digit_symbol, tokens)
 
     @property
     def input_shape(self):
@@ -104,23 +134,29 @@ class SmsVocabulary(Preprocessor):
         return "WINNER!! You have won a prize. Call 09061701461 to claim"
 
     def encode(self, texts) -> np.ndarray:
-        return encode_texts(texts, self.vocabulary, self.max_length, self.digit_symbol)
+        return encode_texts(texts, self.vocabulary, self.max_length, self.digit_symbol, self.tokens)
 
     def get_config(self):
-        # The words go to assets/vocabulary.txt; the size is kept here to check that file.
-        return {"max_length": self.max_length, "digit_symbol": self.digit_symbol, "vocab_size": self.vocab_size}
+        # The tokens go to assets/vocabulary.txt; the size is kept here to check that file.
+        return {"max_length": self.max_length, "digit_symbol": self.digit_symbol, "tokens": self.tokens,
+                "vocab_size": self.vocab_size}
 
     def save_assets(self, assets):
-        (assets / self.VOCABULARY_FILE).write_text("".join(w + "\n" for w in self.vocabulary[2:]), encoding="utf-8")
+        # Tokens never hold "\n" (it separates them), but may hold other line breaks that
+        # str.splitlines() would split on, such as U+2028: the file is read back by "\n" only.
+        (assets / self.VOCABULARY_FILE).write_text("".join(w + "\n" for w in self.vocabulary[2:]), encoding="utf-8",
+                                                   newline="")
 
     @classmethod
     def from_config(cls, config, assets):
-        words = (assets / cls.VOCABULARY_FILE).read_text(encoding="utf-8").splitlines()
+        with open(assets / cls.VOCABULARY_FILE, encoding="utf-8", newline="") as f:
+            words = f.read().split("\n")[:-1]
         vocabulary = (PAD, OOV, *words)
         if len(vocabulary) != config["vocab_size"]:
-            raise PresetError(f"{assets / cls.VOCABULARY_FILE} holds {len(words)} words; its preprocessor.json "
+            raise PresetError(f"{assets / cls.VOCABULARY_FILE} holds {len(words)} tokens; its preprocessor.json "
                               f"says {config['vocab_size'] - 2}")
-        return cls(vocabulary, int(config["max_length"]), bool(config["digit_symbol"]))
+        # Presets from before the "symbols" tokens have no "tokens" key: they are "words".
+        return cls(vocabulary, int(config["max_length"]), bool(config["digit_symbol"]), config.get("tokens", "words"))
 
     def serving(self, model):
         """Raw message strings -> "spam" / "ham" and the spam probability. The cleaning,
@@ -135,12 +171,20 @@ class SmsVocabulary(Preprocessor):
         )
         length = self.max_length
 
-        def serve(text):
-            cleaned = tf.strings.lower(text, encoding="utf-8")
+        def tokens(text):
+            """`tokenize`, in the graph."""
+            text = tf.strings.lower(text, encoding="utf-8")
             if self.digit_symbol:
-                cleaned = tf.strings.regex_replace(cleaned, DIGIT, DIGIT_SYMBOL)
-            cleaned = tf.strings.regex_replace(cleaned, _dropped(self.digit_symbol), "")
-            words = tf.strings.split(cleaned)[:, :length]
+                text = tf.strings.regex_replace(text, DIGIT, DIGIT_SYMBOL)
+            if self.tokens == "words":
+                return tf.strings.split(tf.strings.regex_replace(text, _dropped(self.digit_symbol), ""))
+            for pattern, replacement in SYMBOL_STEPS:
+                text = tf.strings.regex_replace(text, pattern, replacement)
+            text = tf.strings.regex_replace(tf.strings.regex_replace(text, f"[{SPACE}]+", " "), "^ | $", "")
+            return tf.strings.split(text, sep=" ")  # "" (no token) looks up as OOV, as in `encode_texts`
+
+        def serve(text):
+            words = tokens(text)[:, :length]
             ids = table.lookup(words).to_tensor(default_value=0, shape=[None, length])
             # A message with no word left is one OOV id, as in `encode_texts`.
             ids = tf.concat([tf.where(ids[:, :1] == 0, 1, ids[:, :1]), ids[:, 1:]], axis=1)
@@ -199,9 +243,9 @@ class SmsData(ClassificationData):
         pipeline = make_pipeline(features, LinearSVC(random_state=0))
         folds = min(5, int(np.bincount(self.y_train, minlength=2).min()))
         if folds >= 2:
-            search = GridSearchCV(pipeline, {"linearsvc__C": list(self.C_GRID)}, scoring="accuracy",
-                                  cv=StratifiedKFold(folds, shuffle=True, random_state=0)).fit(self.text_train,
-                                                                                              self.y_train)
+            cv = StratifiedKFold(folds, shuffle=True, random_state=0)
+            search = GridSearchCV(pipeline, {"linearsvc__C": list(self.C_GRID)}, scoring="accuracy", cv=cv)
+            search.fit(self.text_train, self.y_train)
             model, c = search.best_estimator_, search.best_params_["linearsvc__C"]
         else:  # too few messages of a class to cross-validate (tiny test data)
             model, c = pipeline.fit(self.text_train, self.y_train), 1.0
@@ -254,10 +298,11 @@ def _collection_path(path, data_dir) -> Path:
 
 
 def load_sms(
-    *, path=None, min_count: int = 10, max_length: int = 25, digit_symbol: bool = False, test_fraction: float = 0.2,
-    data_dir=None, seed: int = 0, preprocessor: SmsVocabulary | None = None,
+    *, path=None, min_count: int = 10, max_length: int = 25, digit_symbol: bool = False, tokens: str = "words",
+    test_fraction: float = 0.2, data_dir=None, seed: int = 0, preprocessor: SmsVocabulary | None = None,
 ) -> SmsData:
-    """Shuffled train/test split with `seed`; the vocabulary sees the training split only.
+    """Shuffled train/test split with `seed`; the vocabulary (of `tokenize`'s `tokens`) sees
+    the training split only.
     A given `preprocessor` (a preset's vocabulary) encodes the split instead of one built
     here, so a model is scored with the ids it was trained on."""
     source = _collection_path(path, data_dir)
@@ -268,7 +313,7 @@ def load_sms(
     n_test = round(len(texts) * test_fraction)
     test, train = order[:n_test], order[n_test:]
     vocabulary = preprocessor or SmsVocabulary.fit(texts[train], min_count=min_count, max_length=max_length,
-                                                   digit_symbol=digit_symbol)
+                                                   digit_symbol=digit_symbol, tokens=tokens)
     if vocabulary.vocab_size == 2:
         raise DataError(f"{source}: no word appears {min_count} times in the {len(train)} training messages; "
                         "lower min_count")
@@ -330,6 +375,36 @@ register(
             Goal("spam_f1", ">=", 0.94, over="mean"),
             Goal("accuracy", ">=", 0.98),
         ),
+        tutorial_result="accuracy 0.88",
+        variant_of="sms_spam_rnn",
+    )
+)
+
+register(
+    TaskSpec(
+        name="sms_spam_symbols",
+        family="sms",
+        description="spam or ham from the first 100 tokens, nothing dropped (words, digit runs, every symbol): "
+                    "Embedding -> Bidirectional(GRU(32))",
+        source="zoo variant: the tuned model's recipe on tokens that keep what word cleaning drops "
+               "(currency signs, punctuation, URLs' pieces), every token seen once in training, cosine decay",
+        input_shape=(100,),
+        input_dtype="int32",
+        model=ModelSpec(
+            cell="gru", units=(32,), bidirectional=True, head_units=2,
+            embedding_dim=64, mask_zero=True,
+        ),
+        train=TrainSpec(
+            optimizer="adam", learning_rate=3e-3, lr_schedule="cosine", loss="sparse_categorical_crossentropy",
+            from_logits=True, metrics=("sparse_categorical_accuracy",), epochs=10, batch_size=64,
+        ),
+        loader=load_sms,
+        data_options={"min_count": 1, "max_length": 100, "digit_symbol": True, "tokens": "symbols"},
+        data_source="UCI SMS Spam Collection (downloads)",
+        dataset=SMS_COLLECTION,
+        # Meant to beat the classical TF-IDF + linear SVM on the mean over seeds; it does not
+        # (the README gives the numbers of every try), so it is an honest report beside it.
+        target="honest report: the best RNN found here, beside the classical TF-IDF + linear SVM it does not beat",
         tutorial_result="accuracy 0.88",
         variant_of="sms_spam_rnn",
     )
