@@ -23,7 +23,7 @@ class ClassicalModel:
     `predict(data)` returns outputs on `data`'s test inputs, in the form `data.score` takes."""
 
     name: str
-    predict: Callable[[Any], np.ndarray]
+    predict: Callable[[Any], np.ndarray]  # (stock: forecast prices, which PriceData.classical_metrics scores)
     settings: dict = dataclasses.field(default_factory=dict)
 
 
@@ -33,11 +33,14 @@ _CACHE_SIZE = 8
 
 def _digest(data) -> str:
     """A key for the fields a family's classical model is fitted on (its training split)."""
-    h = hashlib.sha1(type(data).__name__.encode())
+    h = hashlib.sha1(f"{type(data).__module__}.{type(data).__qualname__}".encode())
     for field in data.classical_fields:
-        value = np.ascontiguousarray(getattr(data, field))
+        value = np.asarray(getattr(data, field))
         h.update(f"{field}{value.shape}{value.dtype}".encode())
-        h.update(value.tobytes() if value.dtype != object else "\x00".join(map(str, value.ravel())).encode())
+        if value.dtype.kind in "OU":  # strings, each prefixed by its length so that no two lists collide
+            h.update("".join(f"{len(str(v))}:{v}" for v in value.ravel()).encode("utf-8", "surrogatepass"))
+        else:
+            h.update(np.ascontiguousarray(value).tobytes())
     return h.hexdigest()
 
 
@@ -47,8 +50,11 @@ def fit_classical(data) -> ClassicalModel:
     fit once."""
     key = _digest(data)
     if key not in _CACHE:
+        from sklearn.exceptions import ConvergenceWarning
+
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # sklearn's convergence chatter; the test score is what counts
+            # lbfgs on MNIST stops at max_iter short of its tolerance; the test score is what counts.
+            warnings.simplefilter("ignore", ConvergenceWarning)
             _CACHE[key] = data.fit_classical()
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)

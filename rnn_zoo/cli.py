@@ -114,6 +114,8 @@ def _cmd_train(args) -> None:
         args.name, epochs=args.epochs, batch_size=args.batch_size, data_dir=args.data_dir,
         seed=args.seed, verbose=verbose, checkpoint_dir=args.checkpoint_dir, **_parse_set(args.set),
     )
+    # The classical model is fitted now, on the same training split (up to a minute on MNIST).
+    print("fitting the classical model on the training split, to compare ...", flush=True)
     print(result.summary())
     with atomic_directory(out, kind="preset", overwrite=args.overwrite) as staging:
         predictions = predict_test(result.model, result.data)

@@ -1,6 +1,7 @@
 """Honest baselines: the classical model of every task, the walk-forward stock backtest,
 the Diebold-Mariano test, and what the linear RNN variants learned."""
 import dataclasses
+import json
 import math
 
 import keras
@@ -57,6 +58,20 @@ def test_fits_are_cached_by_training_content(tiny_data_dir):
     assert fit_classical(a) is fit_classical(b)
     shorter = dataclasses.replace(a, train_prices=a.train_prices[:-1])
     assert fit_classical(shorter) is not fit_classical(a)
+    # The window bounds the lags the stock model may choose: it is part of the key.
+    narrow = rnn_zoo.load_task_data("stock_gru", data_dir=tiny_data_dir, window=10)
+    np.testing.assert_array_equal(narrow.train_prices, a.train_prices)
+    assert fit_classical(narrow) is not fit_classical(a)
+    assert max(int(k[3:-1]) for k in fit_classical(narrow).settings["cv_rmse"] if k.startswith("AR")) < 10
+    assert np.isfinite(classical_scores(narrow)["rmse"])
+
+
+def test_a_slice_of_stock_training_data_keeps_its_prices(tiny_data_dir):
+    """max_train_samples: the classical model sees the prices behind the windows the RNN trains on."""
+    data = rnn_zoo.load_task_data("stock_gru", data_dir=tiny_data_dir)
+    head = data.head(20)
+    assert len(head.train_prices) == 20 + data.window
+    np.testing.assert_allclose(head.preprocessor.windows(head.train_prices)[0], head.x_train)
 
 
 @pytest.mark.parametrize("name", ["sine_regression", "sin_to_cos"])
@@ -90,7 +105,7 @@ def test_return_lags_are_the_returns_before_each_day():
 
 
 def test_stock_classical_model_follows_a_steady_trend(tmp_path):
-    """On prices growing 0.1% a day with small noise, drift or an AR on returns is far better
+    """On prices growing 1% a day with small noise, drift or an AR on returns is far better
     than 'tomorrow = today', and whatever it picks is fitted on the training rows."""
     import pandas as pd
 
@@ -121,6 +136,10 @@ def test_walk_forward_folds_train_on_every_row_before_their_days(tiny_data_dir):
         load_stock(data_dir=tiny_data_dir, forecast_days=200, skip_last=200)
     with pytest.raises(rnn_zoo.errors.DataError, match="forecast_days must be"):
         load_stock(data_dir=tiny_data_dir, forecast_days=0)
+    with pytest.raises(rnn_zoo.errors.DataError, match="give forecast_days"):
+        load_stock(data_dir=tiny_data_dir, skip_last=40)
+    with pytest.raises(rnn_zoo.errors.DataError, match="not both"):
+        load_stock(data_dir=tiny_data_dir, forecast_days=40, test_rows=100)
 
 
 def test_walk_forward_backtest_reports_consecutive_folds_and_recomputable_figures(tiny_data_dir):
@@ -133,8 +152,12 @@ def test_walk_forward_backtest_reports_consecutive_folds_and_recomputable_figure
     for fold in bt["folds"]:
         for key, forecast in fold["forecasts"].items():
             assert fold["metrics"][key] == forecast_errors(fold["true"], forecast, fold["scale"])
-    again = pooled_errors(bt["folds"])
+    stored = json.loads(json.dumps(bt))  # what results.json keeps gives every figure back
+    again = pooled_errors(stored["folds"])
     assert again["overall"] == bt["overall"] and again["diebold_mariano"] == bt["diebold_mariano"]
+    # The last fold's naive forecast is the loader's own baseline on the same days.
+    last = load_stock(data_dir=tiny_data_dir, target="return", forecast_days=40)
+    assert second["metrics"]["naive"]["rmse"] == pytest.approx(last.baseline_scores()["rmse"], rel=1e-6)
     assert bt["p_value"] == bt["diebold_mariano"]["rnn"]["p_value"] and 0 <= bt["p_value"] <= 1
     with pytest.raises(rnn_zoo.errors.InvalidOverrideError, match="for stock tasks"):
         walk_forward("sine_regression")
@@ -209,6 +232,15 @@ def test_learned_response_of_the_exact_recurrence():
     tanh = keras.Sequential([keras.Input((10, 1)), keras.layers.SimpleRNN(2), keras.layers.Dense(1, name="head")])
     with pytest.raises(ValueError, match="not linear"):
         learned_response(tanh, 1.0)
+    stacked = keras.Sequential([keras.Input((10, 1)), keras.layers.SimpleRNN(2, activation=None, return_sequences=True),
+                                keras.layers.SimpleRNN(2, activation=None), keras.layers.Dense(1, name="head")])
+    with pytest.raises(ValueError, match="one SimpleRNN layer"):
+        learned_response(stacked, 1.0)
+    # The shift register above has eigenvalues 0: a state carried without end converges.
+    assert learned_response(model, 1.0)["gain"] == pytest.approx(1.0, abs=1e-6)
+    growing = _linear_rnn(2, [[1.0, 0.0]], [[1.5, 0.0], [0.0, 0.5]], [[1.0], [1.0]])
+    with pytest.raises(ValueError, match="unit circle"):
+        learned_response(growing, 1.0)
 
 
 def test_linear_variants_are_simple_rnns_without_tanh():

@@ -49,7 +49,7 @@ class LinearRNN(nn.Module):
 def _recurrent_layer(model: ModelSpec):
     if model.activation == "tanh":
         return _CELLS[model.cell]
-    if model.activation is None and model.cell == "simple_rnn":
+    if model.activation is None and model.cell == "simple_rnn" and not model.mask_zero:
         return LinearRNN
     raise ValueError(f"no PyTorch equivalent of a {model.cell} layer with activation {model.activation!r}")
 

@@ -55,10 +55,16 @@ def learned_response(model, frequency: float, steps: int | None = None) -> dict[
     the response is the sum over k of that times exp(-i frequency k)."""
     import keras
 
-    rnn = next(layer for layer in model.layers if isinstance(layer, keras.layers.SimpleRNN))
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.Dropout)]
+    if len(layers) != 2 or not isinstance(layers[0], keras.layers.SimpleRNN) or layers[1].name != "head":
+        raise ValueError(f"{model.name} is not one SimpleRNN layer and a Dense head: {[l.name for l in layers]}")
+    rnn = layers[0]
     if rnn.cell.activation.__name__ != "linear":
         raise ValueError(f"{model.name}'s recurrent layer is not linear ({rnn.cell.activation.__name__})")
     kernel, recurrent, bias = (np.asarray(w, dtype=np.float64) for w in rnn.get_weights())
+    if steps is None and max(abs(np.linalg.eigvals(recurrent))) >= 1:
+        raise ValueError(f"{model.name}'s recurrent matrix has an eigenvalue on or outside the unit circle: "
+                         "its response to a state carried without end does not converge; pass steps=")
     head_kernel, head_bias = (np.asarray(w, dtype=np.float64) for w in model.get_layer("head").get_weights())
     eye = np.eye(len(recurrent))
     shift = np.exp(-1j * frequency) * recurrent

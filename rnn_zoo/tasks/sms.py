@@ -4,6 +4,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import re
+import string
 from pathlib import Path
 from typing import ClassVar
 
@@ -35,6 +36,9 @@ PAD, OOV = "", "[UNK]"  # ids 0 and 1, the same convention as keras.layers.TextV
 
 DIGIT, DIGIT_SYMBOL = r"[0-9]", "0"
 TOKENIZERS = ("words", "symbols")
+# Only A-Z are lowercased, in Python and in the graph alike: TensorFlow's Unicode lowercasing
+# follows the process's locale (a Turkish one turns "I" into a dotless i), Python's does not.
+ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 # "symbols" tokens: the same regular expressions run in Python (`tokenize`) and in the
 # serving graph (TensorFlow's RE2), so a message gets the same ids in both. Whitespace is
 # spelled out: Python's \s would also match Unicode spaces, which RE2's does not.
@@ -49,22 +53,31 @@ def _dropped(digit_symbol: bool) -> str:
 
 
 def clean_text(text: str, digit_symbol: bool = False) -> str:
-    """Lowercase, drop everything but letters and spaces, collapse runs of spaces. With
+    """Lowercase (A-Z), drop everything but letters and spaces, collapse runs of spaces. With
     `digit_symbol`, every digit becomes "0" first and is kept, so numbers (phone numbers,
     prices, short codes) survive as tokens such as "00000"."""
-    text = text.lower()
+    text = text.translate(ASCII_LOWER)
     if digit_symbol:
         text = re.sub(DIGIT, DIGIT_SYMBOL, text)
     return " ".join(re.sub(_dropped(digit_symbol), "", text).split())
 
 
+def check_tokens(tokens: str, digit_symbol: bool) -> None:
+    if tokens not in TOKENIZERS:
+        raise DataError(f"tokens must be one of {', '.join(TOKENIZERS)}, got {tokens!r}")
+    if tokens == "symbols" and not digit_symbol:
+        raise DataError("tokens='symbols' maps digits to one symbol: it needs digit_symbol=True")
+
+
 def tokenize(text: str, digit_symbol: bool = False, tokens: str = "words") -> list[str]:
     """A message's tokens. "words": the words of `clean_text`. "symbols": nothing is
     dropped: lowercase words, runs of digits as runs of "0", and every other character
-    (currency signs, punctuation, emoji) as a token of its own."""
+    (currency signs, punctuation, emoji, letters beyond a-z) as a token of its own; it
+    needs `digit_symbol`."""
+    check_tokens(tokens, digit_symbol)
     if tokens == "words":
         return clean_text(text, digit_symbol).split()
-    text = re.sub(DIGIT, DIGIT_SYMBOL, text.lower())
+    text = re.sub(DIGIT, DIGIT_SYMBOL, text.translate(ASCII_LOWER))
     for pattern, replacement in SYMBOL_STEPS:
         text = re.sub(pattern, replacement, text)
     return [t for t in re.split(f"[{SPACE}]+", text) if t]
@@ -103,10 +116,7 @@ class SmsVocabulary(Preprocessor):
     tokens: str = "words"
 
     def __post_init__(self):
-        if self.tokens not in TOKENIZERS:
-            raise DataError(f"tokens must be one of {', '.join(TOKENIZERS)}, got {self.tokens!r}")
-        if self.tokens == "symbols" and not self.digit_symbol:
-            raise DataError("tokens='symbols' maps digits to one symbol: it needs digit_symbol=True")
+        check_tokens(self.tokens, self.digit_symbol)
 
     input_name = "text"
     input_description = "a message"
@@ -115,8 +125,7 @@ class SmsVocabulary(Preprocessor):
     @classmethod
     def fit(cls, texts, *, min_count: int, max_length: int, digit_symbol: bool,
             tokens: str = "words") -> "SmsVocabulary":
-        if tokens not in TOKENIZERS:
-            raise DataError(f"tokens must be one of {', '.join(TOKENIZERS)}, got {tokens!r}")
+        check_tokens(tokens, digit_symbol)
         return cls(tuple(build_vocabulary(texts, min_count, digit_symbol, tokens)), max_length, digit_symbol, tokens)
 
     @property
@@ -173,7 +182,7 @@ class SmsVocabulary(Preprocessor):
 
         def tokens(text):
             """`tokenize`, in the graph."""
-            text = tf.strings.lower(text, encoding="utf-8")
+            text = tf.strings.lower(text)  # A-Z only (no encoding given), as ASCII_LOWER
             if self.digit_symbol:
                 text = tf.strings.regex_replace(text, DIGIT, DIGIT_SYMBOL)
             if self.tokens == "words":

@@ -76,14 +76,21 @@ class PriceData(RegressionData):
     def baseline_scores(self):
         return self.price_scores(*self.naive_forecast())  # exact prices, no scaling round trip
 
-    classical_fields = ("train_prices",)
+    classical_fields = ("train_prices", "window")  # the window bounds the lags
     AR_LAGS = (1, 2, 5, 10, 20)
+
+    def head(self, n: int) -> "PriceData":
+        # The training prices behind the first n windows, so that the classical model sees
+        # what the RNN sees.
+        return dataclasses.replace(super().head(n), train_prices=self.train_prices[: n + self.window])
 
     def fit_classical(self):
         """Drift (today's price plus the mean daily change) or a ridge autoregression of the
         next daily return on the last p returns, whichever has the lower price MSE in
         time-series cross-validation on the training rows; p and the ridge penalty are chosen
-        there too. The winner is refitted on all training rows."""
+        there too. Every candidate is fitted and compared on the same days (from the one after
+        the longest lag on), and the winner is refitted on all of those days; its drift can
+        therefore differ a little from the backtest's, which averages every training day."""
         from ..classical import ClassicalModel, time_series_cv_mse
 
         lags = [p for p in self.AR_LAGS if p < self.window]
@@ -116,6 +123,8 @@ def return_lags(prices, lags: int, start: int | None = None):
     prices = np.asarray(prices, dtype=np.float64)
     returns = np.concatenate([[np.nan], prices[1:] / prices[:-1] - 1])  # returns[t] = p_t / p_{t-1} - 1
     start = lags + 1 if start is None else start
+    if start <= lags:
+        raise ValueError(f"{lags} lagged returns need {lags + 1} prices before the first day; start={start}")
     days = np.arange(start, len(prices))
     x = np.stack([returns[days - k] for k in range(1, lags + 1)], axis=1) if lags else np.zeros((len(days), 0))
     return x, returns[days], prices[days - 1]
@@ -263,14 +272,14 @@ def relative_windows(prices: np.ndarray, window: int, scale: float) -> tuple[np.
 
 def load_stock(
     *, csv_path=None, price_column: str = "open", date_column: str | None = None,
-    test_rows: int = 300, window: int = 60, target: str = "level", forecast_days: int | None = None,
+    test_rows: int | None = None, window: int = 60, target: str = "level", forecast_days: int | None = None,
     skip_last: int = 0, data_dir=None, seed: int = 0, preprocessor: PriceScaler | ReturnScaler | None = None,
 ) -> PriceData:
     """Split by time, fit the scaling on the training rows only (scaling before splitting
     would leak the test range), and window each part separately.
 
-    The tutorial's split (the default): the last `test_rows` rows are the test rows; the
-    first `window` of them only feed the first test window. A walk-forward fold
+    The tutorial's split (the default): the last `test_rows` rows (300) are the test rows;
+    the first `window` of them only feed the first test window. A walk-forward fold
     (`forecast_days` given): the test forecasts are the `forecast_days` days that end
     `skip_last` rows before the end of the file, every row before them trains, and the first
     test windows reach back into the training rows (prices known on the day of the forecast).
@@ -288,6 +297,11 @@ def load_stock(
     for key, value, least in (("forecast_days", forecast_days, 1), ("skip_last", skip_last, 0)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
             raise DataError(f"{key} must be a whole number >= {least}, got {value!r}")
+    if forecast_days is None and skip_last:
+        raise DataError("skip_last places a walk-forward fold: give forecast_days with it")
+    if forecast_days is not None and test_rows is not None:
+        raise DataError("give test_rows (the tutorial's split) or forecast_days (a walk-forward fold), not both")
+    test_rows = 300 if test_rows is None else test_rows
     if csv_path is not None:
         path = Path(csv_path).expanduser()
         if not path.is_file():
