@@ -250,3 +250,17 @@ def test_linear_variants_are_simple_rnns_without_tanh():
         assert isinstance(rnn, keras.layers.SimpleRNN) and rnn.cell.activation.__name__ == "linear"
     with pytest.raises(rnn_zoo.errors.InvalidOverrideError, match="linear recurrence"):
         rnn_zoo.build("sine_regression_linear", cell="lstm")
+
+
+def test_readme_states_what_the_shipped_linear_presets_learned():
+    """The README's figures for the linear variants, recomputed from the shipped presets."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    sine = learned_response(rnn_zoo.load_preset("sine_regression_linear").model, 1.0, steps=10)
+    s2c = learned_response(rnn_zoo.load_preset("sin_to_cos_linear").model, np.pi / 10)
+    claims = [f"gain {sine['gain']:.7f}", f"by {sine['phase']:.7f} radian", f"offset {sine['offset']:.1e}",
+              f"gain {s2c['gain']:.7f}", f"lead of {s2c['phase']:.7f} = π/2"]
+    for claim in claims:
+        assert claim in " ".join(readme.split()), claim
+    assert abs(s2c["phase"] - np.pi / 2) < 1e-6 and abs(sine["phase"] - 1.0) < 1e-6

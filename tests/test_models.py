@@ -32,6 +32,11 @@ EXPECTED_PARAMS = {
     "stock_gru_returns": 3 * (16 + 256 + 32) + 17,  # 929
     # vocabulary of the tuned SMS recipe's shipped preset (split seed 0): 3566 words + padding + OOV
     "sms_spam_tuned": 3568 * 64 + 2 * 4 * (32 * 64 + 32 * 32 + 32) + (64 * 2 + 2),  # 253314
+    # Linear variants: a SimpleRNN without tanh has the same weights as one with it.
+    "sine_regression_linear": (8 + 64 + 8) + 9,  # 89
+    "sin_to_cos_linear": (8 + 64 + 8) + 9,  # 89
+    # symbol tokens of the shipped preset (split seed 0): 6964 tokens + padding + OOV; BiGRU(32)
+    "sms_spam_symbols": 6966 * 64 + 2 * 3 * (32 * 64 + 32 * 32 + 2 * 32) + (64 * 2 + 2),  # 464770
 }
 TASKS = rnn_zoo.list_tasks()
 
@@ -87,13 +92,18 @@ def test_recurrent_layers_keep_the_cudnn_path_open(name, cell):
     # zoo unrolls it on sequences of at most MAX_UNROLLED_STEPS steps (faster on CPU).
     from rnn_zoo.models import MAX_UNROLLED_STEPS
 
+    linear = rnn_zoo.get_task(name).model.activation is None
+    if linear and cell != "simple_rnn":  # only SimpleRNN may drop its tanh, so LSTM / GRU never do
+        with pytest.raises(rnn_zoo.errors.InvalidOverrideError, match="linear recurrence"):
+            rnn_zoo.build(name, cell=cell)
+        return
     model = rnn_zoo.build(name, cell=cell)
     layers = list(_recurrent_layers(model))
     assert layers
     for layer in layers:
         assert type(layer) in (keras.layers.SimpleRNN, keras.layers.LSTM, keras.layers.GRU)
         assert layer.cell.recurrent_dropout == 0 and layer.cell.dropout == 0
-        assert layer.cell.activation is keras.activations.tanh
+        assert layer.cell.activation is (keras.activations.linear if linear else keras.activations.tanh)
         if cell == "simple_rnn":
             assert layer.unroll == (rnn_zoo.get_task(name).input_shape[0] <= MAX_UNROLLED_STEPS)
         else:
@@ -147,6 +157,8 @@ def test_keras_file_round_trip_in_safe_mode(name, tmp_path):
 @pytest.mark.parametrize("name", TASKS)
 @pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
 def test_cell_override_swaps_every_recurrent_layer(name, cell):
+    if rnn_zoo.get_task(name).model.activation is None and cell != "simple_rnn":
+        pytest.skip("a linear recurrence is a SimpleRNN's only (checked in the cuDNN test)")
     layers = _recurrent(rnn_zoo.build(name, compile=False, cell=cell))
     expected = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
     assert layers and all(type(layer) is expected for layer in layers)
