@@ -113,9 +113,17 @@ def speed():
     return json.loads(SPEED.read_text())
 
 
+# Registered after the published speed run (issue 13). A speed run keeps only rows timed on
+# one machine, and the one available since had another kernel build, so these wait for the
+# next full run of `rnn-zoo bench --speed` (issue 15 redoes the tables for both backends).
+NOT_YET_TIMED = {"sine_regression_linear", "sin_to_cos_linear", "sms_spam_symbols"}
+
+
 def test_published_speed_run_covers_every_task_with_three_repetitions(speed):
     assert speed["settings"]["repeats"] >= 3 and speed["machine"]["torch"]
-    assert [row["task"] for row in speed["training"]] == rnn_zoo.list_tasks()
+    timed = [row["task"] for row in speed["training"]]
+    assert timed == [name for name in rnn_zoo.list_tasks() if name not in NOT_YET_TIMED]
+    assert not NOT_YET_TIMED & set(timed), "timed now: remove them from NOT_YET_TIMED"
     for row in speed["training"]:
         assert len(row["zoo"]["samples_per_s"]) == len(row["torch"]["samples_per_s"]) >= 3
         # The stored verdicts are recomputed, not trusted.
