@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 # Public names whose modules import TensorFlow, loaded on first access.
 _LAZY = {
     "train": "training", "evaluate": "training", "TrainResult": "training",
-    "export": "saved_model", "save_preset": "presets",
+    "export": "exporting", "save_preset": "presets",
 }
 
 

@@ -52,7 +52,7 @@ def raw_text_scores(result, folder: Path) -> dict:
     raw test messages (cleaning, vocabulary and padding inside)."""
     import tensorflow as tf
 
-    from .saved_model import export
+    from .exporting import export
 
     path = export(result, folder / result.task)
     serve = tf.saved_model.load(str(path)).signatures["serve"]

@@ -140,8 +140,21 @@ def _cmd_evaluate(args) -> None:
 
 
 def _cmd_export(args) -> None:
-    out = _load_preset(args).export(args.out, overwrite=args.overwrite)
-    print(f"wrote {out}")
+    if args.format != "saved_model":
+        from rnn_zoo.standalone import require
+
+        require(args.format)  # before the preset is loaded
+        print(f"exporting to {args.format}: converting, then checking the file in its own runtime...",
+              file=sys.stderr)
+    out = _load_preset(args).export(args.out, format=args.format, overwrite=args.overwrite, data_dir=args.data_dir)
+    if args.format == "saved_model":
+        print(f"wrote {out}")
+        return
+    from rnn_zoo.outputs import EXPORT_MARKER
+
+    check = json.loads((Path(out) / EXPORT_MARKER).read_text())["check"]
+    print(f"wrote {out} (largest difference from the Keras model in {check['runtime']}: "
+          f"{check['max_abs_difference']:.2g}, on {check['inputs']})")
 
 
 def _parse_inputs(preset, inputs: list[str]):
@@ -300,10 +313,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder with the dataset (default: $RNN_ZOO_DATA, then the cache)")
     p.add_argument("--seed", type=int, help="seed of the data split (default: the preset's own)")
     p.set_defaults(func=_cmd_evaluate)
-    p = sub.add_parser("export", help="export a preset as a SavedModel with a human-input signature")
+    p = sub.add_parser("export", help="export a preset as a SavedModel (human inputs), or an ONNX or LiteRT file "
+                                      "(model inputs, with its preprocessing JSON)")
     p.add_argument("name")
     p.add_argument("--model", help=model_help)
-    p.add_argument("--out", required=True, help="SavedModel folder to write")
+    p.add_argument("--format", choices=("saved_model", "onnx", "litert"), default="saved_model",
+                   help="saved_model (default); onnx or litert need `pip install \"rnn_zoo[export]\"`")
+    p.add_argument("--out", required=True, help="folder to write")
+    p.add_argument("--data-dir", help="folder with the dataset whose test inputs check an onnx or litert file "
+                                      "(default: $RNN_ZOO_DATA, then the cache; random inputs without it)")
     p.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an rnn_zoo output")
     p.set_defaults(func=_cmd_export)
     p = sub.add_parser("predict", help="run a preset on human inputs")
@@ -381,14 +399,14 @@ def main(argv: list[str] | None = None) -> int:
     message; RNN_ZOO_DEBUG=1 shows the traceback)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(argv)
-    from .errors import RnnZooError, TrainingDivergedError
+    from .errors import ExportCheckError, RnnZooError, TrainingDivergedError
 
     warnings.filterwarnings("ignore", module=r"keras(\.|$)")  # Keras's advice is for its own API users
     try:
         if args.command != "list":
             _import_tensorflow_quietly()
         args.func(args)
-    except TrainingDivergedError as e:
+    except (TrainingDivergedError, ExportCheckError) as e:
         print(f"rnn-zoo: error: {_one_line(e)}", file=sys.stderr)
         return 1
     except (UsageError, RnnZooError, FileExistsError) as e:

@@ -31,3 +31,11 @@ class TrainingDivergedError(RnnZooError, ArithmeticError):
 
 class PresetError(RnnZooError, ValueError):
     """A preset folder that is incomplete, of another task, or not a preset at all."""
+
+
+class MissingExtraError(RnnZooError, ImportError):
+    """A feature whose optional dependencies (an extra such as rnn_zoo[export]) are not installed."""
+
+
+class ExportCheckError(RnnZooError, ArithmeticError):
+    """An exported file whose outputs, in its own runtime, differ from the Keras model's."""

@@ -25,12 +25,13 @@ EXPORT_MARKER = "rnn_zoo_export.json"
 PRESET_MARKER = "metadata.json"
 
 
-def write_export_marker(folder: Path, task: str) -> None:
-    """Mark `folder` as a zoo export, so that a later export may replace it."""
+def write_export_marker(folder: Path, task: str, format_name: str = "saved_model", **details) -> None:
+    """Mark `folder` as a zoo export, so that a later export may replace it; the record is
+    also the export's metadata (its format, check and provenance, in `details`)."""
     from . import __version__
 
-    record = {"task": task, "rnn_zoo": __version__, "format": "saved_model"}
-    (folder / EXPORT_MARKER).write_text(json.dumps(record) + "\n")
+    record = {"task": task, "rnn_zoo": __version__, "format": format_name, **details}
+    (folder / EXPORT_MARKER).write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 # An output of rnn_zoo 0.1's `rnn-zoo train`: a SavedModel beside model.keras and metrics.json.

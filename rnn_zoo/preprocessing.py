@@ -55,6 +55,11 @@ class Preprocessor:
         """The model's input shape, without the batch axis."""
         raise NotImplementedError
 
+    @property
+    def classes(self) -> list[str] | None:
+        """A classifier's class names, in the order of its outputs; None for a regression."""
+        return None
+
     def model_sizes(self) -> dict[str, int]:
         """Sizes of the model that this state fixes, as `build` overrides (e.g. vocab_size)."""
         return {}
@@ -71,6 +76,12 @@ class Preprocessor:
     # -- saving ----------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def standalone_config(self) -> dict[str, Any]:
+        """Everything a client needs to prepare model inputs without rnn_zoo or TensorFlow,
+        as one JSON object (the JSON beside an ONNX or LiteRT export): the class name and
+        the config, with what `save_assets` writes apart (a vocabulary) inline."""
+        return {"class": type(self).__name__, **self.get_config()}
 
     @classmethod
     def from_config(cls, config: dict[str, Any], assets: Path) -> "Preprocessor":

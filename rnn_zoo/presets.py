@@ -174,11 +174,13 @@ class Preset:
 
         reset_states(self.model)
 
-    def export(self, path, *, overwrite: bool = False) -> Path:
-        """A SavedModel at `path` whose `serve` signature takes and returns human values."""
-        from .saved_model import export
+    def export(self, path, *, format: str = "saved_model", overwrite: bool = False, data_dir=None) -> Path:
+        """Export into the folder `path`: a SavedModel whose `serve` signature takes and
+        returns human values, or an ONNX / LiteRT file taking model inputs with its
+        preprocessing JSON (see `rnn_zoo.export`)."""
+        from .exporting import export
 
-        return export(self, path, overwrite=overwrite)
+        return export(self, path, format=format, overwrite=overwrite, data_dir=data_dir)
 
     def save(self, folder, *, overwrite: bool = False) -> Path:
         return save_preset(folder, self.model, self.preprocessor, self.metadata, overwrite=overwrite)

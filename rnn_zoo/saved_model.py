@@ -7,7 +7,6 @@ import keras
 import tensorflow as tf
 
 from .errors import PresetError, TrainingDivergedError
-from .outputs import atomic_directory, write_export_marker
 from .preprocessing import Preprocessor
 from .registry import get_task
 from .training import reset_states, weights_are_finite
@@ -40,7 +39,6 @@ def write_saved_model(model: keras.Model, folder, preprocessor: Preprocessor, *,
         archive.write_out(str(folder), verbose=False)
     finally:
         logger.setLevel(level)
-    write_export_marker(Path(folder), task)
 
 
 def check_not_inside(path, preset_folder) -> None:
@@ -58,32 +56,3 @@ def check_finite_weights(model: keras.Model) -> None:
     if not weights_are_finite(model):
         raise TrainingDivergedError("the model's weights are not finite (NaN or inf): training diverged; "
                                     "nothing was written")
-
-
-def export(model, path, *, task: str | None = None, preprocessor: Preprocessor | None = None,
-           overwrite: bool = False) -> Path:
-    """Export a trained model as a TensorFlow SavedModel at `path`.
-
-    `model` is a `TrainResult` or a `Preset` (they carry their task and preprocessor), or a
-    `keras.Model` with `task=` and the `preprocessor=` it was trained with
-    (`result.preprocessor`, `preset.preprocessor`, `load_task_data(...).preprocessor`).
-    Its `serve` signature takes human inputs and returns human outputs: letters as strings,
-    SMS messages as raw strings, a window of prices in price units, sine values, 28x28
-    uint8 images. The preprocessing (scaler, vocabulary, letter codes) travels inside it.
-    An existing `path` is replaced only if it is empty or an earlier export, or with
-    `overwrite`; a trained preset is never replaced by an export without it."""
-    if not isinstance(model, keras.Model):
-        if not hasattr(model, "preprocessor") or not hasattr(model, "model"):
-            raise TypeError(f"export takes a keras.Model, a TrainResult or a Preset, not {type(model).__name__}")
-        task = task or model.task
-        if task != model.task:
-            raise PresetError(f"a model of task {model.task!r} cannot be exported as task {task!r}")
-        check_not_inside(path, getattr(model, "path", None))
-        model, preprocessor = model.model, preprocessor or model.preprocessor
-    if task is None or preprocessor is None:
-        raise PresetError("exporting a keras.Model needs task= and the preprocessor= it was trained with "
-                          "(result.preprocessor, preset.preprocessor or load_task_data(task).preprocessor)")
-    get_task(task)
-    with atomic_directory(path, kind="export", overwrite=overwrite) as staging:
-        write_saved_model(model, staging, preprocessor, task=task)
-    return Path(path)

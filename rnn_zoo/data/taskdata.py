@@ -102,6 +102,9 @@ class ClassificationData(TaskData):
 
     @property
     def class_names(self) -> list[str]:
+        """The preprocessor's class names (it decodes the model's outputs), else the label ids."""
+        if self.preprocessor is not None and self.preprocessor.classes is not None:
+            return list(self.preprocessor.classes)
         return [str(i) for i in range(int(max(self.y_train.max(), self.y_test.max())) + 1)]
 
     def score(self, y_pred):

@@ -91,7 +91,7 @@ def inference_times(result, *, batch: int = 256) -> dict:
     `tf.function` around `model(x)`. A stateful model takes batch 1 only."""
     import tensorflow as tf
 
-    from ..saved_model import export
+    from ..exporting import export
 
     model, data = result.model, result.data
     stateful = data.stateful

@@ -35,6 +35,10 @@ class LetterCodec(Preprocessor):
     def input_shape(self):
         return (self.window, len(self.alphabet)) if self.one_hot else (self.window,)
 
+    @property
+    def classes(self):
+        return list(self.alphabet)
+
     def model_sizes(self):
         return {} if self.one_hot else {"vocab_size": len(self.alphabet)}
 
@@ -94,10 +98,6 @@ class LetterData(ClassificationData):
     @property
     def codec(self) -> LetterCodec:
         return self.preprocessor
-
-    @property
-    def class_names(self) -> list[str]:
-        return list(self.codec.alphabet)
 
     def fit_classical(self):
         """A lookup table: each training window -> the next letter seen most often after it

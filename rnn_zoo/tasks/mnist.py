@@ -105,6 +105,10 @@ class PixelScaler(Preprocessor):
     def input_shape(self):
         return (self.height, self.width)
 
+    @property
+    def classes(self):
+        return [str(digit) for digit in range(10)]
+
     def example_input(self):
         image = np.zeros((self.height, self.width), dtype=np.uint8)
         image[4:-4, self.width // 2 - 2 : self.width // 2 + 2] = 255  # a white vertical stroke: a one
@@ -126,7 +130,6 @@ class PixelScaler(Preprocessor):
 
 @dataclasses.dataclass
 class MnistData(ClassificationData):
-    class_names = [str(digit) for digit in range(10)]
     HOLDOUT = 10000  # training images that choose the classical model's C
     C_GRID = (0.01, 0.1, 1.0)
 

@@ -56,10 +56,7 @@ def clean_text(text: str, digit_symbol: bool = False) -> str:
     """Lowercase (A-Z), drop everything but letters and spaces, collapse runs of spaces. With
     `digit_symbol`, every digit becomes "0" first and is kept, so numbers (phone numbers,
     prices, short codes) survive as tokens such as "00000"."""
-    text = text.translate(ASCII_LOWER)
-    if digit_symbol:
-        text = re.sub(DIGIT, DIGIT_SYMBOL, text)
-    return " ".join(re.sub(_dropped(digit_symbol), "", text).split())
+    return " ".join(tokenize(text, digit_symbol, "words"))
 
 
 def check_tokens(tokens: str, digit_symbol: bool) -> None:
@@ -69,18 +66,28 @@ def check_tokens(tokens: str, digit_symbol: bool) -> None:
         raise DataError("tokens='symbols' maps digits to one symbol: it needs digit_symbol=True")
 
 
+def token_rules(digit_symbol: bool = False, tokens: str = "words") -> dict:
+    """How a message becomes tokens, as plain data: lowercase A-Z, apply each (pattern,
+    replacement) of "steps" in order, split on runs of "split". `tokenize`, the serving
+    graph and the JSON beside ONNX / LiteRT exports all read these rules, so a client in
+    any language with regular expressions tokenizes as the model was trained."""
+    check_tokens(tokens, digit_symbol)
+    steps = ((DIGIT, DIGIT_SYMBOL),) if digit_symbol else ()
+    steps += SYMBOL_STEPS if tokens == "symbols" else ((_dropped(digit_symbol), ""),)
+    return {"lowercase": "A-Z only", "steps": [list(step) for step in steps], "split": f"[{SPACE}]+"}
+
+
 def tokenize(text: str, digit_symbol: bool = False, tokens: str = "words") -> list[str]:
-    """A message's tokens. "words": the words of `clean_text`. "symbols": nothing is
+    """A message's tokens (see `token_rules`). "words": lowercase words, every other
+    character dropped (digits kept as "0" with `digit_symbol`). "symbols": nothing is
     dropped: lowercase words, runs of digits as runs of "0", and every other character
     (currency signs, punctuation, emoji, letters beyond a-z) as a token of its own; it
     needs `digit_symbol`."""
-    check_tokens(tokens, digit_symbol)
-    if tokens == "words":
-        return clean_text(text, digit_symbol).split()
-    text = re.sub(DIGIT, DIGIT_SYMBOL, text.translate(ASCII_LOWER))
-    for pattern, replacement in SYMBOL_STEPS:
+    rules = token_rules(digit_symbol, tokens)
+    text = text.translate(ASCII_LOWER)
+    for pattern, replacement in rules["steps"]:
         text = re.sub(pattern, replacement, text)
-    return [t for t in re.split(f"[{SPACE}]+", text) if t]
+    return [t for t in re.split(rules["split"], text) if t]
 
 
 def build_vocabulary(texts, min_count: int, digit_symbol: bool = False, tokens: str = "words") -> list[str]:
@@ -136,6 +143,10 @@ class SmsVocabulary(Preprocessor):
     def vocab_size(self) -> int:
         return len(self.vocabulary)
 
+    @property
+    def classes(self):
+        return ["ham", "spam"]
+
     def model_sizes(self):
         return {"vocab_size": self.vocab_size}
 
@@ -149,6 +160,10 @@ class SmsVocabulary(Preprocessor):
         # The tokens go to assets/vocabulary.txt; the size is kept here to check that file.
         return {"max_length": self.max_length, "digit_symbol": self.digit_symbol, "tokens": self.tokens,
                 "vocab_size": self.vocab_size}
+
+    def standalone_config(self):
+        return {**super().standalone_config(), "vocabulary": list(self.vocabulary),
+                "token_rules": token_rules(self.digit_symbol, self.tokens)}
 
     def save_assets(self, assets):
         # Tokens never hold "\n" (it separates them), but may hold other line breaks that
@@ -180,16 +195,14 @@ class SmsVocabulary(Preprocessor):
         )
         length = self.max_length
 
+        rules = token_rules(self.digit_symbol, self.tokens)
+
         def tokens(text):
             """`tokenize`, in the graph."""
             text = tf.strings.lower(text)  # A-Z only (no encoding given), as ASCII_LOWER
-            if self.digit_symbol:
-                text = tf.strings.regex_replace(text, DIGIT, DIGIT_SYMBOL)
-            if self.tokens == "words":
-                return tf.strings.split(tf.strings.regex_replace(text, _dropped(self.digit_symbol), ""))
-            for pattern, replacement in SYMBOL_STEPS:
+            for pattern, replacement in rules["steps"]:
                 text = tf.strings.regex_replace(text, pattern, replacement)
-            text = tf.strings.regex_replace(tf.strings.regex_replace(text, f"[{SPACE}]+", " "), "^ | $", "")
+            text = tf.strings.regex_replace(tf.strings.regex_replace(text, rules["split"], " "), "^ | $", "")
             return tf.strings.split(text, sep=" ")  # "" (no token) looks up as OOV, as in `encode_texts`
 
         def serve(text):
@@ -211,10 +224,6 @@ class SmsData(ClassificationData):
 
     text_train: np.ndarray
     text_test: np.ndarray
-
-    @property
-    def class_names(self) -> list[str]:
-        return ["ham", "spam"]
 
     @property
     def vocabulary(self) -> tuple[str, ...]:
