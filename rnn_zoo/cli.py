@@ -257,9 +257,27 @@ def _cmd_speed(args) -> None:
           + (f"; slower than PyTorch: {', '.join(slower)}" if slower else ""))
 
 
+def _cmd_latency(args) -> None:
+    from rnn_zoo.standalone import require
+
+    if args.speed or args.quick or args.seeds != "0,1,2":
+        raise UsageError("--latency takes --tasks, --data-dir, --out and --no-readme only")
+    require("onnx")
+    require("litert")
+    from rnn_zoo.speed.latency import run_latency_benchmark
+
+    out = args.out or "results/latency.json"
+    results = run_latency_benchmark(args.tasks, data_dir=args.data_dir, out=out,
+                                    readme=None if args.no_readme else Path("README.md"),
+                                    log=lambda line: print(line, flush=True))
+    print(f"wrote {out}: {len(results['rows'])} task(s)")
+
+
 def _cmd_bench(args) -> None:
     if not args.no_readme and not Path("README.md").is_file():
         raise UsageError("run `rnn-zoo bench` from the repository root (its README.md holds the table), or pass --no-readme")
+    if args.latency:
+        return _cmd_latency(args)
     if args.speed:
         return _cmd_speed(args)
     from rnn_zoo.bench import run_benchmark
@@ -338,6 +356,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", action="store_true",
                    help="time training against plain PyTorch, and the serving paths; writes results/speed.json "
                         "(needs torch)")
+    p.add_argument("--latency", action="store_true",
+                   help="batch-1 latency of every shipped preset as a SavedModel, in onnxruntime and in LiteRT; "
+                        "writes results/latency.json and the README table (needs rnn_zoo[export])")
     p.add_argument("--repeats", type=int, default=5, help="--speed: interleaved repetitions per task (default 5)")
     p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
     p.add_argument("--out", help="results file (default: results/results.json, or results/speed.json)")

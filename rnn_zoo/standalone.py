@@ -14,9 +14,9 @@ in a functional model that
 LiteRT files take a fixed batch of one row. That is what keeps LSTM and GRU free of Flex
 ops: with a batch left open, their loop needs TensorList ops that only the Flex delegate has
 (tensorflow#62849); with a static one it converts to the builtin WHILE op. (Unrolling the
-loop also avoids Flex, but measured here it made files larger, conversion 6-12x slower and
-most models slower to run.) The converter is held to builtin ops, so a model that would need
-Flex fails at export.
+loop also avoids Flex, but on four LSTM/GRU presets it made files 1.1-12x larger and
+conversion 3-12x slower, and ran faster on one only; see the README.) The converter is held
+to builtin ops, so a model that would need Flex fails at export.
 Every file is then run in its own runtime on real test inputs and compared with the
 original Keras model; an export whose outputs differ by more than `TOLERANCE` is refused.
 """

@@ -167,3 +167,23 @@ def test_readme_clients_run_on_both_formats_and_answer_as_the_presets_do(exports
     assert rnn_zoo.load_preset("letters_4pre1").predict("abcd")["prediction"] == "e"
     price = rnn_zoo.load_preset("stock_gru_returns").predict(np.linspace(1000.0, 1050.0, 60))["prediction"]
     assert f"{price:.2f}" in "".join(clients)
+
+
+def test_latency_benchmark_times_every_format_of_a_task(tmp_path):
+    from rnn_zoo.speed.latency import PATHS, run_latency_benchmark
+
+    results = run_latency_benchmark("letters_1pre1", rounds=1, out=tmp_path / "latency.json", readme=None,
+                                    log=lambda line: None)
+    (row,) = results["rows"]
+    assert set(row["latency_ms"]) == set(PATHS) and all(ms > 0 for ms in row["latency_ms"].values())
+    assert row["onnx_check"]["max_abs_difference"] <= 1e-5 and row["litert_kb"] > 0
+    assert json.loads((tmp_path / "latency.json").read_text()) == results
+
+
+def test_readme_latency_table_is_generated_from_the_results_of_every_task():
+    from rnn_zoo.speed.latency import README_END, README_START, latency_table
+
+    results = json.loads((README.parent / "results" / "latency.json").read_text())
+    assert [row["task"] for row in results["rows"]] == rnn_zoo.list_tasks()
+    block = README.read_text(encoding="utf-8").split(README_START)[1].split(README_END)[0]
+    assert block.strip() == latency_table(results).strip()
