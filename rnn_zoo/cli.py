@@ -144,8 +144,7 @@ def _cmd_export(args) -> None:
         from rnn_zoo.standalone import require
 
         require(args.format)  # before the preset is loaded
-        print(f"exporting to {args.format}: converting, then checking the file in its own runtime...",
-              file=sys.stderr)
+        print(f"exporting to {args.format}: converting, then checking the file in its own runtime ...", flush=True)
     out = _load_preset(args).export(args.out, format=args.format, overwrite=args.overwrite, data_dir=args.data_dir)
     if args.format == "saved_model":
         print(f"wrote {out}")

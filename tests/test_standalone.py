@@ -187,3 +187,13 @@ def test_readme_latency_table_is_generated_from_the_results_of_every_task():
     assert [row["task"] for row in results["rows"]] == rnn_zoo.list_tasks()
     block = README.read_text(encoding="utf-8").split(README_START)[1].split(README_END)[0]
     assert block.strip() == latency_table(results).strip()
+
+
+def test_cli_exports_quietly_and_reports_the_check(tmp_path):
+    out = tmp_path / "letters"
+    done = subprocess.run([sys.executable, "-m", "rnn_zoo", "export", "letters_4pre1", "--format", "litert",
+                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("exporting to litert") and lines[-1].startswith(f"wrote {out} (largest difference")
+    assert (out / "model.tflite").is_file()
