@@ -39,3 +39,7 @@ class MissingExtraError(RnnZooError, ImportError):
 
 class ExportCheckError(RnnZooError, ArithmeticError):
     """An exported file whose outputs, in its own runtime, differ from the Keras model's."""
+
+
+class ExportError(RnnZooError, ValueError):
+    """A model that the asked-for export format cannot hold (e.g. not a zoo model)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import DataError, DataNotFoundError, InvalidOverrideError, PresetError
-from .outputs import atomic_directory, write_export_marker
+from .outputs import atomic_directory, check_destination, write_export_marker
 from .preprocessing import Preprocessor
 from .registry import get_task
 
@@ -29,7 +29,8 @@ def _provenance(model, task: str) -> dict:
 
 def _test_inputs(model, task: str, preprocessor: Preprocessor, data_dir):
     """The model inputs of the test split the standalone check runs on: a run's own data,
-    a preset's (its seed and data options), else the task's; None where the data is not found."""
+    a preset's (its seed and data options), else the task's, found or downloaded as
+    `load_task_data` does; None where it can be neither."""
     data = getattr(model, "data", None)  # a TrainResult
     if data is None:
         from . import load_task_data
@@ -89,14 +90,14 @@ def export(model, path, *, format: str = "saved_model", task: str | None = None,
     details = {"provenance": _provenance(source, task)}
     if format == "saved_model":
         with atomic_directory(path, kind="export", overwrite=overwrite) as staging:
-            write_saved_model(model, staging, preprocessor, task=task)
-            write_export_marker(staging, task, format, **details)
+            write_saved_model(model, staging, preprocessor, task=task, **details)
         return Path(path)
 
     from .standalone import FORMATS, PREPROCESSING_FILE, require, write_standalone
 
     require(format)  # before anything is loaded or written
     check_finite_weights(model)
+    check_destination(Path(path), kind="export", overwrite=overwrite)  # before the data is loaded
     x_test = _test_inputs(source, task, preprocessor, data_dir)
     with atomic_directory(path, kind="export", overwrite=overwrite) as staging:
         check = write_standalone(model, staging, preprocessor, task=task, format_name=format, x_test=x_test)

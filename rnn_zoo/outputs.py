@@ -48,8 +48,9 @@ def _task_record(path: Path) -> dict | None:
 
 def zoo_output_kind(folder: Path) -> str | None:
     """"preset" (a metadata.json of rnn_zoo's format beside model.keras: what `train` and
-    `save_preset` write, or an older `train` output), "export" (a SavedModel with its
-    rnn_zoo_export.json), or None: a folder of the user's, even one holding a metadata.json."""
+    `save_preset` write, or an older `train` output), "export" (a SavedModel, ONNX or
+    LiteRT export with its rnn_zoo_export.json), or None: a folder of the user's, even one
+    holding a metadata.json."""
     record = _task_record(folder / PRESET_MARKER)
     if record is not None and "format_version" in record and (folder / "model.keras").is_file():
         return "preset"

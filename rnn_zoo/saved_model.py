@@ -7,14 +7,16 @@ import keras
 import tensorflow as tf
 
 from .errors import PresetError, TrainingDivergedError
+from .outputs import write_export_marker
 from .preprocessing import Preprocessor
 from .registry import get_task
 from .training import reset_states, weights_are_finite
 
 
-def write_saved_model(model: keras.Model, folder, preprocessor: Preprocessor, *, task: str) -> None:
+def write_saved_model(model: keras.Model, folder, preprocessor: Preprocessor, *, task: str, **details) -> None:
     """Write the SavedModel into `folder`: `serve` (human inputs -> dict of human outputs)
-    and, for stateful models, `reset_state` to start a new sequence."""
+    and, for stateful models, `reset_state` to start a new sequence; and its
+    `rnn_zoo_export.json` with `details` (provenance)."""
     check_finite_weights(model)
     stateful = get_task(task).model.stateful
     serving = preprocessor.serving(model)
@@ -39,6 +41,7 @@ def write_saved_model(model: keras.Model, folder, preprocessor: Preprocessor, *,
         archive.write_out(str(folder), verbose=False)
     finally:
         logger.setLevel(level)
+    write_export_marker(Path(folder), task, "saved_model", **details)
 
 
 def check_not_inside(path, preset_folder) -> None:

@@ -33,7 +33,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import DataError, DataNotFoundError, ExportCheckError, MissingExtraError
+from .errors import ExportCheckError, ExportError, MissingExtraError
 
 TOLERANCE = 1e-5
 CHECK_ROWS = 64  # test inputs each export is checked on
@@ -71,29 +71,10 @@ def require(format_name: str) -> None:
 
 
 # -- the standalone twin ---------------------------------------------------------------
-def _recurrent_layers(layer):
-    """The RNN layers inside `layer` (two in a Bidirectional), or none."""
-    import keras
-
-    if isinstance(layer, keras.layers.Bidirectional):
-        return [layer.forward_layer, layer.backward_layer]
-    return [layer] if isinstance(layer, keras.layers.RNN) else []
-
-
-def state_names(model) -> list[str]:
-    """The names of the state inputs of `model`'s twin ("state_1", or "state_1_h" and
-    "state_1_c" for an LSTM); empty for a stateless model. Outputs add "next_"."""
-    import keras
-
-    names = []
-    for i, layer in enumerate(model.layers):
-        if any(rnn.stateful for rnn in _recurrent_layers(layer)):
-            if isinstance(layer, keras.layers.Bidirectional):
-                raise DataError(f"layer {layer.name}: a stateful bidirectional layer cannot carry its state "
-                                "between calls of an exported file")
-            suffixes = ("_h", "_c") if isinstance(layer, keras.layers.LSTM) else ("",)
-            names += [f"state_{i + 1}{suffix}" for suffix in suffixes]
-    return names
+def is_stateful(model) -> bool:
+    """Whether a recurrent layer of `model` (or inside a Bidirectional) keeps its state."""
+    return any(getattr(rnn, "stateful", False) for layer in model.layers
+               for rnn in (getattr(layer, "forward_layer", layer), getattr(layer, "backward_layer", None)))
 
 
 def output_name(task_spec) -> str:
@@ -101,47 +82,48 @@ def output_name(task_spec) -> str:
 
 
 def standalone_twin(model, task_spec):
-    """A functional keras.Model with `model`'s weights: inputs [model input, *states],
-    outputs [probabilities or prediction, *next states] (see the module docstring)."""
+    """A functional keras.Model with `model`'s weights (a zoo model: a keras.Sequential).
+    Inputs: "inputs", then a stateful layer's state, "state_N" (or "state_N_h" and
+    "state_N_c" for an LSTM), N its position; outputs: "probabilities" or "prediction",
+    then "next_" + each state's name (see the module docstring)."""
     import keras
 
-    def stateless(config: dict) -> dict:
-        return {**config, "stateful": False}
-
+    if not isinstance(model, keras.Sequential):
+        raise ExportError(f"ONNX and LiteRT exports take a zoo model (a keras.Sequential made by rnn_zoo.build), "
+                          f"not a {type(model).__name__}")
     x = keras.Input(shape=model.input_shape[1:], dtype=model.inputs[0].dtype, name="inputs")
-    inputs, next_states, h = [x], [], x
+    inputs, outputs, h = [x], [], x
     for i, layer in enumerate(model.layers):
         config = layer.get_config()
         if isinstance(layer, keras.layers.Bidirectional):
-            for key in ("layer", "backward_layer"):
-                if config.get(key):
-                    config[key] = {**config[key], "config": stateless(config[key]["config"])}
-        elif isinstance(layer, keras.layers.RNN):
-            config = stateless(config)
-        twin = type(layer).from_config(config)
-        if isinstance(layer, keras.layers.RNN) and layer.stateful:
+            if is_stateful(keras.Sequential([layer])):
+                raise ExportError(f"layer {layer.name}: a stateful bidirectional layer has no state a client "
+                                  "could carry between calls")
+        elif isinstance(layer, keras.layers.RNN) and layer.stateful:
             suffixes = ("_h", "_c") if isinstance(layer, keras.layers.LSTM) else ("",)
             states = [keras.Input(shape=(layer.units,), name=f"state_{i + 1}{s}") for s in suffixes]
-            twin = type(layer).from_config({**config, "return_state": True})
+            twin = type(layer).from_config({**config, "stateful": False, "return_state": True})
             h, *final = twin(h, initial_state=states)
+            twin.set_weights(layer.get_weights())
             inputs += states
-            next_states += final
-        else:
-            h = twin(h)
+            outputs += [keras.layers.Identity(name=f"next_{state.name}")(f) for state, f in zip(states, final)]
+            continue
+        twin = type(layer).from_config(config)
+        h = twin(h)
         twin.set_weights(layer.get_weights())
     if task_spec.train.from_logits:
         h = keras.layers.Softmax(name="probabilities")(h)
     # One input and one output stay bare tensors, not lists of one (Keras warns when called otherwise).
-    return keras.Model(inputs if next_states else x, [h, *next_states] if next_states else h,
-                       name=f"{model.name}_standalone")
+    return keras.Model(inputs if outputs else x, [h, *outputs] if outputs else h, name=f"{model.name}_standalone")
+
+
+def io_names(twin, task_spec) -> tuple[list[str], list[str]]:
+    """The names of the twin's inputs and outputs, as the files and the JSON give them."""
+    states = [t.name for t in twin.inputs[1:]]
+    return ["inputs", *states], [output_name(task_spec), *(f"next_{name}" for name in states)]
 
 
 # -- writing ------------------------------------------------------------------------------
-def _io_names(model, task_spec) -> tuple[list[str], list[str]]:
-    states = state_names(model)
-    return ["inputs", *states], [output_name(task_spec), *(f"next_{s}" for s in states)]
-
-
 def _write_onnx(twin, path: Path, output_names: list[str]) -> None:
     """Keras's own ONNX export (tf2onnx; LSTM and GRU become ONNX's LSTM and GRU ops where the
     loop allows), then the outputs renamed from "Identity:0" to what they are."""
@@ -285,10 +267,12 @@ def write_standalone(model, folder: Path, preprocessor, *, task: str, format_nam
 
     require(format_name)
     spec, fmt = get_task(task), FORMATS[format_name]
-    input_names, output_names = _io_names(model, spec)
-    stateful_batch = model.input_shape[0]  # a stateful model's fixed batch size, else None
-    batch = stateful_batch or fmt.fixed_batch
     twin = standalone_twin(model, spec)
+    input_names, output_names = io_names(twin, spec)
+    # A stateful model keeps its fixed batch size (1 for the shipped presets); a LiteRT file
+    # takes one row; an ONNX file any number.
+    stateful_batch = model.input_shape[0] if is_stateful(model) else None
+    batch = stateful_batch or fmt.fixed_batch
     path = folder / fmt.filename
     if format_name == "onnx":
         _write_onnx(twin, path, output_names)
@@ -296,13 +280,19 @@ def write_standalone(model, folder: Path, preprocessor, *, task: str, format_nam
         _write_litert(twin, path, input_names, output_names, batch)
 
     x, source = check_inputs(x_test, model)
-    x = x[: len(x) - len(x) % stateful_batch] if stateful_batch else x  # whole chunks only
-    chunk = batch or len(x)
+    if stateful_batch:  # whole chunks, at least two, so that a carried state is checked too
+        chunks = max(2, len(x) // stateful_batch)
+        if chunks * stateful_batch > len(x):
+            source += ", repeated to fill two chunks of the model's batch size"
+        x = np.resize(x, (chunks * stateful_batch, *x.shape[1:]))
     states = [(name, int(t.shape[-1])) for name, t in zip(input_names[1:], twin.inputs[1:])]
     with _native_stderr_silenced():  # LiteRT logs its delegate's creation on the first call
-        got = file_outputs(runner(format_name, path), x, chunk, states, output_names[0])
+        got = file_outputs(runner(format_name, path), x, batch or len(x), states, output_names[0])
     expected = keras_reference(model, spec, x, stateful_batch or len(x))  # stateless rows: one call
-    difference = float(np.max(np.abs(got.astype(np.float64) - expected))) if got.shape == expected.shape else np.inf
+    if got.shape != expected.shape:
+        raise ExportCheckError(f"the {format_name} file's outputs in {fmt.runtime} have shape {got.shape}, the Keras "
+                               f"model's {expected.shape}; nothing was written")
+    difference = float(np.max(np.abs(got.astype(np.float64) - expected)))
     if not difference <= TOLERANCE:  # NaN fails too
         raise ExportCheckError(f"the {format_name} file's outputs in {fmt.runtime} differ from the Keras model's by "
                                f"{difference:.3g} (more than {TOLERANCE:g}) on {source}; nothing was written")

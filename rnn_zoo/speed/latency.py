@@ -114,6 +114,7 @@ def latency_table(results: dict) -> str:
     wins = {path: sum(best == path for best in fastest.values()) for path in PATHS}
     ratio = [row["latency_ms"]["saved_model_serve"] / min(row["latency_ms"]["onnxruntime"], row["latency_ms"]["litert"])
              for row in rows]
+    checked = sorted({row[f"{f}_check"]["rows"] for row in rows for f in ("onnx", "litert")})
     m = results["machine"]
     return "\n".join([
         f"Batch-1 latency, median of {results['settings']['rounds']} interleaved rounds, each the median "
@@ -122,7 +123,8 @@ def latency_table(results: dict) -> str:
         f"ai-edge-litert {m['ai_edge_litert']}, each runtime with its default threads; run {results['date']} "
         f"(`{results['command']}`, results/latency.json). The SavedModel's `serve` takes a human input and "
         "includes the preprocessing; the ONNX and LiteRT files take model inputs. The differences are the "
-        "export checks', on the first 64 test inputs.",
+        f"export checks', on the first {checked[-1]} test inputs"
+        + (f" ({', '.join(map(str, checked[:-1]))} where the test split is smaller)." if len(checked) > 1 else "."),
         "",
         *lines,
         "",

@@ -38,7 +38,8 @@ DIGIT, DIGIT_SYMBOL = r"[0-9]", "0"
 TOKENIZERS = ("words", "symbols")
 # Only A-Z are lowercased, in Python and in the graph alike: TensorFlow's Unicode lowercasing
 # follows the process's locale (a Turkish one turns "I" into a dotless i), Python's does not.
-ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+LOWERCASED = string.ascii_uppercase
+ASCII_LOWER = str.maketrans(LOWERCASED, LOWERCASED.lower())
 # "symbols" tokens: the same regular expressions run in Python (`tokenize`) and in the
 # serving graph (TensorFlow's RE2), so a message gets the same ids in both. Whitespace is
 # spelled out: Python's \s would also match Unicode spaces, which RE2's does not.
@@ -67,14 +68,15 @@ def check_tokens(tokens: str, digit_symbol: bool) -> None:
 
 
 def token_rules(digit_symbol: bool = False, tokens: str = "words") -> dict:
-    """How a message becomes tokens, as plain data: lowercase A-Z, apply each (pattern,
-    replacement) of "steps" in order, split on runs of "split". `tokenize`, the serving
-    graph and the JSON beside ONNX / LiteRT exports all read these rules, so a client in
-    any language with regular expressions tokenizes as the model was trained."""
+    """How a message becomes tokens, as plain data: lowercase the characters of "lowercase"
+    (A-Z only), apply each (pattern, replacement) of "steps" in order, split on runs of
+    "split". `tokenize`, the serving graph and the JSON beside ONNX / LiteRT exports all read
+    these rules, so a client in any language with regular expressions tokenizes as the model
+    was trained."""
     check_tokens(tokens, digit_symbol)
     steps = ((DIGIT, DIGIT_SYMBOL),) if digit_symbol else ()
     steps += SYMBOL_STEPS if tokens == "symbols" else ((_dropped(digit_symbol), ""),)
-    return {"lowercase": "A-Z only", "steps": [list(step) for step in steps], "split": f"[{SPACE}]+"}
+    return {"lowercase": LOWERCASED, "steps": [list(step) for step in steps], "split": f"[{SPACE}]+"}
 
 
 def tokenize(text: str, digit_symbol: bool = False, tokens: str = "words") -> list[str]:
