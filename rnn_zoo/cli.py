@@ -141,9 +141,6 @@ def _cmd_evaluate(args) -> None:
 
 def _cmd_export(args) -> None:
     if args.format != "saved_model":
-        from rnn_zoo.standalone import require
-
-        require(args.format)  # before the preset is loaded
         print(f"exporting to {args.format}: converting, then checking the file in its own runtime ...", flush=True)
     out = _load_preset(args).export(args.out, format=args.format, overwrite=args.overwrite, data_dir=args.data_dir)
     if args.format == "saved_model":
@@ -423,6 +420,10 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore", module=r"keras(\.|$)")  # Keras's advice is for its own API users
     try:
+        if args.command == "export" and args.format != "saved_model":
+            from .standalone import require
+
+            require(args.format)  # a missing extra is named before TensorFlow takes seconds to load
         if args.command != "list":
             _import_tensorflow_quietly()
         args.func(args)
