@@ -212,6 +212,25 @@ def backtest_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def write_results(out: Path, results: dict) -> None:
+    """`results` as JSON at `out`, written whole or not at all (a partial file renamed into place)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.partial")
+    tmp.write_text(json.dumps(results, indent=1) + "\n")
+    os.replace(tmp, out)
+
+
+def kept_rows(out: Path, key: str, **same) -> dict[str, dict]:
+    """The rows (by task) of the results file `out` under `key`, if its values of `same`
+    match these (the same settings, the same machine); else none."""
+    if not out.is_file():
+        return {}
+    previous = json.loads(out.read_text())
+    if any(previous.get(name) != value for name, value in same.items()):
+        return {}
+    return {row["task"]: row for row in previous.get(key, [])}
+
+
 def update_readme(readme: Path, table: str, *, start: str = README_START, end: str = README_END) -> None:
     """Replace what lies between the `start` and `end` markers of `readme` with `table`."""
     text = readme.read_text()
@@ -232,11 +251,7 @@ def run_benchmark(pattern: str = "*", *, seeds=(0, 1, 2), quick: bool = False, d
         raise UnknownTaskError(f"no task matches {pattern!r}; `rnn-zoo list` shows the tasks")
     seeds = tuple(seeds)[:1] if quick else tuple(seeds)
     out = Path(out)
-    rows = {}
-    if out.is_file():
-        previous = json.loads(out.read_text())
-        if previous.get("quick") == quick and previous.get("seeds") == list(seeds):
-            rows = {row["task"]: row for row in previous["rows"]}
+    rows = kept_rows(out, "rows", quick=quick, seeds=list(seeds))
     for name in names:
         rows[name] = run_task(name, seeds, quick=quick, data_dir=data_dir, log=log)
     results = {
@@ -244,10 +259,7 @@ def run_benchmark(pattern: str = "*", *, seeds=(0, 1, 2), quick: bool = False, d
         "quick": quick, "seeds": list(seeds), "machine": machine(),
         "rows": [rows[name] for name in list_tasks() if name in rows],  # registry order; drops old tasks
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.partial")
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    os.replace(tmp, out)
+    write_results(out, results)
     if readme and not quick and len(results["rows"]) == len(list_tasks()):
         update_readme(Path(readme), results_table(results))
         update_readme(Path(readme), backtest_table(results), start=BACKTEST_START, end=BACKTEST_END)

@@ -4,14 +4,12 @@ results/speed.json and the README's speed tables (between their markers)."""
 from __future__ import annotations
 
 import datetime
-import json
 import math
-import os
 import statistics
 from pathlib import Path
 from typing import Callable
 
-from ..bench import machine, update_readme
+from ..bench import kept_rows, machine, update_readme, write_results
 from ..errors import UnknownTaskError
 from ..registry import get_task, list_tasks
 from . import measure
@@ -119,13 +117,9 @@ def run_speed_benchmark(pattern: str = "*", *, repeats: int = 5, data_dir=None, 
         "goal_ratio": GOAL_RATIO, "goal_overhead_ms": GOAL_OVERHEAD_MS,
     }
     this_machine = {**machine(), "torch": torch.__version__, "torch_threads": torch.get_num_threads()}
-    rows = {}
-    if out.is_file():
-        # Keep other tasks' rows only from a run with the same settings on the same machine,
-        # so that the file always describes one kind of run.
-        previous = json.loads(out.read_text())
-        if previous.get("settings") == settings and previous.get("machine") == this_machine:
-            rows = {row["task"]: row for row in previous.get("training", [])}
+    # Keep other tasks' rows only from a run with the same settings on the same machine,
+    # so that the file always describes one kind of run.
+    rows = kept_rows(out, "training", settings=settings, machine=this_machine)
     for name in names:
         rows[name] = {**bench_task(name, repeats=repeats, data_dir=data_dir, log=log),
                       "date": datetime.date.today().isoformat()}
@@ -135,10 +129,7 @@ def run_speed_benchmark(pattern: str = "*", *, repeats: int = 5, data_dir=None, 
         "training": [rows[name] for name in list_tasks() if name in rows],
         "import": measure.import_times(import_repeats),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.partial")
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    os.replace(tmp, out)
+    write_results(out, results)
     if readme and len(results["training"]) == len(list_tasks()):
         update_readme(Path(readme), speed_tables(results), start=README_START, end=README_END)
     return results

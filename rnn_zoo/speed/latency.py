@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import statistics
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
-from ..bench import machine, update_readme
+from ..bench import kept_rows, machine, update_readme, write_results
 from ..errors import UnknownTaskError
 from ..registry import get_task, list_tasks
 from .measure import time_calls
@@ -71,21 +70,14 @@ def run_latency_benchmark(pattern: str = "*", *, rounds: int = ROUNDS, data_dir=
     settings = {"rounds": rounds, "batch": 1, "min_calls": 20, "min_seconds_per_round": 0.3,
                 "threads": "each runtime's default (onnxruntime: one per core; LiteRT: XNNPACK delegate)"}
     this_machine = {**machine(), "onnxruntime": version("onnxruntime"), "ai_edge_litert": version("ai-edge-litert")}
-    rows = {}
-    if out.is_file():
-        previous = json.loads(out.read_text())
-        if previous.get("settings") == settings and previous.get("machine") == this_machine:
-            rows = {row["task"]: row for row in previous.get("rows", [])}
+    rows = kept_rows(out, "rows", settings=settings, machine=this_machine)
     for name in names:
         log(f"{name}: exporting in every format, then timing one call of each")
         rows[name] = bench_task(name, data_dir=data_dir, rounds=rounds)
     results = {"command": "rnn-zoo bench --latency", "date": datetime.date.today().isoformat(),
                "machine": this_machine, "settings": settings,
                "rows": [rows[name] for name in list_tasks() if name in rows]}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.partial")
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    os.replace(tmp, out)
+    write_results(out, results)
     if readme and len(results["rows"]) == len(list_tasks()):
         update_readme(Path(readme), latency_table(results), start=README_START, end=README_END)
     return results
