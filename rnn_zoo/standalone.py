@@ -143,8 +143,8 @@ def _write_litert(twin, path: Path, input_names: list[str], output_names: list[s
     converted with builtin ops only: a model that would need Flex ops fails here rather than
     at a user's."""
     import tensorflow as tf
-    # The public converter keeps resource variables, which the interpreter then reads
-    # uninitialised; freezing first is what `from_keras_model` did for Keras 2 models.
+    # Converted as they are, the weights stay resource variables that the interpreter reads
+    # uninitialised (READ_VARIABLE fails); frozen into constants first, the file holds none.
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     signature = [tf.TensorSpec([batch, *t.shape[1:]], t.dtype, name=n) for t, n in zip(twin.inputs, input_names)]
