@@ -19,6 +19,7 @@ import inspect
 import numbers
 from typing import Any
 
+from . import backend  # noqa: F401  (rnn_zoo.backend.name(): the Keras backend in use)
 from . import tasks  # noqa: F401  (registers every task)
 from .data import TaskData
 from .errors import DataError, DataNotFoundError, InvalidOverrideError, RnnZooError, UnknownTaskError

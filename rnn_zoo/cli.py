@@ -102,25 +102,36 @@ def _cmd_train(args) -> None:
     from rnn_zoo.outputs import atomic_directory, check_destination
     from rnn_zoo.plots import plot_results
     from rnn_zoo.presets import write_preset
-    from rnn_zoo.saved_model import write_saved_model
+    from rnn_zoo import backend
+    from rnn_zoo.exporting import write_export
     from rnn_zoo.training import predict_test
 
     rnn_zoo.get_task(args.name)  # an unknown name fails here, with suggestions
     out = Path(args.out or Path("saved_models") / args.name)
-    check_destination(out, kind="preset", overwrite=args.overwrite)  # before training, not after
+    # In a distributed run process 0 writes; the others (maybe on machines of their own) only train.
+    writes = not args.distributed or os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID") == "0"
+    if writes:
+        check_destination(out, kind="preset", overwrite=args.overwrite)  # before training, not after
     # Piped to a file, a progress bar is a stream of control characters: one line per epoch.
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     result = rnn_zoo.train(
         args.name, epochs=args.epochs, batch_size=args.batch_size, data_dir=args.data_dir,
-        seed=args.seed, verbose=verbose, checkpoint_dir=args.checkpoint_dir, **_parse_set(args.set),
+        seed=args.seed, verbose=verbose, checkpoint_dir=args.checkpoint_dir, distributed=args.distributed,
+        **_parse_set(args.set),
     )
     # The classical model is fitted now, on the same training split (up to a minute on MNIST).
     print("fitting the classical model on the training split, to compare ...", flush=True)
     print(result.summary())
+    if result.cluster is not None and not result.cluster.is_chief:
+        print(f"process {result.cluster.process_id} of {result.cluster.num_processes}: process 0 writes {out}/")
+        return
     with atomic_directory(out, kind="preset", overwrite=args.overwrite) as staging:
         predictions = predict_test(result.model, result.data)
         write_preset(staging, result.model, result.preprocessor, result.metadata())
-        write_saved_model(result.model, staging / SAVED_MODEL_DIR, result.preprocessor, task=args.name)
+        saved_model = staging / SAVED_MODEL_DIR
+        saved_model.mkdir()
+        write_export("saved_model", result.model, saved_model, result.preprocessor, task=args.name, x_test=None,
+                     details={"keras_backend": backend.name()})
         plots = plot_results(args.name, result.data, predictions, result.history, staging)
     print(f"wrote {out}/: preset (model.keras, preprocessor, metadata.json), {SAVED_MODEL_DIR}/, "
           + ", ".join(p.name for p in plots))
@@ -315,6 +326,9 @@ def _parser() -> argparse.ArgumentParser:
     data_args(p)
     p.add_argument("--out", help="output folder, a preset (default: saved_models/NAME)")
     p.add_argument("--checkpoint-dir", help="resume from / back up to this folder")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the processes that KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and "
+                        "_PROCESS_ID describe (KERAS_BACKEND=jax; run the same command on each); process 0 writes")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2),
                    help="0 silent, 1 progress bar, 2 a line per epoch (default: 1 on a terminal, else 2)")
     p.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an rnn_zoo output")

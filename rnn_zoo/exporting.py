@@ -70,7 +70,7 @@ def export(model, path, *, format: str = "saved_model", task: str | None = None,
     `overwrite`; a trained preset is never replaced by an export without it."""
     import keras
 
-    from .saved_model import check_finite_weights, check_not_inside, write_saved_model
+    from .saved_model import check_finite_weights, check_not_inside
 
     if format not in EXPORT_FORMATS:
         raise InvalidOverrideError(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {format!r}")
@@ -87,20 +87,44 @@ def export(model, path, *, format: str = "saved_model", task: str | None = None,
         raise PresetError("exporting a keras.Model needs task= and the preprocessor= it was trained with "
                           "(result.preprocessor, preset.preprocessor or load_task_data(task).preprocessor)")
     get_task(task)
-    details = {"provenance": _provenance(source, task)}
+    from . import backend
+
+    # The backend the model was in: a model of another backend is exported by TensorFlow.
+    details = {"provenance": _provenance(source, task), "keras_backend": backend.name()}
     if format == "saved_model":
         with atomic_directory(path, kind="export", overwrite=overwrite) as staging:
-            write_saved_model(model, staging, preprocessor, task=task, **details)
+            write_export(format, model, staging, preprocessor, task=task, x_test=None, details=details)
         return Path(path)
 
-    from .standalone import FORMATS, PREPROCESSING_FILE, require, write_standalone
+    from .standalone import require
 
     require(format)  # before anything is loaded or written
     check_finite_weights(model)
     check_destination(Path(path), kind="export", overwrite=overwrite)  # before the data is loaded
     x_test = _test_inputs(source, task, preprocessor, data_dir)
     with atomic_directory(path, kind="export", overwrite=overwrite) as staging:
-        check = write_standalone(model, staging, preprocessor, task=task, format_name=format, x_test=x_test)
-        write_export_marker(staging, task, format, file=FORMATS[format].filename,
-                            preprocessing=PREPROCESSING_FILE, check=check, **details)
+        write_export(format, model, staging, preprocessor, task=task, x_test=x_test, details=details)
     return Path(path)
+
+
+def write_export(format_name: str, model, folder: Path, preprocessor: Preprocessor, *, task: str, x_test,
+                 details: dict) -> dict | None:
+    """The files of one export of `model` in the existing `folder`, with its
+    `rnn_zoo_export.json`; returns the standalone check's record (None for a SavedModel).
+    Always written by TensorFlow: a model of another backend through a child process."""
+    from . import backend
+
+    if backend.name() != "tensorflow":
+        return backend.write_in_tensorflow(format_name, model, folder, preprocessor, task=task, x_test=x_test,
+                                           details=details)
+    if format_name == "saved_model":
+        from .saved_model import write_saved_model
+
+        write_saved_model(model, folder, preprocessor, task=task, **details)
+        return None
+    from .standalone import FORMATS, PREPROCESSING_FILE, write_standalone
+
+    check = write_standalone(model, folder, preprocessor, task=task, format_name=format_name, x_test=x_test)
+    write_export_marker(folder, task, format_name, file=FORMATS[format_name].filename,
+                        preprocessing=PREPROCESSING_FILE, check=check, **details)
+    return check

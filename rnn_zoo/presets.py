@@ -265,11 +265,10 @@ def write_preset(folder: Path, model, preprocessor: Preprocessor, metadata: dict
     """The preset's files in an existing `folder`. The model is saved without its
     optimizer: a preset is for predicting, and Adam's slots would triple its size."""
     from .saved_model import check_finite_weights
+    from .training import local_copy
 
     check_finite_weights(model)
-    bare = type(model).from_config(model.get_config())  # uncompiled (clone_model would compile it)
-    bare.set_weights(model.get_weights())
-    bare.save(folder / MODEL_FILE)
+    local_copy(model).save(folder / MODEL_FILE)  # uncompiled (clone_model would compile it)
     preprocessor.save(folder)
     (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=1) + "\n")
 
@@ -305,6 +304,8 @@ def reproduce_command(result) -> str:
                 *(f"{k}={v!r}" for k, v in result.overrides.items() if k != "batch_size")]
         return f"rnn_zoo.train({', '.join(args)})"
     parts = ["rnn-zoo", "train", result.task, "--seed", str(result.seed)]
+    if getattr(result, "cluster", None) is not None:  # (the same run, on as many devices: KERAS_DISTRIBUTION_*)
+        parts.append("--distributed")
     if result.epochs != spec.train.epochs:
         parts += ["--epochs", str(result.epochs)]
     if result.batch_size != spec.train.batch_size:

@@ -16,6 +16,8 @@ import numpy as np
 import tensorflow as tf
 
 from .data import TaskData
+from .distributed import check_strategy
+from .distributed import start as start_cluster
 from .errors import InvalidOverrideError, TrainingDivergedError
 from .registry import get_task
 
@@ -40,6 +42,7 @@ class TrainResult:
     samples_per_s: float
     data_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # as given to train()
     max_train_samples: int | None = None
+    cluster: Any = None  # a distributed run's `rnn_zoo.distributed.Cluster`, as this process sees it
 
     @property
     def preprocessor(self):
@@ -85,6 +88,9 @@ class TrainResult:
             f"{self.epochs} epoch(s), batch {self.batch_size}, seed {self.seed}: "
             f"{self.wall_time_s:.1f} s, {self.samples_per_s:,.0f} training samples/s"
         )
+        if self.cluster is not None:
+            lines.append(f"data-parallel over {self.cluster.num_processes} processes, "
+                         f"{self.cluster.num_devices} devices in all")
         return "\n".join(lines)
 
 
@@ -217,14 +223,17 @@ def train(
     checkpoint_dir=None, strategy: tf.distribute.Strategy | None = None, verbose: int | str = "auto",
     callbacks: list[keras.callbacks.Callback] | None = None, data_options: dict[str, Any] | None = None,
     max_train_samples: int | None = None, validate: bool = True, steps_per_execution: int | None = None,
-    **overrides: Any,
+    distributed: bool = False, **overrides: Any,
 ) -> TrainResult:
     """Build task `name` (with `overrides`, see `rnn_zoo.build`), fit it on its training
     data, validating on the test data each epoch, and evaluate it beside its baseline.
 
     Defaults reproduce the tutorial (epochs, batch size, optimizer). `checkpoint_dir`
     makes the run resumable (a killed run restarts from its last finished epoch);
-    `strategy` is a tf.distribute strategy whose scope builds the model;
+    `strategy` is a tf.distribute strategy whose scope builds the model (TensorFlow, one
+    machine); `distributed=True` trains data-parallel over the processes and machines that
+    the KERAS_DISTRIBUTION_* variables describe (JAX; see `rnn_zoo.distributed`): every
+    process runs the same call and gets the same result, and per-epoch validation is off;
     `max_train_samples` trains on the first samples only (a quick run on a slice);
     `validate=False` skips the per-epoch test pass (the curves), not the final evaluation;
     `steps_per_execution` is how many training steps run in one compiled call (default:
@@ -242,8 +251,12 @@ def train(
     resolve(spec, overrides)
     batch_size = spec.train.batch_size if batch_size is None else batch_size
     epochs = spec.train.epochs if epochs is None else epochs
+    if strategy is not None and distributed:
+        raise InvalidOverrideError("give strategy= (TensorFlow, one machine) or distributed=True (JAX, any number "
+                                   "of machines), not both")
+    check_strategy(strategy)
     if spec.model.stateful:
-        if strategy is not None:
+        if strategy is not None or distributed:
             raise InvalidOverrideError(f"task {name!r} is stateful: its state cannot be split across replicas")
         if batch_size != 1:
             raise InvalidOverrideError(
@@ -255,6 +268,11 @@ def train(
     if steps_per_execution is not None and steps_per_execution > 1 and strategy is not None:
         raise InvalidOverrideError("steps_per_execution > 1 fails under a tf.distribute strategy in Keras 3.15; "
                                    "leave it at its default (1 with a strategy)")
+    # Before any JAX work (set_seed included): JAX picks its CPU collectives when it starts.
+    cluster = start_cluster() if distributed else None
+    if cluster is not None and batch_size % cluster.num_devices:
+        raise InvalidOverrideError(f"batch_size {batch_size} must be a multiple of the cluster's "
+                                   f"{cluster.num_devices} devices: every global batch is split evenly between them")
     set_seed(seed)
     data = load_task_data(name, data_dir=data_dir, seed=seed, **(data_options or {}))
     if max_train_samples is not None:
@@ -270,8 +288,13 @@ def train(
         )
     if spec.model.stateful:
         overrides.setdefault("batch_size", batch_size)
-    train_ds, test_ds = data.datasets(batch_size, seed=seed)
-    steps = data.steps_per_epoch(batch_size)
+    whole_batches = cluster is not None
+    train_ds, test_ds = data.datasets(batch_size, seed=seed, whole_batches=whole_batches)
+    steps = data.steps_per_epoch(batch_size, whole_batches=whole_batches)
+    if steps == 0:
+        raise InvalidOverrideError(f"{len(data.x_train)} training samples fill no batch of {batch_size}: "
+                                   "give a smaller batch_size")
+    validate = validate and cluster is None  # a validation pass would be split between processes too
     if steps_per_execution is None:
         # Keras 3.15's multi-step loop fails under MirroredStrategy ("You must feed a value
         # for placeholder tensor"), so a distributed run keeps one step per call.
@@ -283,7 +306,8 @@ def train(
         if validate:
             fit_options["validation_data"], fit_options["validation_steps"] = _one_iterator(
                 test_ds, data.test_batches(batch_size))
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+    scope = strategy or (cluster.distribution if cluster is not None else None)
+    with scope.scope() if scope is not None else contextlib.nullcontext():
         # Sizes that depend on the data (the SMS vocabulary of this split) come from its preprocessor.
         model = build(name, preprocessor=data.preprocessor, compile=False, **overrides)
         compile_model(
@@ -302,12 +326,17 @@ def train(
         callbacks.append(EpochProgressBar())
         verbose = 0
     start = time.perf_counter()
-    history = model.fit(
-        train_ds, epochs=epochs, verbose=verbose, callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles (and a stateful task's order matters)
-        **fit_options,
-    )
+    with scope.scope() if cluster is not None else contextlib.nullcontext():
+        history = model.fit(
+            train_ds, epochs=epochs, verbose=verbose, callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles (and a stateful task's order matters)
+            **fit_options,
+        )
     wall = time.perf_counter() - start
+    if cluster is not None:
+        # Every process holds a whole replica: a local copy evaluates, predicts and saves
+        # with no collective, the same on every process.
+        model = local_copy(model)
     history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
     epochs_run = len(history.get("loss", []))
     metrics = evaluate(model, name, data=data)
@@ -317,8 +346,15 @@ def train(
         metrics=metrics, baseline=data.baseline_scores(),
         baseline_name=data.baseline_name, epochs=epochs, batch_size=batch_size, seed=seed,
         overrides=overrides, wall_time_s=wall, samples_per_s=len(data.x_train) * epochs_run / max(wall, 1e-9),
-        data_options=dict(data_options or {}), max_train_samples=max_train_samples,
+        data_options=dict(data_options or {}), max_train_samples=max_train_samples, cluster=cluster,
     )
+
+
+def local_copy(model: keras.Model) -> keras.Model:
+    """An uncompiled model of `model`'s architecture and weights, outside any distribution."""
+    copy = type(model).from_config(model.get_config())
+    copy.set_weights([np.asarray(w) for w in model.get_weights()])
+    return copy
 
 
 def predict_test(model: keras.Model, data: TaskData) -> np.ndarray:

@@ -37,8 +37,10 @@ class TaskData:
     # The fields a family's classical model is fitted on: its training split, never the test's.
     classical_fields: ClassVar[tuple[str, ...]] = ("x_train", "y_train")
 
-    def datasets(self, batch_size: int, seed: int = 0):
-        """(train_ds, test_ds); only the training set is shuffled, with `seed`."""
+    def datasets(self, batch_size: int, seed: int = 0, *, whole_batches: bool = False):
+        """(train_ds, test_ds); only the training set is shuffled, with `seed`. With
+        `whole_batches` the training set drops a tail that fills no batch (a distributed
+        run splits every batch evenly between its processes)."""
         if self.stateful:
             return tuple(
                 make_dataset(
@@ -48,13 +50,13 @@ class TaskData:
                 for x, y in ((self.x_train, self.y_train), (self.x_test, self.y_test))
             )
         return (
-            make_dataset(self.x_train, self.y_train, batch_size, shuffle=True, seed=seed),
+            make_dataset(self.x_train, self.y_train, batch_size, shuffle=True, seed=seed, drop_remainder=whole_batches),
             make_dataset(self.x_test, self.y_test, batch_size, shuffle=False),
         )
 
-    def steps_per_epoch(self, batch_size: int) -> int:
-        """Training batches per epoch (stateful data drops a tail that fills no batch)."""
-        return num_batches(len(self.x_train), batch_size, drop_remainder=self.stateful)
+    def steps_per_epoch(self, batch_size: int, *, whole_batches: bool = False) -> int:
+        """Training batches per epoch (stateful data, or `whole_batches`, drops a tail that fills no batch)."""
+        return num_batches(len(self.x_train), batch_size, drop_remainder=self.stateful or whole_batches)
 
     def test_batches(self, batch_size: int) -> int:
         """Batches in one pass over the test set (stateful data drops a tail, as in training)."""

@@ -71,6 +71,10 @@ class LetterCodec(Preprocessor):
         """Strings of `window` letters -> the next letter and the probabilities."""
         import tensorflow as tf
 
+        from ..backend import tf_call
+
+        call = tf_call(model)
+
         size = len(self.alphabet)
 
         def serve(text):
@@ -83,7 +87,7 @@ class LetterCodec(Preprocessor):
             tf.debugging.assert_less(ids, size, message=f"letters must be in {self.alphabet}")
             tf.debugging.assert_non_negative(ids, message=f"letters must be in {self.alphabet}")
             x = tf.one_hot(ids, size) if self.one_hot else ids
-            probabilities = model(x, training=False)
+            probabilities = call(x)
             letters = tf.gather(tf.constant(list(self.alphabet)), tf.argmax(probabilities, -1))
             return {"prediction": letters, "probabilities": probabilities}
 

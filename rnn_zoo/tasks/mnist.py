@@ -121,8 +121,12 @@ class PixelScaler(Preprocessor):
         """uint8 images (0 = black background) -> the digit and the probabilities."""
         import tensorflow as tf
 
+        from ..backend import tf_call
+
+        call = tf_call(model)
+
         def serve(images):
-            probabilities = tf.nn.softmax(model(tf.cast(images, tf.float32) / 255.0, training=False))
+            probabilities = tf.nn.softmax(call(tf.cast(images, tf.float32) / 255.0))
             return {"prediction": tf.argmax(probabilities, -1, output_type=tf.int32), "probabilities": probabilities}
 
         return Serving(serve, [tf.TensorSpec([None, self.height, self.width], tf.uint8, name=self.input_name)])

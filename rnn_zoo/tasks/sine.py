@@ -33,12 +33,16 @@ class SineWindow(Preprocessor):
         export's `reset_state` endpoint starts a new curve."""
         import tensorflow as tf
 
+        from ..backend import tf_call
+
+        call = tf_call(model)
+
         batch = model.input_shape[0] if self.sequence_output else None
 
         def serve(values):
             # The model reads the checked tensor: a refused chunk never reaches (or moves) its state.
             values = tf.debugging.assert_all_finite(values, message="values must be finite numbers")
-            out = model(values[..., None], training=False)
+            out = call(values[..., None])
             return {"prediction": out[..., 0] if self.sequence_output else out[:, 0]}
 
         return Serving(serve, [tf.TensorSpec([batch, self.steps], tf.float32, name=self.input_name)])

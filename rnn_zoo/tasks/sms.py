@@ -189,6 +189,10 @@ class SmsVocabulary(Preprocessor):
         the vocabulary lookup and the padding of `encode` run inside the graph."""
         import tensorflow as tf
 
+        from ..backend import tf_call
+
+        call = tf_call(model)
+
         table = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(
                 tf.constant(self.vocabulary[2:], dtype=tf.string), tf.range(2, self.vocab_size, dtype=tf.int32)
@@ -212,7 +216,7 @@ class SmsVocabulary(Preprocessor):
             ids = table.lookup(words).to_tensor(default_value=0, shape=[None, length])
             # A message with no word left is one OOV id, as in `encode_texts`.
             ids = tf.concat([tf.where(ids[:, :1] == 0, 1, ids[:, :1]), ids[:, 1:]], axis=1)
-            spam = tf.nn.softmax(model(ids, training=False))[:, 1]
+            spam = tf.nn.softmax(call(ids))[:, 1]
             return {"prediction": tf.where(spam > 0.5, "spam", "ham"), "spam_probability": spam}
 
         return Serving(serve, [tf.TensorSpec([None], tf.string, name=self.input_name)], (table,))

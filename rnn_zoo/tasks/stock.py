@@ -205,11 +205,15 @@ class PriceScaler(PriceWindows):
         """A window of `window` prices in price units -> the next price in price units."""
         import tensorflow as tf
 
+        from ..backend import tf_call
+
+        call = tf_call(model)
+
         scale, offset = self.scale, self.offset
 
         def serve(prices):
             prices = self.checked_prices(prices)
-            scaled = model(prices[..., None] * scale + offset, training=False)
+            scaled = call(prices[..., None] * scale + offset)
             return {"prediction": (scaled[:, 0] - offset) / scale}
 
         return Serving(serve, [tf.TensorSpec([None, self.window], tf.float32, name=self.input_name)])
@@ -239,12 +243,16 @@ class ReturnScaler(PriceWindows):
         """A window of `window` prices in price units -> the next price in price units."""
         import tensorflow as tf
 
+        from ..backend import tf_call
+
+        call = tf_call(model)
+
         scale = self.return_scale
 
         def serve(prices):
             prices = self.checked_prices(prices)
             last = prices[:, -1:]
-            change = model((prices / last - 1)[..., None] / scale, training=False)
+            change = call((prices / last - 1)[..., None] / scale)
             return {"prediction": last[:, 0] * (1 + change[:, 0] * scale)}
 
         return Serving(serve, [tf.TensorSpec([None, self.window], tf.float32, name=self.input_name)])

@@ -1,0 +1,111 @@
+"""What depends on the Keras backend.
+
+The zoo trains, evaluates and predicts on any Keras 3 backend it is tested on (TensorFlow,
+the default, and JAX). Its exports are TensorFlow artefacts (a SavedModel, and ONNX and
+LiteRT files converted from a TensorFlow graph), so they are always written by the
+TensorFlow backend: under another backend the model's weights cross over through a
+`.keras` file into a child process running TensorFlow, which writes exactly what a
+TensorFlow-trained model of the same weights would write. The input pipelines are tf.data
+on every backend.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import errors
+
+# The child's request and answer, beside the model it loads.
+REQUEST_FILE = "request.json"
+ANSWER_FILE = "answer.json"
+X_TEST_FILE = "x_test.npy"
+
+
+def name() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
+def tf_call(model):
+    """`model`'s inference forward pass as a function of TensorFlow tensors, for the serving
+    graphs. On TensorFlow it is traced into the graph; on another backend it runs as a
+    Python step of the graph (`tf.py_function`), which serves in process but cannot be
+    saved: exports go through `write_in_tensorflow`."""
+    import tensorflow as tf
+
+    if name() == "tensorflow":
+        return lambda x: model(x, training=False)
+    out_shape, out_dtype = tuple(model.output_shape[1:]), tf.as_dtype(model.outputs[0].dtype)
+
+    def run(x):
+        # predict_on_batch runs the backend's compiled function (an eager JAX call would
+        # compile its recurrent loop again on every call) and keeps a stateful layer's state.
+        return np.asarray(model.predict_on_batch(x.numpy()))
+
+    def call(x):
+        y = tf.py_function(run, [x], Tout=out_dtype)
+        y.set_shape((x.shape[0], *out_shape))
+        return y
+
+    return call
+
+
+def write_in_tensorflow(format_name: str, model, folder: Path, preprocessor, *, task: str, x_test, details: dict):
+    """`exporting.write_export(format_name, ...)` for a model of a non-TensorFlow backend,
+    run by a TensorFlow child process on the same weights; returns what it returns. An
+    rnn_zoo error in the child is raised here as the same error."""
+    from .presets import write_preset
+
+    with tempfile.TemporaryDirectory(prefix="rnn_zoo_handover_") as handover:
+        handover = Path(handover)
+        write_preset(handover, model, preprocessor, {"task": task})
+        if x_test is not None:
+            np.save(handover / X_TEST_FILE, np.asarray(x_test), allow_pickle=False)
+        request = {"format": format_name, "folder": str(Path(folder).resolve()), "task": task, "details": details}
+        (handover / REQUEST_FILE).write_text(json.dumps(request))
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        child = subprocess.run([sys.executable, "-m", "rnn_zoo.backend", str(handover)], env=env,
+                               capture_output=True, text=True)
+        answer_path = handover / ANSWER_FILE
+        if not answer_path.is_file():
+            last = (child.stderr.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
+            raise errors.ExportError(f"the TensorFlow process writing the {format_name} export failed: {last}")
+        answer = json.loads(answer_path.read_text())
+    if "error" in answer:
+        kind = getattr(errors, answer["error"], errors.ExportError)
+        raise kind(answer["message"])
+    return answer["result"]
+
+
+def _child(handover: Path) -> int:
+    """The TensorFlow side of `write_in_tensorflow`."""
+    import keras
+
+    from .exporting import write_export
+    from .preprocessing import load_preprocessor
+    from .presets import MODEL_FILE
+
+    request = json.loads((handover / REQUEST_FILE).read_text())
+    x_path = handover / X_TEST_FILE
+    try:
+        model = keras.saving.load_model(handover / MODEL_FILE, compile=False, safe_mode=True)
+        x_test = np.load(x_path, allow_pickle=False) if x_path.is_file() else None
+        result = write_export(request["format"], model, Path(request["folder"]), load_preprocessor(handover),
+                              task=request["task"], x_test=x_test, details=request["details"])
+        answer = {"result": result}
+    except errors.RnnZooError as e:
+        answer = {"error": type(e).__name__, "message": str(e)}
+    (handover / ANSWER_FILE).write_text(json.dumps(answer))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child(Path(sys.argv[1])))

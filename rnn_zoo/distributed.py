@@ -1,0 +1,99 @@
+"""Data-parallel training over several processes or machines, through `keras.distribution`.
+
+Keras 3's `fit` fails under TensorFlow's `MultiWorkerMirroredStrategy`, even for a plain
+model (keras#20585, tensorflow#72388), so the zoo's route beyond one machine is the JAX
+backend: every process runs the same `train(..., distributed=True)` with the standard
+KERAS_DISTRIBUTION_* variables set, `keras.distribution.initialize` joins them into one
+cluster, and `DataParallel` keeps a replica of the model on every device of every process.
+Keras then shards the tf.data input between the processes (each reads its share of every
+global batch) and averages the gradients. On TensorFlow, one machine's devices train
+through `strategy=tf.distribute.MirroredStrategy()`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from .errors import InvalidOverrideError
+
+ENV_VARS = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID")
+UPSTREAM_ISSUES = "keras#20585, tensorflow#72388"
+JAX_ROUTE = ('train on several machines with KERAS_BACKEND=jax and `rnn-zoo train NAME --distributed` '
+             '(train(..., distributed=True); pip install "rnn_zoo[jax]"; see the README)')
+
+
+@dataclasses.dataclass(frozen=True)
+class Cluster:
+    """The processes of one distributed run, as this process sees them."""
+
+    distribution: object  # keras.distribution.DataParallel
+    num_processes: int
+    process_id: int
+    num_devices: int
+
+    @property
+    def is_chief(self) -> bool:
+        """Process 0 writes the outputs; the others only train."""
+        return self.process_id == 0
+
+
+def check_strategy(strategy) -> None:
+    """A one-line InvalidOverrideError for a tf.distribute strategy the zoo cannot train
+    under: any multi-worker strategy (upstream failure), or any strategy off TensorFlow."""
+    if strategy is None:
+        return
+    from . import backend
+
+    if backend.name() != "tensorflow":
+        raise InvalidOverrideError(f"strategy= takes a tf.distribute strategy, which needs the TensorFlow backend "
+                                   f"(this is {backend.name()}); on JAX use distributed=True")
+    import tensorflow as tf
+
+    multi_worker = (tf.distribute.MultiWorkerMirroredStrategy, tf.distribute.experimental.MultiWorkerMirroredStrategy,
+                    tf.distribute.experimental.ParameterServerStrategy)
+    if isinstance(strategy, multi_worker) or getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)():
+        # (its class is CollectiveAllReduceStrategy: the name users wrote is the clearer one)
+        kind = "MultiWorkerMirroredStrategy" if isinstance(strategy, multi_worker[:2]) else type(strategy).__name__
+        raise InvalidOverrideError(f"{kind}: Keras 3's fit fails under TensorFlow's multi-worker strategies "
+                                   f"upstream ({UPSTREAM_ISSUES}); {JAX_ROUTE}")
+
+
+def _env_settings() -> dict[str, str]:
+    missing = [name for name in ENV_VARS if not os.environ.get(name)]
+    if missing:
+        raise InvalidOverrideError(f"distributed training reads {', '.join(ENV_VARS)}; {', '.join(missing)} "
+                                   "not set (e.g. KERAS_DISTRIBUTION_JOB_ADDRESSES=host0:1234,host1:1234 "
+                                   "KERAS_DISTRIBUTION_NUM_PROCESSES=2 KERAS_DISTRIBUTION_PROCESS_ID=0 on host0)")
+    settings = {name: os.environ[name] for name in ENV_VARS}
+    for name in ENV_VARS[1:]:
+        if not settings[name].isdigit():
+            raise InvalidOverrideError(f"{name} must be a whole number, got {settings[name]!r}")
+    if int(settings[ENV_VARS[2]]) >= int(settings[ENV_VARS[1]]):
+        raise InvalidOverrideError(f"{ENV_VARS[2]}={settings[ENV_VARS[2]]} must be below "
+                                   f"{ENV_VARS[1]}={settings[ENV_VARS[1]]}")
+    return settings
+
+
+def start() -> Cluster:
+    """Join (once per process) the cluster the KERAS_DISTRIBUTION_* variables describe and
+    return a DataParallel distribution over all its devices. Call before any JAX work:
+    CPU collectives are chosen when JAX first starts."""
+    from . import backend
+
+    if backend.name() != "jax":
+        raise InvalidOverrideError(f"distributed training needs the JAX backend (KERAS_BACKEND=jax; this is "
+                                   f"{backend.name()}): Keras 3's fit fails under TensorFlow's "
+                                   f"MultiWorkerMirroredStrategy upstream ({UPSTREAM_ISSUES}); one machine's "
+                                   "devices train on TensorFlow with strategy=tf.distribute.MirroredStrategy()")
+    _env_settings()
+    import jax
+    import keras
+
+    if not jax.distributed.is_initialized():
+        # A CPU-only host has no collectives between processes unless one is chosen; gloo
+        # ships with jaxlib. (GPUs use their own, NCCL, whatever this says.)
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        keras.distribution.initialize()  # reads the KERAS_DISTRIBUTION_* variables
+    devices = keras.distribution.list_devices()
+    return Cluster(keras.distribution.DataParallel(devices=devices), jax.process_count(), jax.process_index(),
+                   len(devices))
