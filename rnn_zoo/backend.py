@@ -10,6 +10,7 @@ on every backend.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -33,6 +34,31 @@ def name() -> str:
     return keras.backend.backend()
 
 
+@contextlib.contextmanager
+def states_tracked(model):
+    """Within it, `fit` and `predict` on JAX carry a stateful RNN's state. Keras creates the
+    state variables untracked (they are not in the model's non-trainable variables), so
+    JAX's stateless steps neither read nor write them: every batch would start from a zero
+    state and the state after `predict` would stay zero. Tracked only for the duration, so
+    that the saved weights stay what a `.keras` file expects. A no-op on TensorFlow, whose
+    steps update the variables themselves."""
+    added = []
+    if name() == "jax":
+        from .training import stateful_rnns
+
+        for rnn in stateful_rnns(model):
+            own = rnn._non_trainable_variables
+            new = [v for v in (rnn.states or []) if all(v is not w for w in own)]
+            own.extend(new)
+            added.append((own, new))
+    try:
+        yield
+    finally:
+        for own, new in added:
+            for v in new:
+                own.remove(v)
+
+
 def tf_call(model):
     """`model`'s inference forward pass as a function of TensorFlow tensors, for the serving
     graphs. On TensorFlow it is traced into the graph; on another backend it runs as a
@@ -47,7 +73,8 @@ def tf_call(model):
     def run(x):
         # predict_on_batch runs the backend's compiled function (an eager JAX call would
         # compile its recurrent loop again on every call) and keeps a stateful layer's state.
-        return np.asarray(model.predict_on_batch(x.numpy()))
+        with states_tracked(model):
+            return np.asarray(model.predict_on_batch(x.numpy()))
 
     def call(x):
         y = tf.py_function(run, [x], Tout=out_dtype)

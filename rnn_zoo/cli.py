@@ -255,7 +255,10 @@ def _cmd_speed(args) -> None:
         raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
     from rnn_zoo.speed.benchmark import run_speed_benchmark
 
-    out = args.out or "results/speed.json"
+    from rnn_zoo import backend
+    from rnn_zoo.speed.benchmark import results_path
+
+    out = args.out or results_path(backend.name())
     results = run_speed_benchmark(args.tasks, repeats=args.repeats, data_dir=args.data_dir, out=out,
                                   readme=None if args.no_readme else Path("README.md"),
                                   log=lambda line: print(line, flush=True))

@@ -69,8 +69,9 @@ def require(format_name: str) -> None:
 # -- the standalone twin ---------------------------------------------------------------
 def is_stateful(model) -> bool:
     """Whether a recurrent layer of `model` (or inside a Bidirectional) keeps its state."""
-    return any(getattr(rnn, "stateful", False) for layer in model.layers
-               for rnn in (getattr(layer, "forward_layer", layer), getattr(layer, "backward_layer", None)))
+    from .training import stateful_rnns
+
+    return bool(stateful_rnns(model))
 
 
 def output_name(task_spec) -> str:
@@ -211,13 +212,15 @@ def keras_reference(model, task_spec, x: np.ndarray, batch: int) -> np.ndarray:
     probabilities where it outputs logits. The model's state is reset afterwards."""
     import keras
 
+    from .backend import states_tracked
     from .training import reset_states
 
     reset_states(model)
     try:
         # predict_on_batch runs a compiled graph: an eager call steps a long masked loop in
         # Python (14 s instead of 1 s for 8 messages through sms_spam_symbols).
-        outputs = [np.asarray(model.predict_on_batch(x[i : i + batch])) for i in range(0, len(x), batch)]
+        with states_tracked(model):
+            outputs = [np.asarray(model.predict_on_batch(x[i : i + batch])) for i in range(0, len(x), batch)]
     finally:
         reset_states(model)
     out = np.concatenate(outputs)

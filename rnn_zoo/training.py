@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .backend import states_tracked
 from .data import TaskData
 from .distributed import check_strategy
 from .distributed import start as start_cluster
@@ -106,12 +107,16 @@ def set_seed(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def stateful_rnns(model: keras.Model) -> list:
+    """The recurrent layers of `model` that keep their state (both halves of a Bidirectional)."""
+    return [rnn for layer in model.layers
+            for rnn in (getattr(layer, "forward_layer", layer), getattr(layer, "backward_layer", None))
+            if getattr(rnn, "stateful", False)]
+
+
 def reset_states(model: keras.Model) -> None:
-    for layer in model.layers:
-        # Bidirectional wraps two RNNs, each with its own state.
-        for rnn in (getattr(layer, "forward_layer", layer), getattr(layer, "backward_layer", None)):
-            if getattr(rnn, "stateful", False):
-                rnn.reset_state()
+    for rnn in stateful_rnns(model):
+        rnn.reset_state()
 
 
 def _one_iterator(dataset: tf.data.Dataset, batches: int) -> tuple[tf.data.Dataset, int | None]:
@@ -326,7 +331,7 @@ def train(
         callbacks.append(EpochProgressBar())
         verbose = 0
     start = time.perf_counter()
-    with scope.scope() if cluster is not None else contextlib.nullcontext():
+    with scope.scope() if cluster is not None else contextlib.nullcontext(), states_tracked(model):
         history = model.fit(
             train_ds, epochs=epochs, verbose=verbose, callbacks=callbacks,
             shuffle=False,  # the pipeline shuffles (and a stateful task's order matters)
@@ -368,8 +373,9 @@ def predict_test(model: keras.Model, data: TaskData) -> np.ndarray:
             f"a stateful model is evaluated with batch size 1 (one unbroken curve); this one has {batch}"
         )
     reset_states(model)
-    model.predict(data.x_train, batch_size=1, verbose=0)
-    return model.predict(data.x_test, batch_size=1, verbose=0)
+    with states_tracked(model):
+        model.predict(data.x_train, batch_size=1, verbose=0)
+        return model.predict(data.x_test, batch_size=1, verbose=0)
 
 
 def evaluate(model: keras.Model, name: str, *, data: TaskData | None = None, preprocessor=None, data_dir=None,

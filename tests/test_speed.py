@@ -93,17 +93,25 @@ def test_speed_benchmark_runs_for_real_and_writes_its_tables(tmp_path):
     assert row["task"] == "letters_1pre1" and row["steps_per_epoch"] == 1
     assert row["zoo"]["median_samples_per_s"] > 0 and row["torch"]["median_samples_per_s"] > 0
     assert row["ratio"] == pytest.approx(row["zoo"]["median_samples_per_s"] / row["torch"]["median_samples_per_s"])
-    assert row["zoo"]["median_overhead_ms_per_epoch"] is not None  # a one-batch task
-    assert set(row["inference"]) == {"saved_model_serve", "model_predict", "model_predict_on_batch",
-                                     "tf_function_call"}
+    keras_paths = {"model_predict", "model_predict_on_batch"}
+    if rnn_zoo.backend.name() == "tensorflow":
+        assert row["zoo"]["median_overhead_ms_per_epoch"] is not None  # a one-batch task
+        assert set(row["inference"]) == {"saved_model_serve", "tf_function_call", *keras_paths}
+    else:  # the Keras paths only; the machine record names the backend
+        assert set(row["inference"]) == keras_paths and results["machine"]["keras_backend"] == "jax"
     heavy = results["import"]["heavy_modules"]
     assert heavy["import_rnn_zoo"] == []
     # Beyond what TensorFlow and Keras load themselves, training and export load nothing heavy.
     assert set(heavy["import_rnn_zoo_training"]) <= set(heavy["import_tensorflow_keras"])
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nrest\n")
-    update_readme(readme, speed_tables(results), start=README_START, end=README_END)
-    assert "`letters_1pre1`" in readme.read_text() and "old" not in readme.read_text()
+    if rnn_zoo.backend.name() == "tensorflow":
+        readme = tmp_path / "README.md"
+        readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nrest\n")
+        update_readme(readme, speed_tables(results), start=README_START, end=README_END)
+        assert "`letters_1pre1`" in readme.read_text() and "old" not in readme.read_text()
+    else:  # the JAX table sits beside TensorFlow's, from the published TensorFlow run
+        from rnn_zoo.speed.benchmark import backend_tables
+
+        assert "`letters_1pre1`" in backend_tables(results, json.loads(SPEED.read_text()))
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +148,22 @@ def test_readme_speed_tables_are_the_ones_generated_from_speed_json(speed):
 
     readme = (ROOT / "README.md").read_text()
     assert readme.split(README_START, 1)[1].split(README_END, 1)[0].strip() == speed_tables(speed)
+
+
+def test_published_jax_run_covers_every_task_and_its_readme_table_is_generated(speed):
+    from rnn_zoo.speed.benchmark import JAX_README_END, JAX_README_START, backend_tables
+
+    jax_file = ROOT / "results" / "speed_jax.json"
+    assert jax_file.is_file(), "results/speed_jax.json is missing: run `KERAS_BACKEND=jax rnn-zoo bench --speed`"
+    jax_run = json.loads(jax_file.read_text())
+    assert jax_run["machine"]["keras_backend"] == "jax" and jax_run["settings"]["repeats"] >= 3
+    assert [row["task"] for row in jax_run["training"]] == rnn_zoo.list_tasks()
+    for row in jax_run["training"]:
+        ratio = np.median(row["zoo"]["samples_per_s"]) / np.median(row["torch"]["samples_per_s"])
+        assert row["ratio"] == pytest.approx(ratio)
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split(JAX_README_START, 1)[1].split(JAX_README_END, 1)[0].strip()
+    assert section == backend_tables(jax_run, speed)
 
 
 def test_import_rnn_zoo_stays_light():

@@ -4,6 +4,7 @@ results/speed.json and the README's speed tables (between their markers)."""
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import statistics
 from pathlib import Path
@@ -15,6 +16,13 @@ from ..registry import get_task, list_tasks
 from . import measure
 
 README_START, README_END = "<!-- speed:start -->", "<!-- speed:end -->"
+# The JAX backend's run: its own file (a run keeps rows of one backend) and README section.
+JAX_README_START, JAX_README_END = "<!-- speed-jax:start -->", "<!-- speed-jax:end -->"
+
+
+def results_path(backend_name: str) -> str:
+    """Where a speed run on `backend_name` writes by default (one file per backend)."""
+    return "results/speed.json" if backend_name == "tensorflow" else f"results/speed_{backend_name}.json"
 # Steady-state speed does not depend on the epoch's length, so the big sets are cut.
 MAX_SAMPLES = 6000
 # Each repetition times at least MIN_TIMED_EPOCHS epochs after a warm-up epoch (tracing,
@@ -33,11 +41,16 @@ def bench_task(name: str, *, repeats: int, data_dir, log: Callable[[str], None])
     from .. import load_task_data
     from ..training import MAX_STEPS_PER_EXECUTION
 
+    from .. import backend
+
     spec = get_task(name)
     probe = load_task_data(name, data_dir=data_dir).head(MAX_SAMPLES)
     batch, samples = spec.train.batch_size, len(probe.x_train)
     steps = probe.steps_per_epoch(batch)
     tiny = steps == 1
+    # The bare compiled step is timed through TensorFlow's train_function (JAX's takes the
+    # whole training state as arguments): the overhead columns are TensorFlow's only.
+    time_steps = tiny and backend.name() == "tensorflow"
     if tiny:
         epochs = TINY_EPOCHS
     else:  # calibrate: one warm-up and one timed epoch of the zoo
@@ -55,12 +68,12 @@ def bench_task(name: str, *, repeats: int, data_dir, log: Callable[[str], None])
             if framework == "zoo":
                 result, times = measure.zoo_training(name, epochs=epochs, seed=rep, data_dir=data_dir,
                                                      max_train_samples=MAX_SAMPLES)
-                step = measure.zoo_step_time(result) if tiny else None
+                step = measure.zoo_step_time(result) if time_steps else None
             else:
                 data = load_task_data(name, data_dir=data_dir, seed=rep).head(MAX_SAMPLES)
                 trainer = measure.torch_trainer(name, data, seed=rep, epochs=epochs)
                 times = measure.torch_training(trainer, epochs=epochs)
-                step = measure.torch_step_time(trainer) if tiny else None
+                step = measure.torch_step_time(trainer) if time_steps else None
             epoch = statistics.median(times)
             sps[framework].append(samples / epoch)
             epoch_ms[framework].append(epoch * 1e3)
@@ -83,7 +96,7 @@ def bench_task(name: str, *, repeats: int, data_dir, log: Callable[[str], None])
     row["ratio"] = row["zoo"]["median_samples_per_s"] / row["torch"]["median_samples_per_s"]
     row["ratio_per_repetition"] = ratios  # each from two back-to-back runs
     row["ratio_goal_met"] = row["ratio"] >= GOAL_RATIO
-    if tiny:
+    if time_steps:
         for framework in ("zoo", "torch"):
             row[framework]["median_step_ms"] = _median(step_ms[framework])
             row[framework]["median_overhead_ms_per_epoch"] = _median(overhead[framework])
@@ -98,11 +111,16 @@ def bench_task(name: str, *, repeats: int, data_dir, log: Callable[[str], None])
     return row
 
 
-def run_speed_benchmark(pattern: str = "*", *, repeats: int = 5, data_dir=None, out="results/speed.json",
+def run_speed_benchmark(pattern: str = "*", *, repeats: int = 5, data_dir=None, out=None,
                         readme="README.md", log: Callable[[str], None] = print, import_repeats: int = 5) -> dict:
-    """Benchmark every task matching `pattern`; rows of other tasks already in `out` are
-    kept. The README tables are rewritten once `out` holds every registered task."""
+    """Benchmark every task matching `pattern` on the Keras backend in use; rows of other
+    tasks already in `out` (default: `results_path(backend)`) are kept. The README tables are
+    rewritten once `out` holds every registered task."""
     import torch
+
+    from .. import backend
+
+    out = out or results_path(backend.name())
 
     names = list_tasks(pattern)
     if not names:
@@ -117,6 +135,10 @@ def run_speed_benchmark(pattern: str = "*", *, repeats: int = 5, data_dir=None, 
         "goal_ratio": GOAL_RATIO, "goal_overhead_ms": GOAL_OVERHEAD_MS,
     }
     this_machine = {**machine(), "torch": torch.__version__, "torch_threads": torch.get_num_threads()}
+    if backend.name() != "tensorflow":
+        import importlib.metadata
+
+        this_machine.update(keras_backend=backend.name(), jax=importlib.metadata.version("jax"))
     # Keep other tasks' rows only from a run with the same settings on the same machine,
     # so that the file always describes one kind of run.
     rows = kept_rows(out, "training", settings=settings, machine=this_machine)
@@ -131,8 +153,20 @@ def run_speed_benchmark(pattern: str = "*", *, repeats: int = 5, data_dir=None, 
     }
     write_results(out, results)
     if readme and len(results["training"]) == len(list_tasks()):
-        update_readme(Path(readme), speed_tables(results), start=README_START, end=README_END)
+        update_speed_readme(Path(readme), Path(out).parent)
     return results
+
+
+def update_speed_readme(readme: Path, results_dir: Path) -> None:
+    """Both backends' README sections, from the results files in `results_dir` (the JAX
+    table compares with TensorFlow's, so it is rewritten after either run)."""
+    tf_file, jax_file = (results_dir / Path(results_path(b)).name for b in ("tensorflow", "jax"))
+    tf_results = json.loads(tf_file.read_text()) if tf_file.is_file() else None
+    if tf_results is not None and tf_results.get("machine", {}).get("keras_backend", "tensorflow") == "tensorflow":
+        update_readme(readme, speed_tables(tf_results), start=README_START, end=README_END)
+    if jax_file.is_file() and tf_results is not None:
+        update_readme(readme, backend_tables(json.loads(jax_file.read_text()), tf_results),
+                      start=JAX_README_START, end=JAX_README_END)
 
 
 def _n(value, digits=3):
@@ -267,5 +301,49 @@ def speed_tables(results: dict) -> str:
         + ", and it loads "
         f"{heavy['import_rnn_zoo_training']}"
         + (f", beyond TensorFlow's: {', '.join(sorted(extra))}." if extra else ", nothing beyond what TensorFlow loads."),
+    ]
+    return "\n".join(lines)
+
+
+def backend_tables(jax_results: dict, tf_results: dict) -> str:
+    """The README's section on the JAX backend, from speed_jax.json beside speed.json. Each
+    run compares its backend with PyTorch in interleaved repetitions; JAX against TensorFlow
+    is the quotient of the two ratios, PyTorch being the yardstick both runs share (the two
+    runs were not interleaved with each other)."""
+    m, s = jax_results["machine"], jax_results["settings"]
+    tf_rows = {row["task"]: row for row in tf_results["training"]}
+    lines = [
+        f"Measured by `KERAS_BACKEND=jax {jax_results['command']}` on {jax_results['date']}: {m['cpu']}, "
+        f"{m['cores']} cores, no GPU; JAX {m['jax']}, Keras {m['keras']}, PyTorch {m['torch']} "
+        f"({m['torch_threads']} threads). The same settings as the TensorFlow table: medians of {s['repeats']} "
+        "repetitions interleaved with PyTorch. JAX / TensorFlow is (JAX / PyTorch) ÷ (TensorFlow / PyTorch), "
+        "each from its own run.",
+        "",
+        "| task | cell | batch × steps | JAX samples/s | PyTorch samples/s | JAX / PyTorch | per repetition "
+        "| TensorFlow / PyTorch | JAX / TensorFlow | faster on CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    faster = []
+    for row in jax_results["training"]:
+        cell = ("bi-" if row["bidirectional"] else "") + row["cell"]
+        tf_row = tf_rows.get(row["task"])
+        versus = row["ratio"] / tf_row["ratio"] if tf_row else None
+        winner = "—" if versus is None else "JAX" if versus > 1 else "TensorFlow"
+        if winner == "JAX":
+            faster.append((row["task"], versus))
+        lines.append(
+            f"| `{row['task']}` | {cell} | {row['batch_size']} × {row['steps_per_epoch']} | "
+            f"{_n(row['zoo']['median_samples_per_s'])} | {_n(row['torch']['median_samples_per_s'])} | "
+            f"{row['ratio']:.2f} | {min(row['ratio_per_repetition']):.2f}–{max(row['ratio_per_repetition']):.2f} | "
+            + (f"{tf_row['ratio']:.2f} | {versus:.2f} | {winner} |" if tf_row else "— | — | — |")
+        )
+    jax_wins = [f"`{r['task']}` ({r['ratio']:.2f})" for r in jax_results["training"] if r["ratio_goal_met"]]
+    lines += [
+        "",
+        f"- JAX faster than TensorFlow: {', '.join(f'`{t}` ({v:.2f}×)' for t, v in faster) or 'none'}. "
+        "Choose it with `KERAS_BACKEND=jax` in the environment of any command (see "
+        "[Backends](#backends-tensorflow-or-jax)).",
+        f"- JAX faster than PyTorch (ratio ≥ {s['goal_ratio']:g}): "
+        f"{', '.join(jax_wins) or 'none'}.",
     ]
     return "\n".join(lines)

@@ -88,28 +88,33 @@ def inference_times(result, *, batch: int = 256) -> dict:
     """Batch-1 latency (ms) and batch-`batch` throughput (samples/s) of each way to run a
     trained model: the reloaded SavedModel's `serve` (human inputs, pre- and
     post-processing included), `model.predict`, `model.predict_on_batch`, and a
-    `tf.function` around `model(x)`. A stateful model takes batch 1 only."""
+    `tf.function` around `model(x)`. A stateful model takes batch 1 only. On another
+    backend than TensorFlow, the two Keras paths only (its exports are TensorFlow's)."""
     import tensorflow as tf
 
+    from .. import backend
     from ..exporting import export
 
     model, data = result.model, result.data
     stateful = data.stateful
     sizes = [1] if stateful else [1, batch]
+    on_tf = backend.name() == "tensorflow"
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        loaded = tf.saved_model.load(str(export(result, Path(tmp) / "m")))
-        compiled = tf.function(lambda x: model(x, training=False))
+        if on_tf:
+            loaded = tf.saved_model.load(str(export(result, Path(tmp) / "m")))
+            compiled = tf.function(lambda x: model(x, training=False))
         for n in sizes:
             human = {k: tf.constant(v) for k, v in data.serving_examples(n).items()}
             x = data.x_test[data._test_rows(n)]
             x_tensor = tf.constant(x)
             paths = {
-                "saved_model_serve": lambda: loaded.serve(**human),
                 "model_predict": lambda: model.predict(x, batch_size=n, verbose=0),
                 "model_predict_on_batch": lambda: model.predict_on_batch(x),
-                "tf_function_call": lambda: compiled(x_tensor),
             }
+            if on_tf:
+                paths = {"saved_model_serve": lambda: loaded.serve(**human), **paths,
+                         "tf_function_call": lambda: compiled(x_tensor)}
             for path, fn in paths.items():
                 seconds = time_calls(fn)
                 key = "batch1_latency_ms" if n == 1 else f"batch{n}_samples_per_s"
