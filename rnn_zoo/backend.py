@@ -26,6 +26,7 @@ from . import errors
 REQUEST_FILE = "request.json"
 ANSWER_FILE = "answer.json"
 X_TEST_FILE = "x_test.npy"
+CHILD_CODE = "import sys; from rnn_zoo.backend import _child; sys.exit(_child(sys.argv[1]))"
 
 
 def name() -> str:
@@ -39,9 +40,10 @@ def states_tracked(model):
     """Within it, `fit` and `predict` on JAX carry a stateful RNN's state. Keras creates the
     state variables untracked (they are not in the model's non-trainable variables), so
     JAX's stateless steps neither read nor write them: every batch would start from a zero
-    state and the state after `predict` would stay zero. Tracked only for the duration, so
-    that the saved weights stay what a `.keras` file expects. A no-op on TensorFlow, whose
-    steps update the variables themselves."""
+    state and the state after `predict` would stay zero. Tracked only for the duration:
+    weights saved inside it (a ModelCheckpoint callback during `fit`) hold the state too and
+    load only inside it again, so save after it. A no-op on TensorFlow, whose steps update
+    the variables themselves."""
     added = []
     if name() == "jax":
         from .training import stateful_rnns
@@ -97,10 +99,13 @@ def write_in_tensorflow(format_name: str, model, folder: Path, preprocessor, *, 
             np.save(handover / X_TEST_FILE, np.asarray(x_test), allow_pickle=False)
         request = {"format": format_name, "folder": str(Path(folder).resolve()), "task": task, "details": details}
         (handover / REQUEST_FILE).write_text(json.dumps(request))
-        env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+        # The child finds this very rnn_zoo, and leaves the GPU to the parent (an export needs none).
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow", "CUDA_VISIBLE_DEVICES": "",
+               "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        child = subprocess.run([sys.executable, "-m", "rnn_zoo.backend", str(handover)], env=env,
-                               capture_output=True, text=True)
+        child = subprocess.run([sys.executable, "-c", CHILD_CODE, str(handover)], env=env, capture_output=True,
+                               text=True)
         answer_path = handover / ANSWER_FILE
         if not answer_path.is_file():
             last = (child.stderr.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
@@ -112,8 +117,9 @@ def write_in_tensorflow(format_name: str, model, folder: Path, preprocessor, *, 
     return answer["result"]
 
 
-def _child(handover: Path) -> int:
+def _child(handover) -> int:
     """The TensorFlow side of `write_in_tensorflow`."""
+    handover = Path(handover)
     import keras
 
     from .exporting import write_export
@@ -130,9 +136,10 @@ def _child(handover: Path) -> int:
         answer = {"result": result}
     except errors.RnnZooError as e:
         answer = {"error": type(e).__name__, "message": str(e)}
+    except Exception as e:  # a converter's own failure: its first line, not a traceback
+        first = (str(e).strip().splitlines() or [""])[0][:300]
+        answer = {"error": "ExportError", "message": f"writing the {request['format']} export failed: "
+                                                     f"{type(e).__name__}: {first}"}
     (handover / ANSWER_FILE).write_text(json.dumps(answer))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(_child(Path(sys.argv[1])))

@@ -109,7 +109,9 @@ def _cmd_train(args) -> None:
     rnn_zoo.get_task(args.name)  # an unknown name fails here, with suggestions
     out = Path(args.out or Path("saved_models") / args.name)
     # In a distributed run process 0 writes; the others (maybe on machines of their own) only train.
-    writes = not args.distributed or os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID") == "0"
+    from rnn_zoo.distributed import env_process_id
+
+    writes = not args.distributed or env_process_id() == 0
     if writes:
         check_destination(out, kind="preset", overwrite=args.overwrite)  # before training, not after
     # Piped to a file, a progress bar is a stream of control characters: one line per epoch.
@@ -122,7 +124,7 @@ def _cmd_train(args) -> None:
     # The classical model is fitted now, on the same training split (up to a minute on MNIST).
     print("fitting the classical model on the training split, to compare ...", flush=True)
     print(result.summary())
-    if result.cluster is not None and not result.cluster.is_chief:
+    if not result.writes:
         print(f"process {result.cluster.process_id} of {result.cluster.num_processes}: process 0 writes {out}/")
         return
     with atomic_directory(out, kind="preset", overwrite=args.overwrite) as staging:
@@ -296,10 +298,15 @@ def _cmd_bench(args) -> None:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         raise UsageError(f"--seeds expects comma-separated integers, got {args.seeds!r}") from None
+    from rnn_zoo import backend
+
     out = args.out or ("results/quick.json" if args.quick else "results/results.json")
-    readme = Path("README.md")
+    readme = None if args.no_readme else Path("README.md")
+    if backend.name() != "tensorflow":  # the published results are TensorFlow's: another backend's go apart
+        out = args.out or str(Path(out).with_name(f"{Path(out).stem}_{backend.name()}.json"))
+        readme = None
     results = run_benchmark(args.tasks, seeds=seeds, quick=args.quick, data_dir=args.data_dir, out=out,
-                            readme=None if args.no_readme else readme,
+                            readme=readme,
                             log=lambda line: print(line, flush=True))
     failed = [row["task"] for row in results["rows"] if row["goals"] and not row["goals_met"]]
     print(f"wrote {out}: {len(results['rows'])} task(s)" + (f"; goals missed: {', '.join(failed)}" if failed else ""))

@@ -68,10 +68,20 @@ def _env_settings() -> dict[str, str]:
     for name in ENV_VARS[1:]:
         if not settings[name].isdigit():
             raise InvalidOverrideError(f"{name} must be a whole number, got {settings[name]!r}")
+    addresses = settings[ENV_VARS[0]].split(",")
+    if len(addresses) > 1 and len(addresses) != int(settings[ENV_VARS[1]]):
+        raise InvalidOverrideError(f"{ENV_VARS[0]} names {len(addresses)} processes, {ENV_VARS[1]} says "
+                                   f"{settings[ENV_VARS[1]]}")
     if int(settings[ENV_VARS[2]]) >= int(settings[ENV_VARS[1]]):
         raise InvalidOverrideError(f"{ENV_VARS[2]}={settings[ENV_VARS[2]]} must be below "
                                    f"{ENV_VARS[1]}={settings[ENV_VARS[1]]}")
     return settings
+
+
+def env_process_id() -> int | None:
+    """This process's KERAS_DISTRIBUTION_PROCESS_ID, where it is a whole number."""
+    value = os.environ.get(ENV_VARS[2], "")
+    return int(value) if value.isdigit() else None
 
 
 def start() -> Cluster:
@@ -93,7 +103,13 @@ def start() -> Cluster:
         # A CPU-only host has no collectives between processes unless one is chosen; gloo
         # ships with jaxlib. (GPUs use their own, NCCL, whatever this says.)
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
-        keras.distribution.initialize()  # reads the KERAS_DISTRIBUTION_* variables
+        try:
+            keras.distribution.initialize()  # reads the KERAS_DISTRIBUTION_* variables
+        except (ValueError, RuntimeError) as e:  # a busy port, JAX already started, a coordinator that never came
+            reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+            raise InvalidOverrideError(f"could not join the cluster at {os.environ[ENV_VARS[0]].split(',')[0]} "
+                                       f"(is process 0 running, its port free, and no JAX work done before?): "
+                                       f"{reason}") from None
     devices = keras.distribution.list_devices()
     return Cluster(keras.distribution.DataParallel(devices=devices), jax.process_count(), jax.process_index(),
                    len(devices))

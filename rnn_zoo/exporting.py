@@ -82,6 +82,8 @@ def export(model, path, *, format: str = "saved_model", task: str | None = None,
         if task != model.task:
             raise PresetError(f"a model of task {model.task!r} cannot be exported as task {task!r}")
         check_not_inside(path, getattr(model, "path", None))
+        if not getattr(model, "writes", True):  # a distributed run's process other than 0
+            return Path(path)
         model, preprocessor = model.model, preprocessor or model.preprocessor
     if task is None or preprocessor is None:
         raise PresetError("exporting a keras.Model needs task= and the preprocessor= it was trained with "

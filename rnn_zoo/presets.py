@@ -297,14 +297,20 @@ def data_fingerprint(data) -> tuple[str, str]:
 def reproduce_command(result) -> str:
     """The `rnn-zoo train` command line that retrains `result` the same way; the Python
     call where the command line cannot say it (data options, a slice of the data)."""
+    from . import backend
+
     spec = get_task(result.task)
+    distributed = getattr(result, "cluster", None) is not None  # (the same run on as many devices: KERAS_DISTRIBUTION_*)
+    # A run on another backend is reproduced on that backend (seeds draw differently per backend).
+    env = [] if backend.name() == "tensorflow" else [f"KERAS_BACKEND={backend.name()}"]
     if result.data_options or result.max_train_samples is not None:
         args = [repr(result.task), f"seed={result.seed}", f"epochs={result.epochs}", f"batch_size={result.batch_size}",
                 f"data_options={_jsonable(result.data_options)!r}", f"max_train_samples={result.max_train_samples!r}",
+                *(["distributed=True"] if distributed else []),
                 *(f"{k}={v!r}" for k, v in result.overrides.items() if k != "batch_size")]
-        return f"rnn_zoo.train({', '.join(args)})"
-    parts = ["rnn-zoo", "train", result.task, "--seed", str(result.seed)]
-    if getattr(result, "cluster", None) is not None:  # (the same run, on as many devices: KERAS_DISTRIBUTION_*)
+        return " ".join([*env, f"rnn_zoo.train({', '.join(args)})"])
+    parts = [*env, "rnn-zoo", "train", result.task, "--seed", str(result.seed)]
+    if distributed:
         parts.append("--distributed")
     if result.epochs != spec.train.epochs:
         parts += ["--epochs", str(result.epochs)]
@@ -313,7 +319,17 @@ def reproduce_command(result) -> str:
     for key, value in result.overrides.items():
         if key != "batch_size":  # a stateful task's, already given above
             parts += ["--set", f"{key}={value!r}"]
-    return shlex.join(parts)
+    return " ".join(env + [shlex.join(parts[len(env):])])
+
+
+def backend_versions() -> dict:
+    """The Keras backend and its version, where it is not TensorFlow (whose version is always recorded)."""
+    from importlib.metadata import version
+
+    from . import backend
+
+    name = backend.name()
+    return {} if name == "tensorflow" else {"keras_backend": name, name: version(name)}
 
 
 def preset_metadata(result, *, headline_metric: str | None = None) -> dict:
@@ -345,7 +361,7 @@ def preset_metadata(result, *, headline_metric: str | None = None) -> dict:
         "headline_metric": headline_metric or primary_metric(spec, result.metrics),
         "dataset": dataset,
         "versions": {"rnn_zoo": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-                     "python": platform.python_version()},
+                     "python": platform.python_version(), **backend_versions()},
         "date": datetime.date.today().isoformat(), "command": reproduce_command(result),
         "training": {"wall_time_s": round(result.wall_time_s, 2), "history": result.history},
     }

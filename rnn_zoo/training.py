@@ -73,8 +73,17 @@ class TrainResult:
 
     def save_preset(self, folder, *, overwrite: bool = False):
         """Write this run as a preset folder, loadable with `rnn_zoo.load_preset(folder)`.
-        An existing folder is replaced only if it is a zoo output or empty, or with `overwrite`."""
+        An existing folder is replaced only if it is a zoo output or empty, or with `overwrite`.
+        In a distributed run only process 0 writes (the others return at once)."""
+        if not self.writes:
+            return Path(folder)
         return self.to_preset().save(folder, overwrite=overwrite)
+
+    @property
+    def writes(self) -> bool:
+        """Whether this process writes the run's outputs: always, except in a distributed
+        run, where process 0 alone does."""
+        return self.cluster is None or self.cluster.is_chief
 
     def summary(self) -> str:
         """A small table: each metric for the model, the naive baseline and the classical model."""
@@ -238,7 +247,9 @@ def train(
     `strategy` is a tf.distribute strategy whose scope builds the model (TensorFlow, one
     machine); `distributed=True` trains data-parallel over the processes and machines that
     the KERAS_DISTRIBUTION_* variables describe (JAX; see `rnn_zoo.distributed`): every
-    process runs the same call and gets the same result, and per-epoch validation is off;
+    process runs the same call and gets the same result (its `model` an uncompiled copy of
+    the trained weights), per-epoch validation is off, and only process 0's `save_preset`
+    and `export` write;
     `max_train_samples` trains on the first samples only (a quick run on a slice);
     `validate=False` skips the per-epoch test pass (the curves), not the final evaluation;
     `steps_per_execution` is how many training steps run in one compiled call (default:
@@ -256,6 +267,9 @@ def train(
     resolve(spec, overrides)
     batch_size = spec.train.batch_size if batch_size is None else batch_size
     epochs = spec.train.epochs if epochs is None else epochs
+    if distributed and checkpoint_dir is not None:
+        raise InvalidOverrideError("checkpoint_dir cannot be used with distributed=True: Keras's BackupAndRestore "
+                                   "has no process 0, so every process would write and delete the same folder")
     if strategy is not None and distributed:
         raise InvalidOverrideError("give strategy= (TensorFlow, one machine) or distributed=True (JAX, any number "
                                    "of machines), not both")
@@ -350,7 +364,7 @@ def train(
         task=name, model=model, data=data, history=history,
         metrics=metrics, baseline=data.baseline_scores(),
         baseline_name=data.baseline_name, epochs=epochs, batch_size=batch_size, seed=seed,
-        overrides=overrides, wall_time_s=wall, samples_per_s=len(data.x_train) * epochs_run / max(wall, 1e-9),
+        overrides=overrides, wall_time_s=wall, samples_per_s=min(len(data.x_train), steps * batch_size) * epochs_run / max(wall, 1e-9),
         data_options=dict(data_options or {}), max_train_samples=max_train_samples, cluster=cluster,
     )
 

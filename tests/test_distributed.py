@@ -68,7 +68,8 @@ def test_two_processes_train_as_one_and_only_process_0_writes(tmp_path):
     assert "process 1 of 2: process 0 writes" in second.stdout and "wrote" not in second.stdout
     # Process 0 wrote the preset; it evaluates to what both printed and records how it trained.
     preset = rnn_zoo.load_preset(out)
-    assert "--distributed" in preset.metadata["command"]
+    assert preset.metadata["command"].startswith("KERAS_BACKEND=jax rnn-zoo train sine_regression")
+    assert "--distributed" in preset.metadata["command"] and preset.metadata["versions"]["keras_backend"] == "jax"
     rmse = float(metric_lines(first.stdout)[0].split()[1])
     assert preset.metadata["metrics"]["rmse"] == pytest.approx(rmse, rel=1e-5)
     alone_rmse = rnn_zoo.load_preset(alone).metadata["metrics"]["rmse"]
@@ -113,6 +114,8 @@ def test_distributed_without_jax_or_the_cluster_variables_is_one_line(monkeypatc
             rnn_zoo.train("sine_regression", distributed=True, verbose=0)
     with pytest.raises(rnn_zoo.InvalidOverrideError, match="stateful"):
         rnn_zoo.train("sin_to_cos", distributed=True, verbose=0)
+    with pytest.raises(rnn_zoo.InvalidOverrideError, match="BackupAndRestore has no process 0"):
+        rnn_zoo.train("sine_regression", distributed=True, checkpoint_dir="never", verbose=0)
 
 
 def test_cli_distributed_on_tensorflow_points_to_jax_and_upstream(tmp_path):

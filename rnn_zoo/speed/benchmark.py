@@ -153,20 +153,20 @@ def run_speed_benchmark(pattern: str = "*", *, repeats: int = 5, data_dir=None, 
     }
     write_results(out, results)
     if readme and len(results["training"]) == len(list_tasks()):
-        update_speed_readme(Path(readme), Path(out).parent)
+        update_speed_readme(Path(readme), results, backend.name())
     return results
 
 
-def update_speed_readme(readme: Path, results_dir: Path) -> None:
-    """Both backends' README sections, from the results files in `results_dir` (the JAX
-    table compares with TensorFlow's, so it is rewritten after either run)."""
-    tf_file, jax_file = (results_dir / Path(results_path(b)).name for b in ("tensorflow", "jax"))
-    tf_results = json.loads(tf_file.read_text()) if tf_file.is_file() else None
-    if tf_results is not None and tf_results.get("machine", {}).get("keras_backend", "tensorflow") == "tensorflow":
+def update_speed_readme(readme: Path, results: dict, backend_name: str) -> None:
+    """The README sections of this run on `backend_name` (the JAX table compares with the
+    published TensorFlow run, results/speed.json, so it is rewritten after either run)."""
+    other = Path(results_path("jax" if backend_name == "tensorflow" else "tensorflow"))
+    other = json.loads(other.read_text()) if other.is_file() else None
+    tf_results, jax_results = (results, other) if backend_name == "tensorflow" else (other, results)
+    if backend_name == "tensorflow":
         update_readme(readme, speed_tables(tf_results), start=README_START, end=README_END)
-    if jax_file.is_file() and tf_results is not None:
-        update_readme(readme, backend_tables(json.loads(jax_file.read_text()), tf_results),
-                      start=JAX_README_START, end=JAX_README_END)
+    if tf_results is not None and jax_results is not None:
+        update_readme(readme, backend_tables(jax_results, tf_results), start=JAX_README_START, end=JAX_README_END)
 
 
 def _n(value, digits=3):
@@ -312,12 +312,14 @@ def backend_tables(jax_results: dict, tf_results: dict) -> str:
     runs were not interleaved with each other)."""
     m, s = jax_results["machine"], jax_results["settings"]
     tf_rows = {row["task"]: row for row in tf_results["training"]}
+    differs = sorted(k for k, v in tf_results["machine"].items() if m.get(k) != v)
     lines = [
         f"Measured by `KERAS_BACKEND=jax {jax_results['command']}` on {jax_results['date']}: {m['cpu']}, "
         f"{m['cores']} cores, no GPU; JAX {m['jax']}, Keras {m['keras']}, PyTorch {m['torch']} "
         f"({m['torch_threads']} threads). The same settings as the TensorFlow table: medians of {s['repeats']} "
         "repetitions interleaved with PyTorch. JAX / TensorFlow is (JAX / PyTorch) ÷ (TensorFlow / PyTorch), "
-        "each from its own run.",
+        f"each from its own run; the TensorFlow run is from {tf_results['date']}"
+        + (f" and its machine record differs in {', '.join(differs)}." if differs else ", on the same machine record."),
         "",
         "| task | cell | batch × steps | JAX samples/s | PyTorch samples/s | JAX / PyTorch | per repetition "
         "| TensorFlow / PyTorch | JAX / TensorFlow | faster on CPU |",
