@@ -66,9 +66,11 @@ def tf_call(model):
     graphs. On TensorFlow it is traced into the graph; on another backend it runs as a
     Python step of the graph (`tf.py_function`), which serves in process but cannot be
     saved: exports go through `write_in_tensorflow`."""
+    import keras
     import tensorflow as tf
 
-    if name() == "tensorflow":
+    # (A callable that is not a Keras model, e.g. a test's stand-in, takes TensorFlow tensors already.)
+    if name() == "tensorflow" or not isinstance(model, keras.Model):
         return lambda x: model(x, training=False)
     out_shape, out_dtype = tuple(model.output_shape[1:]), tf.as_dtype(model.outputs[0].dtype)
 
