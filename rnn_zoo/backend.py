@@ -4,29 +4,31 @@ The zoo trains, evaluates and predicts on any Keras 3 backend it is tested on (T
 the default, and JAX). Its exports are TensorFlow artefacts (a SavedModel, and ONNX and
 LiteRT files converted from a TensorFlow graph), so they are always written by the
 TensorFlow backend: under another backend the model's weights cross over through a
-`.keras` file into a child process running TensorFlow, which writes exactly what a
-TensorFlow-trained model of the same weights would write. The input pipelines are tf.data
+`.keras` file into a TensorFlow process (one per process, started by the first export and
+kept for the next), which writes exactly what a TensorFlow-trained model of the same
+weights would write. The input pipelines are tf.data
 on every backend.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from . import errors
 
-# The child's request and answer, beside the model it loads.
+# The writer's request and answer, beside the model it loads.
 REQUEST_FILE = "request.json"
 ANSWER_FILE = "answer.json"
 X_TEST_FILE = "x_test.npy"
-CHILD_CODE = "import sys; from rnn_zoo.backend import _child; sys.exit(_child(sys.argv[1]))"
 
 
 def name() -> str:
@@ -90,8 +92,8 @@ def tf_call(model):
 
 def write_in_tensorflow(format_name: str, model, folder: Path, preprocessor, *, task: str, x_test, details: dict):
     """`exporting.write_export(format_name, ...)` for a model of a non-TensorFlow backend,
-    run by a TensorFlow child process on the same weights; returns what it returns. An
-    rnn_zoo error in the child is raised here as the same error."""
+    run by a TensorFlow process on the same weights; returns what it returns. An rnn_zoo
+    error there is raised here as the same error."""
     from .presets import write_preset
 
     with tempfile.TemporaryDirectory(prefix="rnn_zoo_handover_") as handover:
@@ -101,17 +103,10 @@ def write_in_tensorflow(format_name: str, model, folder: Path, preprocessor, *, 
             np.save(handover / X_TEST_FILE, np.asarray(x_test), allow_pickle=False)
         request = {"format": format_name, "folder": str(Path(folder).resolve()), "task": task, "details": details}
         (handover / REQUEST_FILE).write_text(json.dumps(request))
-        # The child finds this very rnn_zoo, and leaves the GPU to the parent (an export needs none).
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, "KERAS_BACKEND": "tensorflow", "CUDA_VISIBLE_DEVICES": "",
-               "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        child = subprocess.run([sys.executable, "-c", CHILD_CODE, str(handover)], env=env, capture_output=True,
-                               text=True)
+        failure = _WRITER.write(handover)
         answer_path = handover / ANSWER_FILE
         if not answer_path.is_file():
-            last = (child.stderr.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
-            raise errors.ExportError(f"the TensorFlow process writing the {format_name} export failed: {last}")
+            raise errors.ExportError(f"the TensorFlow process writing the {format_name} export failed: {failure}")
         answer = json.loads(answer_path.read_text())
     if "error" in answer:
         kind = getattr(errors, answer["error"], errors.ExportError)
@@ -119,8 +114,101 @@ def write_in_tensorflow(format_name: str, model, folder: Path, preprocessor, *, 
     return answer["result"]
 
 
+WRITER_CODE = "import sys; from rnn_zoo.backend import _serve; sys.exit(_serve())"
+
+
+class _TensorFlowWriter:
+    """The TensorFlow process that writes this process's exports: started by the first
+    export and kept for the next ones, so that TensorFlow starts once per process rather
+    than once per file (about 5 s each on two cores). It reads one handover folder per line
+    and answers `done` once that folder holds its answer; it ends with this process (its
+    input closes). If it dies, the export that was running fails in one line and the next
+    one starts a new writer. It finds this very rnn_zoo, and leaves the GPU to this process
+    (an export needs none)."""
+
+    def __init__(self):
+        self._proc = None
+        self._log = None
+        self._pid = None
+        self._lock = threading.Lock()
+        atexit.register(self.close)
+
+    def _start(self) -> None:
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow", "CUDA_VISIBLE_DEVICES": "",
+               "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        self._log = tempfile.TemporaryFile(mode="w+", prefix="rnn_zoo_writer_")
+        self._proc = subprocess.Popen([sys.executable, "-c", WRITER_CODE], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=self._log, env=env, text=True)
+        self._pid = os.getpid()
+
+    def write(self, handover: Path) -> str:
+        """Has the writer answer `handover`; returns "" when it did, else why not (one line).
+        A writer kept from an earlier export that has died since is replaced, once."""
+        with self._lock:
+            kept = self._proc is not None and self._pid == os.getpid()
+            for fresh in ((False, True) if kept else (True,)):
+                if fresh:
+                    self.close()
+                    self._start()
+                try:
+                    self._proc.stdin.write(f"{handover}\n")
+                    self._proc.stdin.flush()
+                    if self._proc.stdout.readline().strip() == "done":
+                        return ""
+                except OSError:
+                    pass
+            proc = self._proc
+            lines = self.close()
+            last = f"; its last line: {lines[-1].strip()}" if lines else ""
+            return f"it stopped with exit status {proc.returncode}{last}"
+
+    @property
+    def pid(self) -> int | None:
+        """The writer's process id while one runs (tests use it)."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def close(self) -> list[str]:
+        """Ends the writer (its input closes; killed if it has not ended 10 s later) and
+        returns the lines it logged."""
+        if self._proc is not None and self._pid == os.getpid():
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        lines = []
+        if self._log is not None:
+            self._log.seek(0)
+            lines = self._log.read().strip().splitlines()
+            self._log.close()
+        self._proc = self._log = self._pid = None
+        return lines
+
+
+_WRITER = _TensorFlowWriter()
+
+
+def _serve() -> int:
+    """The TensorFlow writer's loop: one handover folder a line, each answered by `_child`."""
+    import keras
+
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # whatever else is printed goes to the log, never into the replies
+    for line in sys.stdin:
+        if line.strip():
+            _child(line.strip())
+            keras.backend.clear_session()
+            replies.write("done\n")
+            replies.flush()
+    return 0
+
+
 def _child(handover) -> int:
-    """The TensorFlow side of `write_in_tensorflow`."""
+    """The TensorFlow side of `write_in_tensorflow`: one handover folder answered."""
     handover = Path(handover)
     import keras
 

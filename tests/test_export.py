@@ -1,4 +1,7 @@
 """SavedModel exports: human inputs in, human outputs out, equal to the Keras model."""
+import os
+import signal
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -126,3 +129,18 @@ def test_atomic_directory_refuses_a_file(tmp_path):
     with pytest.raises(FileExistsError):
         with atomic_directory(tmp_path / "file", kind="export"):
             pass
+
+
+@pytest.mark.skipif(rnn_zoo.backend.name() == "tensorflow", reason="on TensorFlow the exports are written in process")
+def test_one_tensorflow_writer_serves_the_exports_and_a_dead_one_is_replaced(tmp_path):
+    preset = rnn_zoo.load_preset("letters_4pre1")
+    preset.export(tmp_path / "a")
+    writer = rnn_zoo.backend._WRITER.pid
+    assert writer is not None
+    preset.export(tmp_path / "b", format="onnx")
+    assert rnn_zoo.backend._WRITER.pid == writer  # TensorFlow started once for both
+    os.kill(writer, signal.SIGKILL)
+    path = preset.export(tmp_path / "c")
+    assert rnn_zoo.backend._WRITER.pid not in (None, writer)
+    serve = tf.saved_model.load(str(path)).signatures["serve"]
+    assert serve(text=tf.constant(["abcd"]))["prediction"].numpy()[0] == b"e"
