@@ -1,10 +1,86 @@
+"""The suite's rules, fixtures and parametrizations.
+
+Two markers sort the tests (registered in setup.cfg):
+- `slow`: deselected by default (`-m "not slow"` in setup.cfg's addopts); `pytest -m slow`
+  runs them, `pytest -m ""` runs everything. CI runs both.
+- `backend_free`: the outcome does not depend on the Keras backend (data readers, CLI
+  parsing, the registry, generated tables, packaging, the notebooks' text, processes that
+  choose their own backend). Under any backend but the default it is deselected, so a
+  `KERAS_BACKEND=jax` run repeats only what the backend can change.
+"""
 import os
 from pathlib import Path
 
-import numpy as np
-import pytest
+
+def _share_the_cores():
+    """Under pytest-xdist, each worker (and every process it starts) gets its share of the
+    cores for its thread pools. TensorFlow, XLA and OpenBLAS otherwise each size theirs to
+    the whole machine in every worker, and the threads of two workers fight for two cores:
+    a logistic regression beside a training run took four times as long. Set before numpy,
+    TensorFlow or JAX load; a variable already set is left alone."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if not workers:
+        return
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        os.environ.setdefault(name, threads)
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    os.environ.setdefault("XLA_FLAGS", f"--xla_cpu_multi_thread_eigen={'true' if threads != '1' else 'false'} "
+                                       f"intra_op_parallelism_threads={threads}")
+
+
+_share_the_cores()
+
+import numpy as np  # noqa: E402  (after the thread settings above)
+import pytest  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+DEFAULT_BACKEND = "tensorflow"
+# pytest-timeout's limit for a slow test that names none of its own (setup.cfg's `timeout`
+# is the fast tests' limit).
+SLOW_TIMEOUT_S = 600
+
+
+def pytest_collection_modifyitems(config, items):
+    import rnn_zoo
+
+    backend = rnn_zoo.backend.name()
+    kept, dropped = [], []
+    for item in items:
+        if backend != DEFAULT_BACKEND and item.get_closest_marker("backend_free"):
+            dropped.append(item)
+            continue
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_report_header(config):
+    import rnn_zoo
+
+    backend = rnn_zoo.backend.name()
+    if backend != DEFAULT_BACKEND:
+        return f"keras backend: {backend} (tests marked backend_free are deselected: they ran on {DEFAULT_BACKEND})"
+    return f"keras backend: {backend}"
+
+
+def fast_per_family(names):
+    """`names` as pytest parameters: the first task of each kind (a family, stateful or not)
+    on the fast path, every other one marked slow. The default suite then covers every
+    family and CI covers every task."""
+    import rnn_zoo
+
+    seen, params = set(), []
+    for name in names:
+        spec = rnn_zoo.get_task(name)
+        kind = (spec.family, spec.model.stateful)
+        params.append(pytest.param(name, id=name, marks=[pytest.mark.slow] if kind in seen else []))
+        seen.add(kind)
+    return params
 
 # Captured before the isolation fixture below removes it from the environment.
 REAL_DATA = os.environ.get("RNN_ZOO_DATA")
@@ -56,3 +132,21 @@ def tiny_data_dir(tmp_path_factory) -> Path:
     write_sms(folder / "SMSSpamCollection", SMS_LINES * 12)  # words seen >= 10 times
     write_mnist_idx(folder, n_train=40, n_test=20)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_data_dir):
+    """tiny_run(name): `rnn_zoo.train(name)` for one epoch of one batch of the tiny
+    real-format data (generated data for letters and sine), made once per test process and
+    shared by the tests that only read it."""
+    import rnn_zoo
+
+    runs = {}
+
+    def run(name):
+        if name not in runs:
+            batch = rnn_zoo.get_task(name).train.batch_size
+            runs[name] = rnn_zoo.train(name, epochs=1, data_dir=tiny_data_dir, verbose=0, max_train_samples=batch)
+        return runs[name]
+
+    return run

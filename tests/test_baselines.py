@@ -28,6 +28,7 @@ def _scrambled(value, rng):
 
 
 @pytest.mark.parametrize("name", rnn_zoo.list_tasks())
+@pytest.mark.backend_free
 def test_every_classical_model_is_fitted_on_the_training_split_only(name, tiny_data_dir):
     """Fitted again on data whose test fields are garbage, the classical model predicts the
     real test inputs exactly as before: nothing of the test split went into the fit."""
@@ -47,11 +48,13 @@ def test_every_classical_model_is_fitted_on_the_training_split_only(name, tiny_d
 
 
 @pytest.mark.parametrize("name", rnn_zoo.list_tasks())
+@pytest.mark.backend_free
 def test_every_task_has_one_classical_name_whatever_the_split(name, tiny_data_dir):
     names = {classical_scores(rnn_zoo.load_task_data(name, data_dir=tiny_data_dir, seed=s))["name"] for s in (0, 1)}
     assert len(names) == 1
 
 
+@pytest.mark.backend_free
 def test_fits_are_cached_by_training_content(tiny_data_dir):
     a = rnn_zoo.load_task_data("stock_gru", data_dir=tiny_data_dir)
     b = rnn_zoo.load_task_data("stock_lstm", data_dir=tiny_data_dir)  # the same training rows
@@ -66,6 +69,7 @@ def test_fits_are_cached_by_training_content(tiny_data_dir):
     assert np.isfinite(classical_scores(narrow)["rmse"])
 
 
+@pytest.mark.backend_free
 def test_a_slice_of_stock_training_data_keeps_its_prices(tiny_data_dir):
     """max_train_samples: the classical model sees the prices behind the windows the RNN trains on."""
     data = rnn_zoo.load_task_data("stock_gru", data_dir=tiny_data_dir)
@@ -75,11 +79,13 @@ def test_a_slice_of_stock_training_data_keeps_its_prices(tiny_data_dir):
 
 
 @pytest.mark.parametrize("name", ["sine_regression", "sin_to_cos"])
+@pytest.mark.backend_free
 def test_the_sine_targets_are_linear_so_the_classical_model_is_exact(name):
     scores = classical_scores(rnn_zoo.load_task_data(name))
     assert scores["rmse"] < 1e-6 and scores["mse"] < 1e-12
 
 
+@pytest.mark.backend_free
 def test_sin_to_cos_filter_learns_the_identity_weights():
     """cos(x) = (cos(h) sin(x) - sin(x - h)) / sin(h), h = pi / 10."""
     weights = classical_scores(rnn_zoo.load_task_data("sin_to_cos"))["settings"]["weights"]
@@ -87,6 +93,7 @@ def test_sin_to_cos_filter_learns_the_identity_weights():
     np.testing.assert_allclose(weights, [np.cos(h) / np.sin(h), -1 / np.sin(h)], rtol=1e-4)
 
 
+@pytest.mark.backend_free
 def test_letters_lookup_table_is_exact_and_falls_back_to_the_majority():
     data = rnn_zoo.load_task_data("letters_4pre1")
     assert classical_scores(data)["accuracy"] == 1.0
@@ -96,6 +103,7 @@ def test_letters_lookup_table_is_exact_and_falls_back_to_the_majority():
     assert set(predicted[2:]) == {min(data.y_train[:2])}  # unseen: the majority (ties: lowest id)
 
 
+@pytest.mark.backend_free
 def test_return_lags_are_the_returns_before_each_day():
     prices = np.array([100.0, 110.0, 99.0, 99.0, 108.9])
     x, y, last = return_lags(prices, 2)
@@ -104,6 +112,7 @@ def test_return_lags_are_the_returns_before_each_day():
     np.testing.assert_allclose(last, [99.0, 99.0])
 
 
+@pytest.mark.backend_free
 def test_stock_classical_model_follows_a_steady_trend(tmp_path):
     """On prices growing 1% a day with small noise, drift or an AR on returns is far better
     than 'tomorrow = today', and whatever it picks is fitted on the training rows."""
@@ -120,6 +129,7 @@ def test_stock_classical_model_follows_a_steady_trend(tmp_path):
     assert scores["settings"]["chosen"] in scores["settings"]["cv_rmse"]
 
 
+@pytest.mark.backend_free
 def test_walk_forward_folds_train_on_every_row_before_their_days(tiny_data_dir):
     rows = 420  # the tiny tushare file
     folds = [load_stock(data_dir=tiny_data_dir, forecast_days=40, skip_last=skip) for skip in (40, 0)]
@@ -142,6 +152,7 @@ def test_walk_forward_folds_train_on_every_row_before_their_days(tiny_data_dir):
         load_stock(data_dir=tiny_data_dir, forecast_days=40, test_rows=100)
 
 
+@pytest.mark.slow
 def test_walk_forward_backtest_reports_consecutive_folds_and_recomputable_figures(tiny_data_dir):
     bt = walk_forward("stock_gru_returns", folds=2, forecast_days=40, epochs=1, data_dir=tiny_data_dir,
                       log=lambda _: None)
@@ -163,12 +174,14 @@ def test_walk_forward_backtest_reports_consecutive_folds_and_recomputable_figure
         walk_forward("sine_regression")
 
 
+@pytest.mark.backend_free
 def test_mase_of_the_naive_forecast_is_one_in_sample():
     prices = np.array([10.0, 11.0, 10.5, 12.0, 11.0])
     scale = np.mean(np.abs(np.diff(prices)))
     assert forecast_errors(prices[1:], prices[:-1], scale)["mase"] == pytest.approx(1.0)
 
 
+@pytest.mark.backend_free
 def test_diebold_mariano():
     rng = np.random.default_rng(0)
     reference = rng.normal(0, 1, 500)
@@ -189,6 +202,7 @@ def test_diebold_mariano():
     assert "no significant" in significance({"statistic": -1.0, "p_value": 0.3})
 
 
+@pytest.mark.backend_free
 def test_verdicts():
     assert verdict("accuracy", 0.9913, 0.9874) == "RNN by 0.39 pts"
     assert verdict("accuracy", 0.98, 0.99) == "classical by 1.00 pts"
@@ -198,6 +212,7 @@ def test_verdicts():
     assert verdict("mse", 0.0, 1e-9) == "RNN (exact)"
 
 
+@pytest.mark.backend_free
 def test_goals_relative_to_the_classical_model():
     goal = Goal("rmse", "<=", 10.0, over="mean", relative_to="classical")
     assert goal.describe() == "mean: rmse <= 10 x classical"

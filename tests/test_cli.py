@@ -124,6 +124,7 @@ def test_sms_and_mnist_predict_from_human_inputs(tiny_data_dir, tmp_path, capsys
         (["train", "stock_lstm", "--data-dir", "/nonexistent"], "SH600519.csv was not found"),
     ],
 )
+@pytest.mark.backend_free
 def test_user_mistakes_exit_2_with_one_line(argv, message, capsys):
     code, _, err = run(capsys, *argv)
     assert code == 2
@@ -136,6 +137,7 @@ def test_bad_letters_input_is_one_line(trained_letters, capsys):
     assert code == 2 and "letters must be in abcde" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.backend_free
 def test_console_script_lists_the_registry():
     exe = Path(sys.executable).with_name("rnn-zoo")
     if not exe.exists():

@@ -7,23 +7,7 @@ import rnn_zoo
 from rnn_zoo.data.pipeline import interleave_streams
 from rnn_zoo.tasks.letters import LetterCodec
 
-GENERATED = ["letters_1pre1", "letters_4pre1", "letters_embedding_1pre1", "letters_embedding_4pre1",
-             "sine_regression", "sin_to_cos"]
-
-
-@pytest.mark.parametrize("name", GENERATED)
-def test_element_spec_matches_the_model(name):
-    spec = rnn_zoo.get_task(name)
-    train_ds, test_ds = rnn_zoo.load_data(name)
-    model = rnn_zoo.build(name)
-    for ds in (train_ds, test_ds):
-        x_spec, y_spec = ds.element_spec
-        assert tuple(x_spec.shape[1:]) == spec.input_shape
-        assert x_spec.dtype.name == spec.input_dtype
-        x, y = next(iter(ds))
-        assert model(x).shape[:-1] == y.shape[: len(model.output_shape) - 1]
-    history = model.fit(train_ds.take(1), epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
+pytestmark = pytest.mark.backend_free  # data and tf.data only (the models: test_data_feeds_models.py)
 
 
 @pytest.mark.parametrize("name", ["letters_1pre1", "letters_4pre1", "letters_embedding_1pre1", "letters_embedding_4pre1"])

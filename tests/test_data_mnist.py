@@ -9,6 +9,8 @@ from rnn_zoo.data.formats import read_idx
 
 from fixtures import write_idx, write_mnist_idx
 
+pytestmark = pytest.mark.backend_free  # readers only (the models: test_data_feeds_models.py)
+
 
 @pytest.mark.parametrize("gz", [True, False])
 def test_idx_files(tmp_path, gz):
@@ -20,20 +22,6 @@ def test_idx_files(tmp_path, gz):
     np.testing.assert_allclose(data.x_train * 255, arrays["train-images-idx3-ubyte"], atol=1e-3)
     np.testing.assert_array_equal(data.y_test, arrays["t10k-labels-idx1-ubyte"])
     assert data.source == str(tmp_path)
-
-
-def test_npz_is_preferred(tmp_path):
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
-    np.savez_compressed(tmp_path / "mnist.npz", x_train=x, y_train=np.arange(5, dtype=np.uint8),
-                        x_test=x[:2], y_test=np.array([7, 2], dtype=np.uint8))
-    write_mnist_idx(tmp_path)
-    data = rnn_zoo.load_task_data("mnist_lstm", data_dir=tmp_path)
-    assert data.source.endswith("mnist.npz") and data.x_train.shape == (5, 28, 28)
-    np.testing.assert_array_equal(data.y_test, [7, 2])
-    train_ds, test_ds = rnn_zoo.load_data("mnist_lstm", data_dir=tmp_path, batch_size=4)
-    model = rnn_zoo.build("mnist_lstm")
-    assert np.isfinite(model.fit(train_ds, epochs=1, verbose=0).history["loss"][0])
 
 
 def test_read_idx_checks_magic_and_size(tmp_path):

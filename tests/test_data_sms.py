@@ -11,6 +11,8 @@ from rnn_zoo.tasks import sms
 
 from fixtures import SMS_LINES, write_sms, write_sms_zip
 
+pytestmark = pytest.mark.backend_free  # readers, tokenizers and tf.data only (the models: test_data_feeds_models.py)
+
 SMALL = dict(min_count=1, max_length=6, test_fraction=0.3)
 
 
@@ -111,14 +113,6 @@ def test_zip_and_raw_text_datasets(tmp_path):
     x, y = next(iter(test_ds))
     assert x.dtype.name == "string" and [t.decode() for t in x.numpy()] == list(data.text_test)
     np.testing.assert_array_equal(y.numpy(), data.y_test)
-
-
-def test_ids_datasets_feed_the_reference_model(tmp_path):
-    write_sms(tmp_path / "SMSSpamCollection")
-    data = rnn_zoo.load_task_data("sms_spam_rnn", data_dir=tmp_path, min_count=1)
-    train_ds, _ = data.datasets(batch_size=4)
-    model = rnn_zoo.build("sms_spam_rnn", preprocessor=data.preprocessor)
-    assert np.isfinite(model.fit(train_ds, epochs=1, verbose=0).history["loss"][0])
 
 
 @pytest.mark.parametrize(

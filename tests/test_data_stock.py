@@ -9,6 +9,8 @@ from rnn_zoo.tasks.stock import sliding_windows
 
 from fixtures import write_tushare_csv, write_yahoo_csv
 
+pytestmark = pytest.mark.backend_free  # readers only (the models: test_data_feeds_models.py)
+
 SMALL = dict(test_rows=30, window=10)
 
 
@@ -134,13 +136,3 @@ def test_sliding_windows():
     x, y = sliding_windows(np.arange(6.0), 3)
     np.testing.assert_array_equal(x[..., 0], [[0, 1, 2], [1, 2, 3], [2, 3, 4]])
     np.testing.assert_array_equal(y[:, 0], [3, 4, 5])
-
-
-def test_stock_datasets_feed_the_model(tmp_path):
-    write_tushare_csv(tmp_path / "SH600519.csv", n=400)
-    train_ds, test_ds = rnn_zoo.load_data("stock_lstm", data_dir=tmp_path, batch_size=16)
-    x, y = next(iter(train_ds))
-    assert x.shape == (16, 60, 1) and y.shape == (16, 1)
-    assert sum(int(b[0].shape[0]) for b in test_ds) == 240
-    model = rnn_zoo.build("stock_lstm")
-    assert np.isfinite(model.fit(train_ds.take(2), epochs=1, verbose=0).history["loss"][0])

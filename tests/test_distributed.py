@@ -47,6 +47,8 @@ def metric_lines(stdout: str) -> list[str]:
     return [line for line in stdout.splitlines() if re.match(r"^(rmse|mae|mape|accuracy|r2)\b", line)]
 
 
+@pytest.mark.slow
+@pytest.mark.backend_free
 def test_two_processes_train_as_one_and_only_process_0_writes(tmp_path):
     pytest.importorskip("jax")
     port = free_port()
@@ -77,6 +79,8 @@ def test_two_processes_train_as_one_and_only_process_0_writes(tmp_path):
     assert json.loads((out / "saved_model" / "rnn_zoo_export.json").read_text())["keras_backend"] == "jax"
 
 
+@pytest.mark.slow
+@pytest.mark.backend_free
 def test_each_process_reads_its_half_of_every_batch(tmp_path):
     """What Keras makes of the zoo's tf.data pipeline in a two-process DataParallel run."""
     pytest.importorskip("jax")
@@ -118,6 +122,8 @@ def test_distributed_without_jax_or_the_cluster_variables_is_one_line(monkeypatc
         rnn_zoo.train("sine_regression", distributed=True, checkpoint_dir="never", verbose=0)
 
 
+@pytest.mark.slow
+@pytest.mark.backend_free
 def test_cli_distributed_on_tensorflow_points_to_jax_and_upstream(tmp_path):
     env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
     proc = subprocess.run([sys.executable, "-m", "rnn_zoo", "train", "sine_regression", "--distributed",
@@ -127,6 +133,8 @@ def test_cli_distributed_on_tensorflow_points_to_jax_and_upstream(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.backend_free
 def test_tensorflow_multi_worker_strategy_is_refused_in_one_line():
     """Made in a fresh TensorFlow process: the strategy starts a server for its (one) worker."""
     script = textwrap.dedent("""
@@ -149,6 +157,8 @@ def test_tensorflow_multi_worker_strategy_is_refused_in_one_line():
     assert "keras#20585" in refusal and "KERAS_BACKEND=jax" in refusal and "--distributed" in refusal
 
 
+@pytest.mark.slow
+@pytest.mark.backend_free
 def test_mirrored_strategy_over_two_logical_cpus():
     """One machine's devices, on TensorFlow (whatever backend the suite runs on)."""
     # Logical devices must be configured before TensorFlow starts, so in a fresh process.

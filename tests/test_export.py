@@ -10,6 +10,8 @@ import rnn_zoo
 from rnn_zoo.outputs import atomic_directory
 from rnn_zoo.training import reset_states
 
+from conftest import fast_per_family
+
 
 def _softmax(logits):
     e = np.exp(logits - logits.max(-1, keepdims=True))
@@ -73,7 +75,7 @@ def _sms(data, model, serve):
 CHECKS = {"letters": _letters, "stock": _stock, "sine": _sine, "mnist": _mnist, "sms": _sms}
 
 
-@pytest.mark.parametrize("name", rnn_zoo.list_tasks())
+@pytest.mark.parametrize("name", fast_per_family(rnn_zoo.list_tasks()))
 def test_export_reloads_and_matches_the_keras_model(name, tiny_data_dir, tmp_path):
     spec = rnn_zoo.get_task(name)
     data = rnn_zoo.load_task_data(name, data_dir=tiny_data_dir)
@@ -124,6 +126,7 @@ def test_export_replaces_an_old_export_and_leaves_nothing_half_written(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["letters"]
 
 
+@pytest.mark.backend_free
 def test_atomic_directory_refuses_a_file(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(FileExistsError):

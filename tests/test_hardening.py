@@ -59,6 +59,7 @@ def test_an_export_never_replaces_a_trained_preset(tmp_path, capsys):
         rnn_zoo.load_preset("letters_4pre1").save(rnn_zoo.load_preset("letters_4pre1").export(tmp_path / "e"))
 
 
+@pytest.mark.backend_free
 def test_an_older_train_output_may_be_replaced(tmp_path):
     from rnn_zoo.outputs import check_destination
 
@@ -70,6 +71,7 @@ def test_an_older_train_output_may_be_replaced(tmp_path):
     check_destination(old, kind="preset")  # no error: `rnn-zoo train` may write there again
 
 
+@pytest.mark.backend_free
 def test_working_folder_is_never_an_output(tmp_path, monkeypatch, capsys):
     work = tmp_path / "work"
     (work / "sub").mkdir(parents=True)
@@ -89,6 +91,7 @@ def test_export_never_replaces_its_own_preset(tmp_path, capsys):
     assert rnn_zoo.load_preset(preset).predict("abcd")["prediction"] == "e"
 
 
+@pytest.mark.backend_free
 def test_interrupted_write_leaves_no_staging_folder(tmp_path):
     target = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
@@ -129,18 +132,21 @@ def test_a_folder_of_the_user_with_a_metadata_json_is_not_a_zoo_output(tmp_path)
     (["--set", "dropout=1.5"], "dropout=1.5 is invalid: expected a float in [0, 1)"),
     (["--set", "unitz=3"], "unknown override 'unitz' (did you mean 'units'?)"),
 ])
+@pytest.mark.backend_free
 def test_run_settings_are_checked_first(argv, message, tmp_path, capsys):
     code, out, err = run(capsys, "train", "letters_4pre1", "--out", str(tmp_path / "o"), *argv)
     assert one_line_error(err, code) and message in err
     assert not out and not (tmp_path / "o").exists()  # nothing trained, nothing written
 
 
+@pytest.mark.backend_free
 def test_vocabulary_size_that_contradicts_the_data_is_refused(tiny_data_dir, tmp_path, capsys):
     code, _, err = run(capsys, "train", "sms_spam_rnn", "--data-dir", str(tiny_data_dir), "--set", "vocab_size=5",
                        "--out", str(tmp_path / "o"))
     assert one_line_error(err, code) and "vocab_size=5 contradicts the preprocessor" in err
 
 
+@pytest.mark.backend_free
 def test_empty_split_is_refused(tiny_data_dir):
     with pytest.raises(DataError, match="the test split is empty"):
         rnn_zoo.load_task_data("sine_regression", num_sequences=100, num_train=100)
@@ -248,6 +254,7 @@ def test_unsafe_keras_file_is_refused(tmp_path):
 
 # -- readers --------------------------------------------------------------------------
 
+@pytest.mark.backend_free
 def test_sms_reader_accepts_a_bom_and_any_line_ends(tmp_path):
     from rnn_zoo.data.formats import read_sms_collection
 
@@ -259,6 +266,7 @@ def test_sms_reader_accepts_a_bom_and_any_line_ends(tmp_path):
         assert len(texts) == len(SMS_LINES) and labels[0] == "ham" and texts[0].startswith("Go until"), name
 
 
+@pytest.mark.backend_free
 def test_price_csv_with_infinite_prices_is_refused(tmp_path):
     frame = write_tushare_csv(tmp_path / "SH600519.csv", n=420)
     frame.loc[frame.index[7], "open"] = np.inf
@@ -267,6 +275,7 @@ def test_price_csv_with_infinite_prices_is_refused(tmp_path):
         rnn_zoo.load_task_data("stock_lstm", data_dir=tmp_path)
 
 
+@pytest.mark.backend_free
 def test_npz_with_scaled_images_is_refused(tmp_path):
     arrays = {"x_train": np.random.rand(4, 28, 28), "y_train": np.arange(4), "x_test": np.random.rand(2, 28, 28),
               "y_test": np.arange(2)}
@@ -275,6 +284,7 @@ def test_npz_with_scaled_images_is_refused(tmp_path):
         rnn_zoo.load_task_data("mnist_lstm", data_dir=tmp_path)
 
 
+@pytest.mark.backend_free
 def test_out_of_range_labels_are_named(tmp_path):
     arrays = write_mnist_idx(tmp_path)
     from fixtures import write_idx
@@ -303,18 +313,21 @@ def _cli(*argv, **env):
     (["bench", "--tasks", "nothing*", "--no-readme"], "no task matches 'nothing*'"),
     (["list", "nothing*"], "no task matches 'nothing*'"),
 ])
+@pytest.mark.slow
 def test_cli_stderr_is_one_line_and_tensorflow_is_silent(argv, message):
     done = _cli(*argv)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith("rnn-zoo: error: ") and message in done.stderr, done.stderr
 
 
+@pytest.mark.slow
 def test_cli_is_silent_when_all_is_well():
     done = _cli("predict", "letters_4pre1", "abcd")
     assert done.returncode == 0 and done.stdout == "e\n" and done.stderr == ""
     assert _cli("--version").stdout.startswith("rnn-zoo ")
 
 
+@pytest.mark.slow
 def test_train_output_when_piped(tmp_path):
     done = _cli("train", "letters_4pre1", "--epochs", "5", "--out", str(tmp_path / "o"))
     assert done.returncode == 0 and done.stderr == "", done.stderr
@@ -327,6 +340,7 @@ def test_train_output_when_piped(tmp_path):
     assert bar.stdout.count("Epoch") == 0 and "5/5" in bar.stdout
 
 
+@pytest.mark.backend_free
 def test_readme_bad_input_table_is_backed_by_tests():
     readme = (ROOT / "README.md").read_text()
     table = readme.split("<!-- bad-input:start -->")[1].split("<!-- bad-input:end -->")[0]

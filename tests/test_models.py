@@ -208,6 +208,7 @@ def test_embedding_overrides():
     assert (emb.input_dim, emb.output_dim, emb.mask_zero) == (100, 8, True)
 
 
+@pytest.mark.backend_free
 def test_none_override_keeps_the_default():
     assert resolve(rnn_zoo.get_task("stock_lstm"), {"units": None, "cell": None})[0].units == (80, 100)
 
@@ -239,6 +240,7 @@ def test_stateful_batch_size_override_fixes_the_input_batch():
         ({"unitz": 4}, "unknown override 'unitz' (did you mean 'units'?)"),
     ],
 )
+@pytest.mark.backend_free
 def test_bad_overrides_raise_a_clear_error(overrides, message):
     with pytest.raises(rnn_zoo.InvalidOverrideError) as info:
         rnn_zoo.build("letters_4pre1", **overrides)

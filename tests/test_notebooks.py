@@ -10,6 +10,7 @@ from conftest import REAL_DATA
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
+@pytest.mark.backend_free
 def test_there_is_a_notebook_per_family():
     names = [p.name for p in NOTEBOOKS]
     assert names == ["00_quickstart.ipynb", "01_letters.ipynb", "02_stock.ipynb", "03_sine.ipynb",
@@ -17,6 +18,7 @@ def test_there_is_a_notebook_per_family():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.backend_free
 def test_committed_notebook_has_a_parameters_cell_and_full_run_outputs(path):
     nb = json.loads(path.read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
@@ -35,6 +37,7 @@ def test_committed_notebook_has_a_parameters_cell_and_full_run_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.slow
 def test_notebook_runs_in_quick_mode(path, tmp_path, monkeypatch):
     papermill = pytest.importorskip("papermill")
     if json.loads(path.read_text())["metadata"].get("rnn_zoo", {}).get("needs_data"):
@@ -47,6 +50,7 @@ def test_notebook_runs_in_quick_mode(path, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("stem", ["01_letters", "03_sine"])
+@pytest.mark.slow
 def test_notebook_trains_from_scratch_when_asked(stem, tmp_path):
     papermill = pytest.importorskip("papermill")
     path = next(p for p in NOTEBOOKS if p.stem == stem)

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TASKS = rnn_zoo.list_tasks()
 
 
+@pytest.mark.backend_free
 def test_every_registered_task_ships_a_preset():
     assert list_presets() == TASKS
     assert sum(folder_bytes(shipped_path(name)) for name in TASKS) <= MAX_TOTAL_BYTES
@@ -81,6 +82,7 @@ def _close(a: dict, b: dict) -> bool:
 
 @pytest.mark.real_data
 @pytest.mark.parametrize("name", TASKS)
+@pytest.mark.slow
 def test_shipped_preset_reproduces_its_metrics_on_the_real_data(name, real_data_dir):
     preset = rnn_zoo.load_preset(name)
     metrics = preset.evaluate(data_dir=real_data_dir)
@@ -90,6 +92,7 @@ def test_shipped_preset_reproduces_its_metrics_on_the_real_data(name, real_data_
 
 
 @pytest.mark.parametrize("name", TASKS)
+@pytest.mark.backend_free
 def test_preprocessor_round_trips_through_its_files(name, tiny_data_dir, tmp_path):
     data = rnn_zoo.load_task_data(name, data_dir=tiny_data_dir)
     data.preprocessor.save(tmp_path)
@@ -101,8 +104,8 @@ def test_preprocessor_round_trips_through_its_files(name, tiny_data_dir, tmp_pat
 
 
 @pytest.mark.parametrize("name", TASKS)
-def test_trained_preset_round_trip_matches_the_trained_model(name, tiny_data_dir, tmp_path):
-    result = rnn_zoo.train(name, epochs=1, data_dir=tiny_data_dir, verbose=0, max_train_samples=16)
+def test_trained_preset_round_trip_matches_the_trained_model(name, tiny_run, tiny_data_dir, tmp_path):
+    result = tiny_run(name)
     result.save_preset(tmp_path / "p")
     preset = rnn_zoo.load_preset(tmp_path / "p", task=name)
     check_metadata(preset.metadata)
@@ -124,6 +127,7 @@ def test_build_takes_the_vocabulary_size_from_the_preprocessor(tiny_data_dir):
     assert rnn_zoo.build("sms_spam_rnn", vocab_size=100).get_layer("embedding").input_dim == 100
 
 
+@pytest.mark.backend_free
 def test_loader_refuses_a_preprocessor_of_another_family_or_shape(tiny_data_dir):
     codec = rnn_zoo.load_task_data("letters_4pre1").preprocessor
     with pytest.raises(PresetError, match="takes a SmsVocabulary, not a LetterCodec"):
@@ -228,6 +232,7 @@ def test_cli_refuses_a_preset_of_another_task_and_a_folder_without_preprocessing
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.backend_free
 def test_cli_list_shows_each_preset_and_its_headline_metric(capsys):
     code, out, _ = run(capsys, "list")
     assert code == 0 and "preset (test)" in out
@@ -237,6 +242,7 @@ def test_cli_list_shows_each_preset_and_its_headline_metric(capsys):
         assert meta["headline_metric"] in line
 
 
+@pytest.mark.backend_free
 def test_readme_presets_table_is_generated_from_the_metadata():
     readme = (ROOT / "README.md").read_text()
     section = readme.split(README_START)[1].split(README_END)[0].strip()
@@ -244,6 +250,7 @@ def test_readme_presets_table_is_generated_from_the_metadata():
 
 
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_sms_model_trained_on_another_split_keeps_its_vocabulary(capsys, tmp_path, real_data_dir, monkeypatch):
     """Regression: a seed-1 SMS model was evaluated and exported with the seed-0 vocabulary
     (a crash in evaluate, wrong answers in the export)."""
@@ -266,6 +273,8 @@ def test_sms_model_trained_on_another_split_keeps_its_vocabulary(capsys, tmp_pat
     assert data.score(np.stack([1 - spam, spam], -1))["accuracy"] == pytest.approx(trained["accuracy"], abs=2e-3)
 
 
+@pytest.mark.backend_free
+@pytest.mark.slow
 def test_wheel_carries_every_preset_and_serves_from_a_plain_install(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",

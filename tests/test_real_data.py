@@ -4,9 +4,10 @@ import pytest
 
 import rnn_zoo
 
-pytestmark = pytest.mark.real_data
+pytestmark = [pytest.mark.real_data, pytest.mark.slow]
 
 
+@pytest.mark.backend_free
 def test_sh600519_windows_and_naive_forecast(real_data_dir):
     data = rnn_zoo.load_task_data("stock_lstm", data_dir=real_data_dir)
     assert data.x_train.shape == (2066, 60, 1) and data.x_test.shape == (240, 60, 1)
@@ -37,6 +38,7 @@ def test_tuned_sms_vocabulary_matches_its_default(real_data_dir):
     assert data.x_train.shape == (4459, 80) and "0" in data.vocabulary  # digits kept as a symbol
 
 
+@pytest.mark.backend_free
 def test_stock_returns_representation_is_scale_free(real_data_dir):
     data = rnn_zoo.load_task_data("stock_gru_returns", data_dir=real_data_dir)
     assert data.x_train.shape == (2066, 60, 1) and data.x_test.shape == (240, 60, 1)
@@ -47,6 +49,7 @@ def test_stock_returns_representation_is_scale_free(real_data_dir):
     assert data.preprocessor.return_scale == pytest.approx(np.std(np.diff(train) / train[:-1]))
 
 
+@pytest.mark.backend_free
 def test_mnist_counts_and_official_label_counts(real_data_dir):
     data = rnn_zoo.load_task_data("mnist_lstm", data_dir=real_data_dir)
     assert data.x_train.shape == (60000, 28, 28) and data.x_test.shape == (10000, 28, 28)
@@ -56,6 +59,7 @@ def test_mnist_counts_and_official_label_counts(real_data_dir):
     assert np.isclose(data.x_train.mean() * 255, 33.3184, atol=1e-3)
 
 
+@pytest.mark.backend_free
 def test_mnist_idx_files_equal_the_npz(real_data_dir):
     idx_dir = real_data_dir / "mnist_idx"
     if not idx_dir.is_dir():

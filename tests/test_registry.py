@@ -5,6 +5,8 @@ import pytest
 import rnn_zoo
 from rnn_zoo.registry import _REGISTRY
 
+pytestmark = pytest.mark.backend_free  # the registry is plain Python
+
 TUTORIAL_TASKS = [
     "letters_1pre1", "letters_4pre1", "letters_embedding_1pre1", "letters_embedding_4pre1",
     "stock_simplernn", "stock_lstm", "stock_gru", "sine_regression", "sin_to_cos",

@@ -19,12 +19,14 @@ def results():
     return json.loads(RESULTS.read_text())
 
 
+@pytest.mark.backend_free
 def test_a_full_run_over_three_seeds(results):
     assert results["quick"] is False and results["seeds"] == [0, 1, 2]
     assert results["machine"]["cpu"] and results["machine"]["tensorflow"]
 
 
 @pytest.mark.parametrize("name", rnn_zoo.list_tasks())
+@pytest.mark.backend_free
 def test_every_task_has_a_row_meeting_its_goals(results, name):
     rows = {row["task"]: row for row in results["rows"]}
     assert name in rows, f"{name} has no row in results.json: rerun `rnn-zoo bench`"
@@ -40,6 +42,7 @@ def test_every_task_has_a_row_meeting_its_goals(results, name):
 
 
 @pytest.mark.parametrize("name", rnn_zoo.list_tasks())
+@pytest.mark.backend_free
 def test_every_row_carries_its_classical_model_on_every_seed(results, name):
     row = {row["task"]: row for row in results["rows"]}[name]
     for key, value in row["summary"].items():
@@ -50,6 +53,7 @@ def test_every_row_carries_its_classical_model_on_every_seed(results, name):
 
 
 @pytest.mark.parametrize("name", rnn_zoo.list_tasks("stock_*"))
+@pytest.mark.backend_free
 def test_stock_rows_carry_a_backtest_that_adds_up(results, name):
     """Every backtest figure is recomputed from the stored days: per fold, over all folds,
     and the Diebold-Mariano p-values."""
@@ -72,12 +76,14 @@ def test_stock_rows_carry_a_backtest_that_adds_up(results, name):
     assert backtest["p_value"] == backtest["diebold_mariano"]["rnn"]["p_value"]
 
 
+@pytest.mark.backend_free
 def test_readme_tables_are_the_ones_generated_from_the_results(results):
     readme = (ROOT / "README.md").read_text()
     assert readme.split(README_START, 1)[1].split(README_END, 1)[0].strip() == results_table(results)
     assert readme.split(BACKTEST_START, 1)[1].split(BACKTEST_END, 1)[0].strip() == backtest_table(results)
 
 
+@pytest.mark.backend_free
 def test_goal_checks():
     assert Goal("accuracy", ">=", 0.9).met([0.95, 0.91], [0.5, 0.5])
     assert not Goal("accuracy", ">=", 0.9).met([0.95, 0.89], [0.5, 0.5])

@@ -80,6 +80,7 @@ def test_torch_equivalent_skips_padding_like_the_keras_mask(tiny_data_dir):
         assert not torch.allclose(model(torch.as_tensor(padded)), model(torch.as_tensor(padded[:, :3])))
 
 
+@pytest.mark.slow
 def test_speed_benchmark_runs_for_real_and_writes_its_tables(tmp_path):
     pytest.importorskip("torch")
     from rnn_zoo.bench import update_readme
@@ -127,6 +128,7 @@ def speed():
 NOT_YET_TIMED = {"sine_regression_linear", "sin_to_cos_linear", "sms_spam_symbols"}
 
 
+@pytest.mark.backend_free
 def test_published_speed_run_covers_every_task_with_three_repetitions(speed):
     assert speed["settings"]["repeats"] >= 3 and speed["machine"]["torch"]
     timed = [row["task"] for row in speed["training"]]
@@ -143,6 +145,7 @@ def test_published_speed_run_covers_every_task_with_three_repetitions(speed):
             assert row["overhead_goal_met"] == (overhead < speed["settings"]["goal_overhead_ms"])
 
 
+@pytest.mark.backend_free
 def test_readme_speed_tables_are_the_ones_generated_from_speed_json(speed):
     from rnn_zoo.speed.benchmark import README_END, README_START, speed_tables
 
@@ -150,6 +153,7 @@ def test_readme_speed_tables_are_the_ones_generated_from_speed_json(speed):
     assert readme.split(README_START, 1)[1].split(README_END, 1)[0].strip() == speed_tables(speed)
 
 
+@pytest.mark.backend_free
 def test_published_jax_run_covers_every_task_and_its_readme_table_is_generated(speed):
     from rnn_zoo.speed.benchmark import JAX_README_END, JAX_README_START, backend_tables
 
@@ -166,6 +170,7 @@ def test_published_jax_run_covers_every_task_and_its_readme_table_is_generated(s
     assert section == backend_tables(jax_run, speed)
 
 
+@pytest.mark.backend_free
 def test_import_rnn_zoo_stays_light():
     import subprocess
     import sys

@@ -14,6 +14,8 @@ from rnn_zoo import standalone
 from rnn_zoo.errors import ExportCheckError, InvalidOverrideError
 from rnn_zoo.outputs import EXPORT_MARKER
 
+from conftest import fast_per_family
+
 FORMATS = ("onnx", "litert")
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -39,7 +41,7 @@ def _keras_outputs(preset, x, batch):
 
 
 @pytest.mark.parametrize("format_name", FORMATS)
-@pytest.mark.parametrize("name", rnn_zoo.list_tasks())
+@pytest.mark.parametrize("name", fast_per_family(rnn_zoo.list_tasks()))
 def test_every_task_exports_runs_in_its_own_runtime_matches_keras_and_litert_has_no_flex_op(name, format_name, exports, tiny_data_dir):
     folder = exports(name, format_name)
     spec = json.loads((folder / standalone.PREPROCESSING_FILE).read_text(encoding="utf-8"))
@@ -131,6 +133,7 @@ def test_without_data_the_check_uses_random_inputs_and_says_so(tmp_path):
     assert check["max_abs_difference"] <= 1e-5
 
 
+@pytest.mark.backend_free
 def test_without_the_extra_the_cli_says_what_to_install_in_one_line(tmp_path):
     # tf2onnx made unimportable, as on a base install without rnn_zoo[export].
     code = ("import sys; sys.modules['tf2onnx'] = None; from rnn_zoo.cli import main; "
@@ -164,6 +167,7 @@ for client in clients:
 """
 
 
+@pytest.mark.slow
 def test_readme_clients_run_on_both_formats_without_tensorflow_and_print_what_they_say(exports, tmp_path):
     """Each README client, as written and with the other format's folder, prints exactly what
     its comment says, which is what the preset answers through rnn_zoo."""
@@ -222,6 +226,7 @@ def test_a_model_that_is_not_a_zoo_model_is_refused_in_one_line(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_latency_benchmark_times_every_format_of_a_task(tmp_path):
     from rnn_zoo.speed.latency import PATHS, run_latency_benchmark
 
@@ -233,6 +238,7 @@ def test_latency_benchmark_times_every_format_of_a_task(tmp_path):
     assert json.loads((tmp_path / "latency.json").read_text()) == results
 
 
+@pytest.mark.backend_free
 def test_readme_latency_table_is_generated_from_the_results_of_every_task():
     from rnn_zoo.speed.latency import README_END, README_START, latency_table
 
@@ -242,6 +248,7 @@ def test_readme_latency_table_is_generated_from_the_results_of_every_task():
     assert block.strip() == latency_table(results).strip()
 
 
+@pytest.mark.slow
 def test_cli_exports_quietly_and_reports_the_check(tmp_path):
     out = tmp_path / "letters"
     done = subprocess.run([sys.executable, "-m", "rnn_zoo", "export", "letters_4pre1", "--format", "litert",

@@ -8,21 +8,28 @@ import tensorflow as tf
 import rnn_zoo
 from rnn_zoo.training import predict_test
 
+from conftest import fast_per_family
+
 TASKS = rnn_zoo.list_tasks()
 
 
 @pytest.mark.parametrize("name", TASKS)
-def test_one_epoch_gives_metrics_beside_the_baseline(name, tiny_data_dir, tmp_path):
-    result = rnn_zoo.train(name, epochs=1, data_dir=tiny_data_dir, verbose=0)
+def test_one_step_gives_metrics_beside_the_baseline(name, tiny_run):
+    result = tiny_run(name)  # one epoch of one batch on the tiny data
     assert result.metrics and set(result.metrics) == set(result.baseline)
     assert all(np.isfinite(v) for v in [*result.metrics.values(), *result.baseline.values()])
     assert result.baseline_name and result.epochs == 1 and len(result.history["loss"]) == 1
     assert result.batch_size == rnn_zoo.get_task(name).train.batch_size
+    assert len(result.data.x_train) <= result.batch_size and len(result.data.x_test) > 0
     assert result.wall_time_s > 0 and result.samples_per_s > 0
     assert result.task in result.summary() and result.baseline_name in result.summary()
     assert rnn_zoo.evaluate(result.model, name, data=result.data) == pytest.approx(result.metrics)
-    # What `rnn-zoo train` does next: a trained model (optimizer state, schedule) exports.
-    path = rnn_zoo.export(result, tmp_path / name)
+
+
+@pytest.mark.parametrize("name", fast_per_family(TASKS))
+def test_a_trained_model_exports(name, tiny_run, tmp_path):
+    """What `rnn-zoo train` does next: a trained model (optimizer state, schedule) exports."""
+    path = rnn_zoo.export(tiny_run(name), tmp_path / name)
     assert "serve" in tf.saved_model.load(str(path)).signatures
 
 
@@ -66,6 +73,7 @@ def test_evaluate_reports_human_units(tiny_data_dir):
     assert data.baseline_scores()["rmse"] == pytest.approx(np.sqrt(np.mean(np.diff(data.test_prices[59:]) ** 2)))
 
 
+@pytest.mark.backend_free
 def test_sms_metrics_and_majority_baseline(tiny_data_dir):
     data = rnn_zoo.load_task_data("sms_spam_rnn", data_dir=tiny_data_dir, min_count=1)
     perfect = np.eye(2)[data.y_test]
@@ -75,11 +83,13 @@ def test_sms_metrics_and_majority_baseline(tiny_data_dir):
     assert baseline["spam_recall"] == 0
 
 
+@pytest.mark.backend_free
 def test_letters_baseline_is_chance():
     data = rnn_zoo.load_task_data("letters_embedding_4pre1")
     assert data.baseline_scores()["accuracy"] == pytest.approx(1 / 26)
 
 
+@pytest.mark.backend_free
 def test_sine_baseline_repeats_the_last_input():
     data = rnn_zoo.load_task_data("sine_regression")
     err = data.x_test[:, -1, 0] - data.y_test[:, 0]
@@ -87,6 +97,7 @@ def test_sine_baseline_repeats_the_last_input():
 
 
 @pytest.mark.parametrize("name", ["sine_regression", "stock_gru"])  # stock_gru: dropout draws too
+@pytest.mark.slow
 def test_same_seed_same_metrics_on_cpu(name, tiny_data_dir):
     """Bit-identical on the backend the suite runs on (CI runs it on TensorFlow and on JAX)."""
     a, b, c = (rnn_zoo.train(name, epochs=2, seed=seed, data_dir=tiny_data_dir, verbose=0) for seed in (7, 7, 8))

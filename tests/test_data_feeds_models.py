@@ -1,0 +1,62 @@
+"""Each family's tf.data pipeline feeds the task's model: shapes, dtypes, and one fit step.
+The readers themselves are tested in test_data_*.py, which do not depend on the Keras
+backend; these do, so they run on every backend."""
+import numpy as np
+import pytest
+
+import rnn_zoo
+
+from fixtures import write_mnist_idx, write_sms, write_tushare_csv
+
+GENERATED = ["letters_1pre1", "letters_4pre1", "letters_embedding_1pre1", "letters_embedding_4pre1",
+             "sine_regression", "sin_to_cos"]
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_element_spec_matches_the_model(name):
+    spec = rnn_zoo.get_task(name)
+    train_ds, test_ds = rnn_zoo.load_data(name)
+    model = rnn_zoo.build(name)
+    for ds in (train_ds, test_ds):
+        x_spec, y_spec = ds.element_spec
+        assert tuple(x_spec.shape[1:]) == spec.input_shape
+        assert x_spec.dtype.name == spec.input_dtype
+        x, y = next(iter(ds))
+        assert model(x).shape[:-1] == y.shape[: len(model.output_shape) - 1]
+    history = model.fit(train_ds.take(1), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+
+def test_npz_is_preferred(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    np.savez_compressed(tmp_path / "mnist.npz", x_train=x, y_train=np.arange(5, dtype=np.uint8),
+                        x_test=x[:2], y_test=np.array([7, 2], dtype=np.uint8))
+    write_mnist_idx(tmp_path)
+    data = rnn_zoo.load_task_data("mnist_lstm", data_dir=tmp_path)
+    assert data.source.endswith("mnist.npz") and data.x_train.shape == (5, 28, 28)
+    np.testing.assert_array_equal(data.y_test, [7, 2])
+    train_ds, test_ds = rnn_zoo.load_data("mnist_lstm", data_dir=tmp_path, batch_size=4)
+    model = rnn_zoo.build("mnist_lstm")
+    assert np.isfinite(model.fit(train_ds, epochs=1, verbose=0).history["loss"][0])
+
+
+
+def test_ids_datasets_feed_the_reference_model(tmp_path):
+    write_sms(tmp_path / "SMSSpamCollection")
+    data = rnn_zoo.load_task_data("sms_spam_rnn", data_dir=tmp_path, min_count=1)
+    train_ds, _ = data.datasets(batch_size=4)
+    model = rnn_zoo.build("sms_spam_rnn", preprocessor=data.preprocessor)
+    assert np.isfinite(model.fit(train_ds, epochs=1, verbose=0).history["loss"][0])
+
+
+
+def test_stock_datasets_feed_the_model(tmp_path):
+    write_tushare_csv(tmp_path / "SH600519.csv", n=400)
+    train_ds, test_ds = rnn_zoo.load_data("stock_lstm", data_dir=tmp_path, batch_size=16)
+    x, y = next(iter(train_ds))
+    assert x.shape == (16, 60, 1) and y.shape == (16, 1)
+    assert sum(int(b[0].shape[0]) for b in test_ds) == 240
+    model = rnn_zoo.build("stock_lstm")
+    assert np.isfinite(model.fit(train_ds.take(2), epochs=1, verbose=0).history["loss"][0])
