@@ -23,7 +23,7 @@ def test_element_spec_matches_the_model(name):
         assert x_spec.dtype.name == spec.input_dtype
         x, y = next(iter(ds))
         assert model(x).shape[:-1] == y.shape[: len(model.output_shape) - 1]
-    history = model.fit(train_ds.take(1), epochs=1, verbose=0)
+    history = model.fit(train_ds.take(1), epochs=1, verbose=0, shuffle=False)
     assert np.isfinite(history.history["loss"][0])
 
 
@@ -39,7 +39,7 @@ def test_npz_is_preferred(tmp_path):
     np.testing.assert_array_equal(data.y_test, [7, 2])
     train_ds, test_ds = rnn_zoo.load_data("mnist_lstm", data_dir=tmp_path, batch_size=4)
     model = rnn_zoo.build("mnist_lstm")
-    assert np.isfinite(model.fit(train_ds, epochs=1, verbose=0).history["loss"][0])
+    assert np.isfinite(model.fit(train_ds, epochs=1, verbose=0, shuffle=False).history["loss"][0])
 
 
 
@@ -48,7 +48,7 @@ def test_ids_datasets_feed_the_reference_model(tmp_path):
     data = rnn_zoo.load_task_data("sms_spam_rnn", data_dir=tmp_path, min_count=1)
     train_ds, _ = data.datasets(batch_size=4)
     model = rnn_zoo.build("sms_spam_rnn", preprocessor=data.preprocessor)
-    assert np.isfinite(model.fit(train_ds, epochs=1, verbose=0).history["loss"][0])
+    assert np.isfinite(model.fit(train_ds, epochs=1, verbose=0, shuffle=False).history["loss"][0])
 
 
 
@@ -59,4 +59,4 @@ def test_stock_datasets_feed_the_model(tmp_path):
     assert x.shape == (16, 60, 1) and y.shape == (16, 1)
     assert sum(int(b[0].shape[0]) for b in test_ds) == 240
     model = rnn_zoo.build("stock_lstm")
-    assert np.isfinite(model.fit(train_ds.take(2), epochs=1, verbose=0).history["loss"][0])
+    assert np.isfinite(model.fit(train_ds.take(2), epochs=1, verbose=0, shuffle=False).history["loss"][0])

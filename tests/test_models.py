@@ -6,7 +6,7 @@ import pytest
 import rnn_zoo
 from rnn_zoo.models import resolve
 
-from conftest import random_batch
+from conftest import fast_per_family, random_batch
 
 # Parameter counts of the reference architectures, worked out by hand from TASKS.md:
 # SimpleRNN(u) on d inputs: u*d + u*u + u; LSTM: 4x that; GRU (reset_after): 3*(u*d + u*u + 2u);
@@ -113,7 +113,7 @@ def test_recurrent_layers_keep_the_cudnn_path_open(name, cell):
                 assert layer.cell.reset_after
 
 
-@pytest.mark.parametrize("name", TASKS)
+@pytest.mark.parametrize("name", fast_per_family(TASKS))
 def test_a_few_optimizer_steps_lower_the_loss(name):
     keras.utils.set_random_seed(0)
     spec = rnn_zoo.get_task(name)
@@ -137,7 +137,7 @@ def test_a_few_optimizer_steps_lower_the_loss(name):
     assert loss() < before
 
 
-@pytest.mark.parametrize("name", TASKS)
+@pytest.mark.parametrize("name", fast_per_family(TASKS))
 def test_keras_file_round_trip_in_safe_mode(name, tmp_path):
     spec = rnn_zoo.get_task(name)
     model = rnn_zoo.build(name)

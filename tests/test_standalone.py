@@ -75,7 +75,7 @@ def test_every_task_exports_runs_in_its_own_runtime_matches_keras_and_litert_has
 
 
 @pytest.mark.skipif(rnn_zoo.backend.name() != "tensorflow",
-                    reason="calls the converter directly; on another backend it runs in the TensorFlow child")
+                    reason="calls the converter directly; on another backend it runs in the TensorFlow writer process")
 def test_a_model_that_needs_flex_ops_is_refused_at_conversion(tmp_path):
     """The converter is held to builtin ops. A GRU with its batch left open needs TensorList
     ops that only the Flex delegate has (tensorflow#62849): converting it fails, where an
@@ -106,7 +106,7 @@ def test_sin_to_cos_state_is_an_input_and_an_output(format_name, exports):
 
 @pytest.mark.skipif(rnn_zoo.backend.name() != "tensorflow",
                     reason="patches the check's tolerance in this process; on another backend the check runs in the "
-                           "TensorFlow child (the refusal itself is covered by the TensorFlow run)")
+                           "TensorFlow writer process (the refusal itself is covered by the TensorFlow run)")
 def test_an_export_that_differs_from_keras_is_refused_and_nothing_is_written(tmp_path, monkeypatch, tiny_data_dir):
     monkeypatch.setattr(standalone, "TOLERANCE", -1.0)  # no file can pass: every difference is >= 0
     with pytest.raises(ExportCheckError, match="differ from the Keras model's .* nothing was written"):
