@@ -121,17 +121,30 @@ class _TensorFlowWriter:
     """The TensorFlow process that writes this process's exports: started by the first
     export and kept for the next ones, so that TensorFlow starts once per process rather
     than once per file (about 5 s each on two cores). It reads one handover folder per line
-    and answers `done` once that folder holds its answer; it ends with this process (its
-    input closes). If it dies, the export that was running fails in one line and the next
-    one starts a new writer. It finds this very rnn_zoo, and leaves the GPU to this process
-    (an export needs none)."""
+    and answers in that folder; it ends with this process (its input closes). A writer that
+    died before it took a request is replaced; one that dies on a request fails that export
+    in one line, and the next export starts a new writer. An export interrupted here
+    (Ctrl-C) ends the writer too, so that no late answer is taken for the next request. It
+    finds this very rnn_zoo, and leaves the GPU to this process (an export needs none)."""
 
     def __init__(self):
-        self._proc = None
-        self._log = None
-        self._pid = None
-        self._lock = threading.Lock()
+        self._forget()
         atexit.register(self.close)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forget_in_child)
+
+    def _forget(self) -> None:
+        self._proc = self._log = None
+        self._lock = threading.Lock()
+
+    def _forget_in_child(self) -> None:
+        """After a fork: the child starts its own writer, and closes its copies of the
+        parent's pipes, so that the parent's writer still ends when the parent does."""
+        if self._proc is not None:
+            for pipe in (self._proc.stdin, self._proc.stdout):
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        self._forget()
 
     def _start(self) -> None:
         package_root = str(Path(__file__).resolve().parent.parent)
@@ -141,24 +154,35 @@ class _TensorFlowWriter:
         self._log = tempfile.TemporaryFile(mode="w+", prefix="rnn_zoo_writer_")
         self._proc = subprocess.Popen([sys.executable, "-c", WRITER_CODE], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=self._log, env=env, text=True)
-        self._pid = os.getpid()
+
+    def _send(self, handover: Path) -> bool:
+        """Whether the request reached the writer (False: its input is closed, it is dead)."""
+        try:
+            self._proc.stdin.write(f"{handover}\n")
+            self._proc.stdin.flush()
+            return True
+        except OSError:
+            return False
 
     def write(self, handover: Path) -> str:
         """Has the writer answer `handover`; returns "" when it did, else why not (one line).
-        A writer kept from an earlier export that has died since is replaced, once."""
+        The writer says `take` when it reads a request and `done` when it has answered it: a
+        request that a dying writer never took goes to a new writer, one it took does not."""
         with self._lock:
-            kept = self._proc is not None and self._pid == os.getpid()
-            for fresh in ((False, True) if kept else (True,)):
-                if fresh:
+            try:
+                if self._proc is None or self._proc.poll() is not None:
                     self.close()
                     self._start()
-                try:
-                    self._proc.stdin.write(f"{handover}\n")
-                    self._proc.stdin.flush()
-                    if self._proc.stdout.readline().strip() == "done":
-                        return ""
-                except OSError:
-                    pass
+                taken = self._send(handover) and self._proc.stdout.readline().strip() == f"take {handover}"
+                if not taken:
+                    self.close()
+                    self._start()
+                    taken = self._send(handover) and self._proc.stdout.readline().strip() == f"take {handover}"
+                if taken and self._proc.stdout.readline().strip() == f"done {handover}":
+                    return ""
+            except BaseException:
+                self.close(kill=True)
+                raise
             proc = self._proc
             lines = self.close()
             last = f"; its last line: {lines[-1].strip()}" if lines else ""
@@ -169,10 +193,12 @@ class _TensorFlowWriter:
         """The writer's process id while one runs (tests use it)."""
         return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
 
-    def close(self) -> list[str]:
-        """Ends the writer (its input closes; killed if it has not ended 10 s later) and
-        returns the lines it logged."""
-        if self._proc is not None and self._pid == os.getpid():
+    def close(self, *, kill: bool = False) -> list[str]:
+        """Ends the writer (its input closes; killed at once with `kill`, else if it has not
+        ended 10 s later) and returns the lines it logged."""
+        if self._proc is not None:
+            if kill:
+                self._proc.kill()
             with contextlib.suppress(OSError):
                 self._proc.stdin.close()
             try:
@@ -180,12 +206,13 @@ class _TensorFlowWriter:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+            self._proc.stdout.close()
         lines = []
         if self._log is not None:
             self._log.seek(0)
             lines = self._log.read().strip().splitlines()
             self._log.close()
-        self._proc = self._log = self._pid = None
+        self._proc = self._log = None
         return lines
 
 
@@ -193,16 +220,20 @@ _WRITER = _TensorFlowWriter()
 
 
 def _serve() -> int:
-    """The TensorFlow writer's loop: one handover folder a line, each answered by `_child`."""
+    """The TensorFlow writer's loop: one handover folder a line, each answered by `_child`;
+    `take FOLDER` and `done FOLDER` on the reply pipe before and after."""
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # whatever else is printed, from the imports on, goes to the log, never into the replies
     import keras
 
-    replies = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)  # whatever else is printed goes to the log, never into the replies
     for line in sys.stdin:
-        if line.strip():
-            _child(line.strip())
+        handover = line.strip()
+        if handover:
+            replies.write(f"take {handover}\n")
+            replies.flush()
+            _child(handover)
             keras.backend.clear_session()
-            replies.write("done\n")
+            replies.write(f"done {handover}\n")
             replies.flush()
     return 0
 

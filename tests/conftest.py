@@ -4,7 +4,7 @@ Two markers sort the tests (registered in setup.cfg):
 - `slow`: deselected by default (`-m "not slow"` in setup.cfg's addopts); `pytest -m slow`
   runs them, `pytest -m ""` runs everything. CI runs both.
 - `backend_free`: the outcome does not depend on the Keras backend (data readers, CLI
-  parsing, the registry, generated tables, packaging, the notebooks' text, processes that
+  parsing, the registry, generated tables, the notebooks' committed text, processes that
   choose their own backend). Under any backend but the default it is deselected, so a
   `KERAS_BACKEND=jax` run repeats only what the backend can change.
 """
@@ -21,7 +21,8 @@ def _share_the_cores():
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
     if not workers:
         return
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = str(max(1, cores // workers))
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
         os.environ.setdefault(name, threads)
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
@@ -46,12 +47,13 @@ def pytest_collection_modifyitems(config, items):
     import rnn_zoo
 
     backend = rnn_zoo.backend.name()
+    timeouts = config.pluginmanager.hasplugin("timeout")  # (absent with -p no:timeout)
     kept, dropped = [], []
     for item in items:
         if backend != DEFAULT_BACKEND and item.get_closest_marker("backend_free"):
             dropped.append(item)
             continue
-        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+        if timeouts and item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
         kept.append(item)
     if dropped:
@@ -68,19 +70,23 @@ def pytest_report_header(config):
     return f"keras backend: {backend}"
 
 
-def fast_per_family(names):
-    """`names` as pytest parameters: the first task of each kind (a family, stateful or not)
-    on the fast path, every other one marked slow. The default suite then covers every
-    family and CI covers every task."""
+def one_per_family(names):
+    """The first task of each kind in `names`: a family, stateful or not (letters, mnist,
+    sin->cos, sine, sms, stock)."""
     import rnn_zoo
 
-    seen, params = set(), []
+    kinds = {}
     for name in names:
         spec = rnn_zoo.get_task(name)
-        kind = (spec.family, spec.model.stateful)
-        params.append(pytest.param(name, id=name, marks=[pytest.mark.slow] if kind in seen else []))
-        seen.add(kind)
-    return params
+        kinds.setdefault((spec.family, spec.model.stateful), name)
+    return [name for name in names if name in kinds.values()]
+
+
+def fast_per_family(names):
+    """`names` as pytest parameters: `one_per_family(names)` on the fast path, every other
+    task marked slow. The default suite then covers every family and CI covers every task."""
+    fast = set(one_per_family(names))
+    return [pytest.param(name, id=name, marks=[] if name in fast else [pytest.mark.slow]) for name in names]
 
 # Captured before the isolation fixture below removes it from the environment.
 REAL_DATA = os.environ.get("RNN_ZOO_DATA")

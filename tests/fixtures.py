@@ -71,6 +71,13 @@ SMS_LINES = [
     "ham\tOk i am on the way to home hi hi",
 ]
 
+# Messages that trip tokenizers: odd whitespace and line breaks, symbols, emoji, empty ones.
+EDGE_MESSAGES = [
+    "WINNER!! You have won £1000. Call 09061701461 now", "", "   ", ":) 645", "a0a0 00aa aa00",
+    "x\xa0y z\u2028w v\x85u  FREE entry  2 a wkly", "URGENT! 0800-123 www.win.com/claim?x=1&y=2 ♥ 😀",
+    "İstanbul ÀÉÎ straße\tTAB\r\nCRLF",
+]
+
 
 def write_sms(path, lines=SMS_LINES):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,12 +1,14 @@
-"""Each family's tf.data pipeline feeds the task's model: shapes, dtypes, and one fit step.
-The readers themselves are tested in test_data_*.py, which do not depend on the Keras
-backend; these do, so they run on every backend."""
+"""Where each family's data meets the model: the tf.data pipelines feed the task's model
+(shapes, dtypes, one fit step), and the SMS serving graph hands the model the ids that
+`encode` gives. The readers themselves are tested in test_data_*.py, which do not depend on
+the Keras backend; these do, so they run on every backend."""
 import numpy as np
 import pytest
 
 import rnn_zoo
+from rnn_zoo.tasks import sms
 
-from fixtures import write_mnist_idx, write_sms, write_tushare_csv
+from fixtures import EDGE_MESSAGES, SMS_LINES, write_mnist_idx, write_sms, write_tushare_csv
 
 GENERATED = ["letters_1pre1", "letters_4pre1", "letters_embedding_1pre1", "letters_embedding_4pre1",
              "sine_regression", "sin_to_cos"]
@@ -60,3 +62,21 @@ def test_stock_datasets_feed_the_model(tmp_path):
     assert sum(int(b[0].shape[0]) for b in test_ds) == 240
     model = rnn_zoo.build("stock_lstm")
     assert np.isfinite(model.fit(train_ds.take(2), epochs=1, verbose=0, shuffle=False).history["loss"][0])
+
+
+@pytest.mark.parametrize("tokens, digit_symbol", [("words", False), ("words", True), ("symbols", True)])
+def test_the_serving_graph_gives_the_ids_encode_gives(tokens, digit_symbol):
+    """The graph's regular expressions (RE2) and Python's give the same ids, odd
+    whitespace, emoji and empty messages included."""
+    import tensorflow as tf
+
+    texts = EDGE_MESSAGES + [line.split("\t", 1)[1] for line in SMS_LINES]
+    vocabulary = sms.SmsVocabulary.fit(texts, min_count=1, max_length=12, digit_symbol=digit_symbol, tokens=tokens)
+    seen = {}
+
+    def model(ids, training=False):
+        seen["ids"] = ids
+        return tf.zeros((tf.shape(ids)[0], 2))
+
+    vocabulary.serving(model).fn(tf.constant(texts))
+    np.testing.assert_array_equal(seen["ids"].numpy(), vocabulary.encode(texts))

@@ -9,7 +9,7 @@ import rnn_zoo
 from rnn_zoo.data import RemoteFile
 from rnn_zoo.tasks import sms
 
-from fixtures import SMS_LINES, write_sms, write_sms_zip
+from fixtures import EDGE_MESSAGES, SMS_LINES, write_sms, write_sms_zip
 
 pytestmark = pytest.mark.backend_free  # readers, tokenizers and tf.data only (the models: test_data_feeds_models.py)
 
@@ -22,13 +22,6 @@ def test_clean_text():
     assert sms.clean_text("  :) 645  ") == ""
 
 
-EDGE_MESSAGES = [
-    "WINNER!! You have won £1000. Call 09061701461 now", "", "   ", ":) 645", "a0a0 00aa aa00",
-    "x\xa0y z\u2028w v\x85u  FREE entry  2 a wkly", "URGENT! 0800-123 www.win.com/claim?x=1&y=2 ♥ 😀",
-    "İstanbul ÀÉÎ straße\tTAB\r\nCRLF",
-]
-
-
 def test_symbol_tokens_keep_what_word_cleaning_drops():
     assert sms.tokenize("WINNER!! Won £1000. Call 0906-170 www.x.com", True, "symbols") == [
         "winner", "!", "!", "won", "£", "0000", ".", "call", "0000", "-", "000", "www", ".", "x", ".", "com"]
@@ -38,24 +31,6 @@ def test_symbol_tokens_keep_what_word_cleaning_drops():
         sms.SmsVocabulary.fit(["a"], min_count=1, max_length=3, digit_symbol=False, tokens="symbols")
     with pytest.raises(rnn_zoo.errors.DataError, match="tokens must be one of"):
         sms.SmsVocabulary.fit(["a"], min_count=1, max_length=3, digit_symbol=True, tokens="chars")
-
-
-@pytest.mark.parametrize("tokens, digit_symbol", [("words", False), ("words", True), ("symbols", True)])
-def test_the_serving_graph_gives_the_ids_encode_gives(tokens, digit_symbol):
-    """The graph's regular expressions (RE2) and Python's give the same ids, odd
-    whitespace, emoji and empty messages included."""
-    import tensorflow as tf
-
-    texts = EDGE_MESSAGES + [line.split("\t", 1)[1] for line in SMS_LINES]
-    vocabulary = sms.SmsVocabulary.fit(texts, min_count=1, max_length=12, digit_symbol=digit_symbol, tokens=tokens)
-    seen = {}
-
-    def model(ids, training=False):
-        seen["ids"] = ids
-        return tf.zeros((tf.shape(ids)[0], 2))
-
-    vocabulary.serving(model).fn(tf.constant(texts))
-    np.testing.assert_array_equal(seen["ids"].numpy(), vocabulary.encode(texts))
 
 
 def test_symbol_vocabulary_survives_a_save_with_odd_line_breaks(tmp_path):

@@ -71,7 +71,6 @@ def test_an_older_train_output_may_be_replaced(tmp_path):
     check_destination(old, kind="preset")  # no error: `rnn-zoo train` may write there again
 
 
-@pytest.mark.backend_free
 def test_working_folder_is_never_an_output(tmp_path, monkeypatch, capsys):
     work = tmp_path / "work"
     (work / "sub").mkdir(parents=True)

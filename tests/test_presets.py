@@ -273,7 +273,6 @@ def test_sms_model_trained_on_another_split_keeps_its_vocabulary(capsys, tmp_pat
     assert data.score(np.stack([1 - spam, spam], -1))["accuracy"] == pytest.approx(trained["accuracy"], abs=2e-3)
 
 
-@pytest.mark.backend_free
 @pytest.mark.slow
 def test_wheel_carries_every_preset_and_serves_from_a_plain_install(tmp_path):
     wheels = tmp_path / "wheels"

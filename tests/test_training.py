@@ -8,7 +8,7 @@ import tensorflow as tf
 import rnn_zoo
 from rnn_zoo.training import predict_test
 
-from conftest import fast_per_family
+from conftest import one_per_family
 
 TASKS = rnn_zoo.list_tasks()
 
@@ -26,10 +26,28 @@ def test_one_step_gives_metrics_beside_the_baseline(name, tiny_run):
     assert rnn_zoo.evaluate(result.model, name, data=result.data) == pytest.approx(result.metrics)
 
 
-@pytest.mark.parametrize("name", fast_per_family(TASKS))
+@pytest.mark.parametrize("name", one_per_family(TASKS))
 def test_a_trained_model_exports(name, tiny_run, tmp_path):
-    """What `rnn-zoo train` does next: a trained model (optimizer state, schedule) exports."""
+    """What `rnn-zoo train` does next: a trained model (optimizer state, schedule) exports
+    (every task: the slow test below)."""
     path = rnn_zoo.export(tiny_run(name), tmp_path / name)
+    assert "serve" in tf.saved_model.load(str(path)).signatures
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TASKS)
+def test_one_epoch_gives_metrics_beside_the_baseline(name, tiny_data_dir, tmp_path):
+    """A whole epoch of the tiny data (several batches, several steps per call) on every task."""
+    result = rnn_zoo.train(name, epochs=1, data_dir=tiny_data_dir, verbose=0)
+    assert result.metrics and set(result.metrics) == set(result.baseline)
+    assert all(np.isfinite(v) for v in [*result.metrics.values(), *result.baseline.values()])
+    assert result.baseline_name and result.epochs == 1 and len(result.history["loss"]) == 1
+    assert result.batch_size == rnn_zoo.get_task(name).train.batch_size
+    assert result.wall_time_s > 0 and result.samples_per_s > 0
+    assert result.task in result.summary() and result.baseline_name in result.summary()
+    assert rnn_zoo.evaluate(result.model, name, data=result.data) == pytest.approx(result.metrics)
+    # What `rnn-zoo train` does next: a trained model (optimizer state, schedule) exports.
+    path = rnn_zoo.export(result, tmp_path / name)
     assert "serve" in tf.saved_model.load(str(path)).signatures
 
 
