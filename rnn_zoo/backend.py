@@ -155,14 +155,14 @@ class _TensorFlowWriter:
         self._proc = subprocess.Popen([sys.executable, "-c", WRITER_CODE], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=self._log, env=env, text=True)
 
-    def _send(self, handover: Path) -> bool:
-        """Whether the request reached the writer (False: its input is closed, it is dead)."""
+    def _taken(self, handover: Path) -> bool:
+        """Sends the request; whether the writer took it (False: it is dead or dying)."""
         try:
             self._proc.stdin.write(f"{handover}\n")
             self._proc.stdin.flush()
-            return True
         except OSError:
             return False
+        return self._proc.stdout.readline().strip() == f"take {handover}"
 
     def write(self, handover: Path) -> str:
         """Has the writer answer `handover`; returns "" when it did, else why not (one line).
@@ -173,11 +173,11 @@ class _TensorFlowWriter:
                 if self._proc is None or self._proc.poll() is not None:
                     self.close()
                     self._start()
-                taken = self._send(handover) and self._proc.stdout.readline().strip() == f"take {handover}"
+                taken = self._taken(handover)
                 if not taken:
                     self.close()
                     self._start()
-                    taken = self._send(handover) and self._proc.stdout.readline().strip() == f"take {handover}"
+                    taken = self._taken(handover)
                 if taken and self._proc.stdout.readline().strip() == f"done {handover}":
                     return ""
             except BaseException:
