@@ -12,6 +12,7 @@
 
 `import rnn_zoo` loads the registry only; TensorFlow and Keras are imported on first use.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,21 +20,26 @@ import inspect
 import numbers
 from typing import Any
 
-from . import backend  # noqa: F401  (rnn_zoo.backend.name(): the Keras backend in use)
-from . import tasks  # noqa: F401  (registers every task)
+from . import (
+    backend,  # noqa: F401  (rnn_zoo.backend.name(): the Keras backend in use)
+    tasks,  # noqa: F401  (registers every task)
+)
 from .data import TaskData
-from .errors import DataError, DataNotFoundError, InvalidOverrideError, RnnZooError, UnknownTaskError
-from .errors import PresetError
+from .errors import DataError, DataNotFoundError, InvalidOverrideError, PresetError, RnnZooError, UnknownTaskError
 from .preprocessing import Preprocessor, check_preprocessor, load_preprocessor
-from .presets import Preset, list_presets, load_preset
+from .presets import Preset, load_preset
 from .registry import DatasetInfo, ModelSpec, TaskSpec, TrainSpec, get_task, list_tasks, register
+from .shipped import list_presets
 
 __version__ = "0.1.0"
 
 # Public names whose modules import TensorFlow, loaded on first access.
 _LAZY = {
-    "train": "training", "evaluate": "training", "TrainResult": "training",
-    "export": "exporting", "save_preset": "presets",
+    "train": "training",
+    "evaluate": "training",
+    "TrainResult": "training",
+    "export": "exporting",
+    "save_preset": "presets",
 }
 
 
@@ -64,8 +70,9 @@ def check_seed(seed) -> None:
         raise InvalidOverrideError(f"seed must be a whole number from 0 to 4294967295, got {seed!r}")
 
 
-def load_task_data(name: str, *, data_dir=None, seed: int = 0, preprocessor: Preprocessor | None = None,
-                   **options: Any) -> TaskData:
+def load_task_data(
+    name: str, *, data_dir=None, seed: int = 0, preprocessor: Preprocessor | None = None, **options: Any
+) -> TaskData:
     """Task `name`'s data as numpy arrays, with `.preprocessor`, the family's preprocessing
     state (letter codec, price scaler, vocabulary) fitted on the training split.
 
@@ -93,8 +100,9 @@ def load_task_data(name: str, *, data_dir=None, seed: int = 0, preprocessor: Pre
         raise DataError(f"task {name!r}: data options {given} were refused by its loader ({e})") from None
     for part, x in (("training", data.x_train), ("test", data.x_test)):
         if len(x) == 0:
-            raise DataError(f"task {name!r}: the {part} split is empty with these data options; "
-                            "nothing could be trained or scored")
+            raise DataError(
+                f"task {name!r}: the {part} split is empty with these data options; nothing could be trained or scored"
+            )
     return data
 
 
@@ -111,9 +119,31 @@ def load_data(name: str, *, data_dir=None, batch_size: int | None = None, seed: 
 
 
 __all__ = [
-    "build", "load_data", "load_task_data", "train", "evaluate", "export", "TrainResult",
-    "load_preset", "save_preset", "list_presets", "Preset", "Preprocessor", "load_preprocessor", "DatasetInfo",
+    "build",
+    "load_data",
+    "load_task_data",
+    "train",
+    "evaluate",
+    "export",
+    "TrainResult",
+    "load_preset",
+    "save_preset",
+    "list_presets",
+    "Preset",
+    "Preprocessor",
+    "load_preprocessor",
+    "DatasetInfo",
     "PresetError",
-    "list_tasks", "get_task", "register", "TaskSpec", "ModelSpec", "TrainSpec", "TaskData",
-    "RnnZooError", "UnknownTaskError", "InvalidOverrideError", "DataError", "DataNotFoundError",
+    "list_tasks",
+    "get_task",
+    "register",
+    "TaskSpec",
+    "ModelSpec",
+    "TrainSpec",
+    "TaskData",
+    "RnnZooError",
+    "UnknownTaskError",
+    "InvalidOverrideError",
+    "DataError",
+    "DataNotFoundError",
 ]

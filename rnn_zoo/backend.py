@@ -9,6 +9,7 @@ kept for the next), which writes exactly what a TensorFlow-trained model of the 
 weights would write. The input pipelines are tf.data
 on every backend.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -148,12 +149,22 @@ class _TensorFlowWriter:
 
     def _start(self) -> None:
         package_root = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, "KERAS_BACKEND": "tensorflow", "CUDA_VISIBLE_DEVICES": "",
-               "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "KERAS_BACKEND": "tensorflow",
+            "CUDA_VISIBLE_DEVICES": "",
+            "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
+        }
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         self._log = tempfile.TemporaryFile(mode="w+", prefix="rnn_zoo_writer_")
-        self._proc = subprocess.Popen([sys.executable, "-c", WRITER_CODE], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=self._log, env=env, text=True)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER_CODE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=env,
+            text=True,
+        )
 
     def _taken(self, handover: Path) -> bool:
         """Sends the request; whether the writer took it (False: it is dead or dying)."""
@@ -245,22 +256,30 @@ def _child(handover) -> int:
 
     from .exporting import write_export
     from .preprocessing import load_preprocessor
-    from .presets import MODEL_FILE
+    from .shipped import MODEL_FILE
 
     request = json.loads((handover / REQUEST_FILE).read_text())
     x_path = handover / X_TEST_FILE
     try:
         model = keras.saving.load_model(handover / MODEL_FILE, compile=False, safe_mode=True)
         x_test = np.load(x_path, allow_pickle=False) if x_path.is_file() else None
-        result = write_export(request["format"], model, Path(request["folder"]), load_preprocessor(handover),
-                              task=request["task"], x_test=x_test, details=request["details"])
+        result = write_export(
+            request["format"],
+            model,
+            Path(request["folder"]),
+            load_preprocessor(handover),
+            task=request["task"],
+            x_test=x_test,
+            details=request["details"],
+        )
         answer = {"result": result}
     except errors.RnnZooError as e:
         answer = {"error": type(e).__name__, "message": str(e)}
     except Exception as e:  # a converter's own failure: its first line, not a traceback
         first = (str(e).strip().splitlines() or [""])[0][:300]
-        answer = {"error": "ExportError", "message": f"writing the {request['format']} export failed: "
-                                                     f"{type(e).__name__}: {first}"}
+        answer = {
+            "error": "ExportError",
+            "message": f"writing the {request['format']} export failed: {type(e).__name__}: {first}",
+        }
     (handover / ANSWER_FILE).write_text(json.dumps(answer))
     return 0
-

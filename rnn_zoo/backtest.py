@@ -5,10 +5,11 @@ mean-return forecasts and the classical model, with a Diebold-Mariano test of ea
 
 The last fold's forecast days are the tutorial's test days (the last 240 of the file); the
 others walk back from there. Scaling is fitted on each fold's training rows, by the loader."""
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,8 +26,12 @@ def forecast_errors(true, predicted, scale) -> dict[str, float]:
     MAE; one per day when days of several folds are pooled), then averaged."""
     true = np.asarray(true, dtype=np.float64)
     err = np.abs(np.asarray(predicted, dtype=np.float64) - true)
-    return {"rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(err)),
-            "mape": float(100 * np.mean(err / true)), "mase": float(np.mean(err / scale))}
+    return {
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "mae": float(np.mean(err)),
+        "mape": float(100 * np.mean(err / true)),
+        "mase": float(np.mean(err / scale)),
+    }
 
 
 def diebold_mariano(errors: np.ndarray, reference_errors: np.ndarray) -> dict[str, float]:
@@ -77,8 +82,16 @@ def pooled_errors(folds: list[dict]) -> dict:
     return {"overall": overall, "diebold_mariano": tests}
 
 
-def walk_forward(name: str, *, folds: int = FOLDS, forecast_days: int = FORECAST_DAYS, seed: int = 0,
-                 epochs: int | None = None, data_dir=None, log: Callable[[str], None] = print) -> dict:
+def walk_forward(
+    name: str,
+    *,
+    folds: int = FOLDS,
+    forecast_days: int = FORECAST_DAYS,
+    seed: int = 0,
+    epochs: int | None = None,
+    data_dir=None,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Train stock task `name` once per fold (seed `seed`) and score every forecast per fold
     and over all folds. Returns the `backtest` object of the task's results row."""
     from .classical import fit_classical
@@ -90,27 +103,46 @@ def walk_forward(name: str, *, folds: int = FOLDS, forecast_days: int = FORECAST
     rows = []
     for fold in range(folds):
         options = {"forecast_days": forecast_days, "skip_last": (folds - 1 - fold) * forecast_days}
-        result = train(name, seed=seed, epochs=epochs, data_dir=data_dir, verbose=0, validate=False,
-                       data_options=options)
+        result = train(
+            name, seed=seed, epochs=epochs, data_dir=data_dir, verbose=0, validate=False, data_options=options
+        )
         data = result.data
         # Rounded to 1e-4 first: the stored days then give back every figure exactly.
-        forecasts = {k: _rounded(v) for k, v in
-                     fold_forecasts(data, data.predicted_prices(predict_test(result.model, data))).items()}
+        forecasts = {
+            k: _rounded(v)
+            for k, v in fold_forecasts(data, data.predicted_prices(predict_test(result.model, data))).items()
+        }
         true = _rounded(data.test_prices[data.window :])
         scale = float(np.mean(np.abs(np.diff(np.asarray(data.train_prices, dtype=np.float64)))))
-        dates = data.dates[-len(true):]
-        rows.append({
-            "fold": fold + 1, "train_rows": len(data.train_prices), "forecast_days": len(true),
-            "first_day": str(dates[0])[:10], "last_day": str(dates[-1])[:10], "classical": fit_classical(data).settings,
-            "metrics": {k: forecast_errors(true, v, scale) for k, v in forecasts.items()},
-            "scale": scale, "true": true, "forecasts": forecasts,
-        })
-        log(f"{name} fold {fold + 1}/{folds} ({rows[-1]['first_day']} to {rows[-1]['last_day']}): RMSE "
-            f"{rows[-1]['metrics']['rnn']['rmse']:.4g}, naive {rows[-1]['metrics']['naive']['rmse']:.4g}")
+        dates = data.dates[-len(true) :]
+        rows.append(
+            {
+                "fold": fold + 1,
+                "train_rows": len(data.train_prices),
+                "forecast_days": len(true),
+                "first_day": str(dates[0])[:10],
+                "last_day": str(dates[-1])[:10],
+                "classical": fit_classical(data).settings,
+                "metrics": {k: forecast_errors(true, v, scale) for k, v in forecasts.items()},
+                "scale": scale,
+                "true": true,
+                "forecasts": forecasts,
+            }
+        )
+        log(
+            f"{name} fold {fold + 1}/{folds} ({rows[-1]['first_day']} to {rows[-1]['last_day']}): RMSE "
+            f"{rows[-1]['metrics']['rnn']['rmse']:.4g}, naive {rows[-1]['metrics']['naive']['rmse']:.4g}"
+        )
     pooled = pooled_errors(rows)
     return {
-        "folds": rows, **pooled, "p_value": pooled["diebold_mariano"]["rnn"]["p_value"],
-        "reference": "naive (tomorrow = today)", "loss": "squared error",
-        "seed": seed, "epochs": result.epochs, "fold_count": folds, "days_per_fold": forecast_days,
+        "folds": rows,
+        **pooled,
+        "p_value": pooled["diebold_mariano"]["rnn"]["p_value"],
+        "reference": "naive (tomorrow = today)",
+        "loss": "squared error",
+        "seed": seed,
+        "epochs": result.epochs,
+        "fold_count": folds,
+        "days_per_fold": forecast_days,
         "classical_name": fit_classical(data).name,
     }

@@ -2,6 +2,7 @@
 
 Writes results/results.json and the results table of the README (between its markers).
 The file is produced here only, never edited by hand."""
+
 from __future__ import annotations
 
 import datetime
@@ -10,25 +11,18 @@ import os
 import platform
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .errors import RnnZooError, UnknownTaskError
-from .registry import TaskSpec, get_task, list_tasks
+from .metrics import HIGHER_IS_BETTER, fmt_number, primary_metric
+from .registry import get_task, list_tasks
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 BACKTEST_START, BACKTEST_END = "<!-- backtest:start -->", "<!-- backtest:end -->"
-HIGHER_IS_BETTER = ("accuracy", "spam_precision", "spam_recall", "spam_f1")
 QUICK_EPOCHS = 2
-
-
-def primary_metric(spec: TaskSpec, metrics: dict) -> str:
-    """The metric a task is judged on: its first goal's, else RMSE or accuracy."""
-    if spec.goals:
-        return spec.goals[0].metric
-    return "rmse" if "rmse" in metrics else next(iter(metrics))
 
 
 def machine() -> dict:
@@ -37,13 +31,20 @@ def machine() -> dict:
 
     cpu = platform.processor() or ""
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-        "tensorflow": tf.__version__, "keras": keras.__version__, "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "platform": platform.platform(),
     }
 
 
@@ -74,37 +75,58 @@ def run_task(name: str, seeds, *, quick: bool, data_dir, log: Callable[[str], No
             with tempfile.TemporaryDirectory() as tmp:
                 metrics = raw_text_scores(result, Path(tmp))
         classical = result.classical
-        per_seed.append({
-            "seed": seed, "metrics": metrics, "baseline": result.baseline,
-            "classical": {k: v for k, v in classical.items() if k != "name"},
-            "wall_time_s": round(result.wall_time_s, 2), "samples_per_s": round(result.samples_per_s, 1),
-        })
+        per_seed.append(
+            {
+                "seed": seed,
+                "metrics": metrics,
+                "baseline": result.baseline,
+                "classical": {k: v for k, v in classical.items() if k != "name"},
+                "wall_time_s": round(result.wall_time_s, 2),
+                "samples_per_s": round(result.samples_per_s, 1),
+            }
+        )
         metric = primary_metric(spec, metrics)
-        log(f"{name} seed {seed}: {metric} {metrics[metric]:.6g} (baseline {result.baseline[metric]:.6g}, "
-            f"classical {classical[metric]:.6g}), {result.wall_time_s:.1f} s")
+        log(
+            f"{name} seed {seed}: {metric} {metrics[metric]:.6g} (baseline {result.baseline[metric]:.6g}, "
+            f"classical {classical[metric]:.6g}), {result.wall_time_s:.1f} s"
+        )
     metric = primary_metric(spec, per_seed[0]["metrics"])
     values = {k: [r["metrics"][k] for r in per_seed] for k in per_seed[0]["metrics"]}
     baselines = {k: [r["baseline"][k] for r in per_seed] for k in per_seed[0]["baseline"]}
     classicals = {k: [r["classical"][k] for r in per_seed] for k in values}
     model = spec.model
     row = {
-        "task": name, "family": spec.family, "variant_of": spec.variant_of, "description": spec.description,
+        "task": name,
+        "family": spec.family,
+        "variant_of": spec.variant_of,
+        "description": spec.description,
         "metric": metric,
-        "summary": {k: {"mean": float(np.mean(v)), "std": float(np.std(v)), "min": float(np.min(v)),
-                        "max": float(np.max(v))} for k, v in values.items()},
+        "summary": {
+            k: {"mean": float(np.mean(v)), "std": float(np.std(v)), "min": float(np.min(v)), "max": float(np.max(v))}
+            for k, v in values.items()
+        },
         "baseline": {"name": result.baseline_name, **{k: float(np.mean(v)) for k, v in baselines.items()}},
         "classical": {"name": classical["name"], **{k: float(np.mean(v)) for k, v in classicals.items()}},
         "goals": [g.describe() for g in spec.goals],
         "goals_met": all(g.met_by(per_seed) for g in spec.goals),
-        "target": spec.target, "tutorial_result": spec.tutorial_result,
+        "target": spec.target,
+        "tutorial_result": spec.tutorial_result,
         "settings": {
-            "cell": model.cell, "units": list(model.units), "bidirectional": model.bidirectional,
-            "dropout": model.dropout, "optimizer": spec.train.optimizer, "learning_rate": spec.train.learning_rate,
-            "lr_schedule": spec.train.lr_schedule, "loss": spec.train.loss, "epochs": epochs,
-            "batch_size": spec.train.batch_size, "data_options": dict(spec.data_options),
+            "cell": model.cell,
+            "units": list(model.units),
+            "bidirectional": model.bidirectional,
+            "dropout": model.dropout,
+            "optimizer": spec.train.optimizer,
+            "learning_rate": spec.train.learning_rate,
+            "lr_schedule": spec.train.lr_schedule,
+            "loss": spec.train.loss,
+            "epochs": epochs,
+            "batch_size": spec.train.batch_size,
+            "data_options": dict(spec.data_options),
             "parameters": result.model.count_params(),
         },
-        "seeds": list(seeds), "per_seed": per_seed,
+        "seeds": list(seeds),
+        "per_seed": per_seed,
         "wall_time_s": float(np.mean([r["wall_time_s"] for r in per_seed])),
         "samples_per_s": float(np.mean([r["samples_per_s"] for r in per_seed])),
     }
@@ -112,14 +134,10 @@ def run_task(name: str, seeds, *, quick: bool, data_dir, log: Callable[[str], No
         from .backtest import FOLDS, FORECAST_DAYS, walk_forward
 
         folds, days = (2, 40) if quick else (FOLDS, FORECAST_DAYS)
-        row["backtest"] = walk_forward(name, folds=folds, forecast_days=days, seed=seeds[0], epochs=epochs,
-                                       data_dir=data_dir, log=log)
+        row["backtest"] = walk_forward(
+            name, folds=folds, forecast_days=days, seed=seeds[0], epochs=epochs, data_dir=data_dir, log=log
+        )
     return row
-
-
-def fmt_number(value: float) -> str:
-    """A metric for a table: 4 significant digits, small values in scientific notation."""
-    return "0" if value == 0 else f"{value:.4g}" if abs(value) >= 1e-3 else f"{value:.2e}"
 
 
 def verdict(metric: str, model: float, classical: float) -> str:
@@ -139,8 +157,10 @@ def verdict(metric: str, model: float, classical: float) -> str:
 
 def _header(results: dict) -> str:
     m = results["machine"]
-    return (f"Measured by `{results['command']}` on {results['date']}: {m['cpu']}, {m['cores']} cores, "
-            f"TensorFlow {m['tensorflow']}, Keras {m['keras']}, Python {m['python']}")
+    return (
+        f"Measured by `{results['command']}` on {results['date']}: {m['cpu']}, {m['cores']} cores, "
+        f"TensorFlow {m['tensorflow']}, Keras {m['keras']}, Python {m['python']}"
+    )
 
 
 def results_table(results: dict) -> str:
@@ -177,8 +197,13 @@ def significance(test: dict, level: float = 0.05) -> str:
     return f"significantly {'better' if test['statistic'] < 0 else 'worse'} (p = {test['p_value']:.2g})"
 
 
-BACKTEST_FORECASTS = (("rnn", "RNN"), ("naive", "naive"), ("drift", "drift"), ("mean_return", "mean return"),
-                      ("classical", "classical"))
+BACKTEST_FORECASTS = (
+    ("rnn", "RNN"),
+    ("naive", "naive"),
+    ("drift", "drift"),
+    ("mean_return", "mean return"),
+    ("classical", "classical"),
+)
 
 
 def backtest_table(results: dict) -> str:
@@ -240,8 +265,16 @@ def update_readme(readme: Path, table: str, *, start: str = README_START, end: s
     readme.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text))
 
 
-def run_benchmark(pattern: str = "*", *, seeds=(0, 1, 2), quick: bool = False, data_dir=None,
-                  out="results/results.json", readme="README.md", log: Callable[[str], None] = print) -> dict:
+def run_benchmark(
+    pattern: str = "*",
+    *,
+    seeds=(0, 1, 2),
+    quick: bool = False,
+    data_dir=None,
+    out="results/results.json",
+    readme="README.md",
+    log: Callable[[str], None] = print,
+) -> dict:
     """Train every task matching `pattern` for each seed and write `out`. Rows of other
     tasks already in `out` are kept, so a partial run refreshes just its own rows; the
     README table is rewritten once `out` holds a row for every registered task.
@@ -255,8 +288,11 @@ def run_benchmark(pattern: str = "*", *, seeds=(0, 1, 2), quick: bool = False, d
     for name in names:
         rows[name] = run_task(name, seeds, quick=quick, data_dir=data_dir, log=log)
     results = {
-        "command": "rnn-zoo bench" + (" --quick" if quick else ""), "date": datetime.date.today().isoformat(),
-        "quick": quick, "seeds": list(seeds), "machine": machine(),
+        "command": "rnn-zoo bench" + (" --quick" if quick else ""),
+        "date": datetime.date.today().isoformat(),
+        "quick": quick,
+        "seeds": list(seeds),
+        "machine": machine(),
         "rows": [rows[name] for name in list_tasks() if name in rows],  # registry order; drops old tasks
     }
     write_results(out, results)

@@ -5,13 +5,15 @@ own metrics.
 Each family's data class says how (`TaskData.fit_classical`); this module holds what they
 share: the fitted model's shape, a cache (several tasks and seeds share one split), and the
 time-series cross-validation the stock model is tuned with."""
+
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import warnings
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +29,7 @@ class ClassicalModel:
     settings: dict = dataclasses.field(default_factory=dict)
 
 
-_CACHE: "OrderedDict[str, ClassicalModel]" = OrderedDict()
+_CACHE: OrderedDict[str, ClassicalModel] = OrderedDict()
 _CACHE_SIZE = 8
 
 
@@ -67,14 +69,22 @@ def classical_scores(data) -> dict:
     return {"name": model.name, "settings": model.settings, **data.classical_metrics(model)}
 
 
-def time_series_cv_mse(fit_predict: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
-                       x: np.ndarray, y: np.ndarray, *, target: np.ndarray | None = None, splits: int = 5) -> float:
+def time_series_cv_mse(
+    fit_predict: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    target: np.ndarray | None = None,
+    splits: int = 5,
+) -> float:
     """Mean squared error of `fit_predict(x_fit, y_fit, x_val)` against `target` (default
     `y`) over expanding-window folds of rows in time order (sklearn's TimeSeriesSplit):
     every fold predicts rows after the ones it was fitted on."""
     from sklearn.model_selection import TimeSeriesSplit
 
     target = y if target is None else target
-    errors = [np.mean((fit_predict(x[fit], y[fit], x[val]) - target[val]) ** 2)
-              for fit, val in TimeSeriesSplit(n_splits=splits).split(x)]
+    errors = [
+        np.mean((fit_predict(x[fit], y[fit], x[val]) - target[val]) ** 2)
+        for fit, val in TimeSeriesSplit(n_splits=splits).split(x)
+    ]
     return float(np.mean(errors))

@@ -1,5 +1,6 @@
 """The `rnn-zoo` command line. A user mistake prints one line on stderr and exits with 2; a run
 that diverges, or any other failure, prints a short message and exits with 1."""
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,8 @@ def _table(rows: list[tuple], header: tuple) -> str:
 
 def _cmd_list(args) -> None:
     import rnn_zoo
-    from rnn_zoo.bench import fmt_number
-    from rnn_zoo.presets import shipped_metadata
+    from rnn_zoo.metrics import fmt_number
+    from rnn_zoo.shipped import shipped_metadata
 
     names = rnn_zoo.list_tasks(args.pattern)
     if not names:
@@ -99,11 +100,11 @@ def _load_preset(args):
 
 def _cmd_train(args) -> None:
     import rnn_zoo
+    from rnn_zoo import backend
+    from rnn_zoo.exporting import write_export
     from rnn_zoo.outputs import atomic_directory, check_destination
     from rnn_zoo.plots import plot_results
     from rnn_zoo.presets import write_preset
-    from rnn_zoo import backend
-    from rnn_zoo.exporting import write_export
     from rnn_zoo.training import predict_test
 
     rnn_zoo.get_task(args.name)  # an unknown name fails here, with suggestions
@@ -117,8 +118,14 @@ def _cmd_train(args) -> None:
     # Piped to a file, a progress bar is a stream of control characters: one line per epoch.
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     result = rnn_zoo.train(
-        args.name, epochs=args.epochs, batch_size=args.batch_size, data_dir=args.data_dir,
-        seed=args.seed, verbose=verbose, checkpoint_dir=args.checkpoint_dir, distributed=args.distributed,
+        args.name,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        verbose=verbose,
+        checkpoint_dir=args.checkpoint_dir,
+        distributed=args.distributed,
         **_parse_set(args.set),
     )
     # The classical model is fitted now, on the same training split (up to a minute on MNIST).
@@ -132,11 +139,20 @@ def _cmd_train(args) -> None:
         write_preset(staging, result.model, result.preprocessor, result.metadata())
         saved_model = staging / SAVED_MODEL_DIR
         saved_model.mkdir()
-        write_export("saved_model", result.model, saved_model, result.preprocessor, task=args.name, x_test=None,
-                     details={"keras_backend": backend.name()})
+        write_export(
+            "saved_model",
+            result.model,
+            saved_model,
+            result.preprocessor,
+            task=args.name,
+            x_test=None,
+            details={"keras_backend": backend.name()},
+        )
         plots = plot_results(args.name, result.data, predictions, result.history, staging)
-    print(f"wrote {out}/: preset (model.keras, preprocessor, metadata.json), {SAVED_MODEL_DIR}/, "
-          + ", ".join(p.name for p in plots))
+    print(
+        f"wrote {out}/: preset (model.keras, preprocessor, metadata.json), {SAVED_MODEL_DIR}/, "
+        + ", ".join(p.name for p in plots)
+    )
 
 
 def _cmd_evaluate(args) -> None:
@@ -162,8 +178,10 @@ def _cmd_export(args) -> None:
     from rnn_zoo.outputs import EXPORT_MARKER
 
     check = json.loads((Path(out) / EXPORT_MARKER).read_text())["check"]
-    print(f"wrote {out} (largest difference from the Keras model in {check['runtime']}: "
-          f"{check['max_abs_difference']:.2g}, on {check['inputs']})")
+    print(
+        f"wrote {out} (largest difference from the Keras model in {check['runtime']}: "
+        f"{check['max_abs_difference']:.2g}, on {check['inputs']})"
+    )
 
 
 def _parse_inputs(preset, inputs: list[str]):
@@ -236,12 +254,18 @@ def _cmd_predict(args) -> None:
 
 def _cmd_make_presets(args) -> None:
     if not Path("README.md").is_file() and not args.no_readme:
-        raise UsageError("run `rnn-zoo make-presets` from the repository root (its README.md holds the presets "
-                         "table), or pass --no-readme")
+        raise UsageError(
+            "run `rnn-zoo make-presets` from the repository root (its README.md holds the presets "
+            "table), or pass --no-readme"
+        )
     from rnn_zoo.shipping import make_presets
 
-    made = make_presets(args.tasks, data_dir=args.data_dir, readme=None if args.no_readme else Path("README.md"),
-                        log=lambda line: print(line, flush=True))
+    made = make_presets(
+        args.tasks,
+        data_dir=args.data_dir,
+        readme=None if args.no_readme else Path("README.md"),
+        log=lambda line: print(line, flush=True),
+    )
     print(f"wrote {len(made)} preset(s): {', '.join(made)}")
 
 
@@ -249,24 +273,31 @@ def _cmd_speed(args) -> None:
     import importlib.util
 
     if importlib.util.find_spec("torch") is None:
-        raise UsageError("the speed benchmark compares with PyTorch, which is not installed: "
-                         "pip install torch==2.13.0 (a CPU build; benchmark only)")
+        raise UsageError(
+            "the speed benchmark compares with PyTorch, which is not installed: "
+            "pip install torch==2.13.0 (a CPU build; benchmark only)"
+        )
     if args.quick or args.seeds != "0,1,2":
         raise UsageError("--quick and --seeds are for the results benchmark; --speed seeds each repetition itself")
     if args.repeats < 1:
         raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
-    from rnn_zoo.speed.benchmark import run_speed_benchmark
-
     from rnn_zoo import backend
-    from rnn_zoo.speed.benchmark import results_path
+    from rnn_zoo.speed.benchmark import results_path, run_speed_benchmark
 
     out = args.out or results_path(backend.name())
-    results = run_speed_benchmark(args.tasks, repeats=args.repeats, data_dir=args.data_dir, out=out,
-                                  readme=None if args.no_readme else Path("README.md"),
-                                  log=lambda line: print(line, flush=True))
+    results = run_speed_benchmark(
+        args.tasks,
+        repeats=args.repeats,
+        data_dir=args.data_dir,
+        out=out,
+        readme=None if args.no_readme else Path("README.md"),
+        log=lambda line: print(line, flush=True),
+    )
     slower = [row["task"] for row in results["training"] if not row["ratio_goal_met"]]
-    print(f"wrote {out}: {len(results['training'])} task(s)"
-          + (f"; slower than PyTorch: {', '.join(slower)}" if slower else ""))
+    print(
+        f"wrote {out}: {len(results['training'])} task(s)"
+        + (f"; slower than PyTorch: {', '.join(slower)}" if slower else "")
+    )
 
 
 def _cmd_latency(args) -> None:
@@ -279,15 +310,21 @@ def _cmd_latency(args) -> None:
     from rnn_zoo.speed.latency import run_latency_benchmark
 
     out = args.out or "results/latency.json"
-    results = run_latency_benchmark(args.tasks, data_dir=args.data_dir, out=out,
-                                    readme=None if args.no_readme else Path("README.md"),
-                                    log=lambda line: print(line, flush=True))
+    results = run_latency_benchmark(
+        args.tasks,
+        data_dir=args.data_dir,
+        out=out,
+        readme=None if args.no_readme else Path("README.md"),
+        log=lambda line: print(line, flush=True),
+    )
     print(f"wrote {out}: {len(results['rows'])} task(s)")
 
 
 def _cmd_bench(args) -> None:
     if not args.no_readme and not Path("README.md").is_file():
-        raise UsageError("run `rnn-zoo bench` from the repository root (its README.md holds the table), or pass --no-readme")
+        raise UsageError(
+            "run `rnn-zoo bench` from the repository root (its README.md holds the table), or pass --no-readme"
+        )
     if args.latency:
         return _cmd_latency(args)
     if args.speed:
@@ -305,9 +342,15 @@ def _cmd_bench(args) -> None:
     if backend.name() != "tensorflow":  # the published results are TensorFlow's: another backend's go apart
         out = args.out or str(Path(out).with_name(f"{Path(out).stem}_{backend.name()}.json"))
         readme = None
-    results = run_benchmark(args.tasks, seeds=seeds, quick=args.quick, data_dir=args.data_dir, out=out,
-                            readme=readme,
-                            log=lambda line: print(line, flush=True))
+    results = run_benchmark(
+        args.tasks,
+        seeds=seeds,
+        quick=args.quick,
+        data_dir=args.data_dir,
+        out=out,
+        readme=readme,
+        log=lambda line: print(line, flush=True),
+    )
     failed = [row["task"] for row in results["rows"] if row["goals"] and not row["goals_met"]]
     print(f"wrote {out}: {len(results['rows'])} task(s)" + (f"; goals missed: {', '.join(failed)}" if failed else ""))
 
@@ -336,11 +379,18 @@ def _parser() -> argparse.ArgumentParser:
     data_args(p)
     p.add_argument("--out", help="output folder, a preset (default: saved_models/NAME)")
     p.add_argument("--checkpoint-dir", help="resume from / back up to this folder")
-    p.add_argument("--distributed", action="store_true",
-                   help="data-parallel over the processes that KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and "
-                        "_PROCESS_ID describe (KERAS_BACKEND=jax; run the same command on each); process 0 writes")
-    p.add_argument("--verbose", type=int, choices=(0, 1, 2),
-                   help="0 silent, 1 progress bar, 2 a line per epoch (default: 1 on a terminal, else 2)")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel over the processes that KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and "
+        "_PROCESS_ID describe (KERAS_BACKEND=jax; run the same command on each); process 0 writes",
+    )
+    p.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        help="0 silent, 1 progress bar, 2 a line per epoch (default: 1 on a terminal, else 2)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an rnn_zoo output")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="model override, repeatable")
     p.set_defaults(func=_cmd_train)
@@ -351,21 +401,35 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder with the dataset (default: $RNN_ZOO_DATA, then the cache)")
     p.add_argument("--seed", type=int, help="seed of the data split (default: the preset's own)")
     p.set_defaults(func=_cmd_evaluate)
-    p = sub.add_parser("export", help="export a preset as a SavedModel (human inputs), or an ONNX or LiteRT file "
-                                      "(model inputs, with its preprocessing JSON)")
+    p = sub.add_parser(
+        "export",
+        help="export a preset as a SavedModel (human inputs), or an ONNX or LiteRT file "
+        "(model inputs, with its preprocessing JSON)",
+    )
     p.add_argument("name")
     p.add_argument("--model", help=model_help)
-    p.add_argument("--format", choices=("saved_model", "onnx", "litert"), default="saved_model",
-                   help="saved_model (default); onnx or litert need `pip install \"rnn_zoo[export]\"`")
+    p.add_argument(
+        "--format",
+        choices=("saved_model", "onnx", "litert"),
+        default="saved_model",
+        help='saved_model (default); onnx or litert need `pip install "rnn_zoo[export]"`',
+    )
     p.add_argument("--out", required=True, help="folder to write")
-    p.add_argument("--data-dir", help="folder with the dataset whose test inputs check an onnx or litert file "
-                                      "(default: $RNN_ZOO_DATA, then the cache; random inputs without it)")
+    p.add_argument(
+        "--data-dir",
+        help="folder with the dataset whose test inputs check an onnx or litert file "
+        "(default: $RNN_ZOO_DATA, then the cache; random inputs without it)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an rnn_zoo output")
     p.set_defaults(func=_cmd_export)
     p = sub.add_parser("predict", help="run a preset on human inputs")
     p.add_argument("name")
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="letters ('abcd'), a message, comma-separated numbers, or an image path")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="letters ('abcd'), a message, comma-separated numbers, or an image path",
+    )
     p.add_argument("--model", help=model_help)
     p.add_argument("--json", action="store_true", help="print every output as JSON, one line per input")
     p.set_defaults(func=_cmd_predict)
@@ -373,19 +437,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--quick", action="store_true", help="first seed only, at most 2 epochs; writes results/quick.json")
-    p.add_argument("--speed", action="store_true",
-                   help="time training against plain PyTorch, and the serving paths; writes results/speed.json "
-                        "(needs torch)")
-    p.add_argument("--latency", action="store_true",
-                   help="batch-1 latency of every shipped preset as a SavedModel, in onnxruntime and in LiteRT; "
-                        "writes results/latency.json and the README table (needs rnn_zoo[export])")
+    p.add_argument(
+        "--speed",
+        action="store_true",
+        help="time training against plain PyTorch, and the serving paths; writes results/speed.json (needs torch)",
+    )
+    p.add_argument(
+        "--latency",
+        action="store_true",
+        help="batch-1 latency of every shipped preset as a SavedModel, in onnxruntime and in LiteRT; "
+        "writes results/latency.json and the README table (needs rnn_zoo[export])",
+    )
     p.add_argument("--repeats", type=int, default=5, help="--speed: interleaved repetitions per task (default 5)")
     p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
     p.add_argument("--out", help="results file (default: results/results.json, or results/speed.json)")
     p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's tables")
     p.set_defaults(func=_cmd_bench)
-    p = sub.add_parser("make-presets", help="train seed 0 of every task on its real data; rewrite the shipped "
-                                            "presets and the README's presets table")
+    p = sub.add_parser(
+        "make-presets",
+        help="train seed 0 of every task on its real data; rewrite the shipped presets and the README's presets table",
+    )
     p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
     p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
     p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's presets table")
@@ -467,8 +538,11 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("RNN_ZOO_DEBUG"):
             raise
         message = _one_line(e)[:300]
-        print(f"rnn-zoo: internal error: {type(e).__name__}: {message} (RNN_ZOO_DEBUG=1 shows the traceback; "
-              "please report it)", file=sys.stderr)
+        print(
+            f"rnn-zoo: internal error: {type(e).__name__}: {message} (RNN_ZOO_DEBUG=1 shows the traceback; "
+            "please report it)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

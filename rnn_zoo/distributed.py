@@ -9,6 +9,7 @@ Keras then shards the tf.data input between the processes (each reads its share 
 global batch) and averages the gradients. On TensorFlow, one machine's devices train
 through `strategy=tf.distribute.MirroredStrategy()`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,8 +19,10 @@ from .errors import InvalidOverrideError
 
 ENV_VARS = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID")
 UPSTREAM_ISSUES = "keras#20585, tensorflow#72388"
-JAX_ROUTE = ('train on several machines with KERAS_BACKEND=jax and `rnn-zoo train NAME --distributed` '
-             '(train(..., distributed=True); pip install "rnn_zoo[jax]"; see the README)')
+JAX_ROUTE = (
+    "train on several machines with KERAS_BACKEND=jax and `rnn-zoo train NAME --distributed` "
+    '(train(..., distributed=True); pip install "rnn_zoo[jax]"; see the README)'
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,36 +48,47 @@ def check_strategy(strategy) -> None:
     from . import backend
 
     if backend.name() != "tensorflow":
-        raise InvalidOverrideError(f"strategy= takes a tf.distribute strategy, which needs the TensorFlow backend "
-                                   f"(this is {backend.name()}); on JAX use distributed=True")
+        raise InvalidOverrideError(
+            f"strategy= takes a tf.distribute strategy, which needs the TensorFlow backend "
+            f"(this is {backend.name()}); on JAX use distributed=True"
+        )
     import tensorflow as tf
 
-    multi_worker = (tf.distribute.MultiWorkerMirroredStrategy, tf.distribute.experimental.MultiWorkerMirroredStrategy,
-                    tf.distribute.experimental.ParameterServerStrategy)
+    multi_worker = (
+        tf.distribute.MultiWorkerMirroredStrategy,
+        tf.distribute.experimental.MultiWorkerMirroredStrategy,
+        tf.distribute.experimental.ParameterServerStrategy,
+    )
     if isinstance(strategy, multi_worker) or getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)():
         # (its class is CollectiveAllReduceStrategy: the name users wrote is the clearer one)
         kind = "MultiWorkerMirroredStrategy" if isinstance(strategy, multi_worker[:2]) else type(strategy).__name__
-        raise InvalidOverrideError(f"{kind}: Keras 3's fit fails under TensorFlow's multi-worker strategies "
-                                   f"upstream ({UPSTREAM_ISSUES}); {JAX_ROUTE}")
+        raise InvalidOverrideError(
+            f"{kind}: Keras 3's fit fails under TensorFlow's multi-worker strategies "
+            f"upstream ({UPSTREAM_ISSUES}); {JAX_ROUTE}"
+        )
 
 
 def _env_settings() -> dict[str, str]:
     missing = [name for name in ENV_VARS if not os.environ.get(name)]
     if missing:
-        raise InvalidOverrideError(f"distributed training reads {', '.join(ENV_VARS)}; {', '.join(missing)} "
-                                   "not set (e.g. KERAS_DISTRIBUTION_JOB_ADDRESSES=host0:1234,host1:1234 "
-                                   "KERAS_DISTRIBUTION_NUM_PROCESSES=2 KERAS_DISTRIBUTION_PROCESS_ID=0 on host0)")
+        raise InvalidOverrideError(
+            f"distributed training reads {', '.join(ENV_VARS)}; {', '.join(missing)} "
+            "not set (e.g. KERAS_DISTRIBUTION_JOB_ADDRESSES=host0:1234,host1:1234 "
+            "KERAS_DISTRIBUTION_NUM_PROCESSES=2 KERAS_DISTRIBUTION_PROCESS_ID=0 on host0)"
+        )
     settings = {name: os.environ[name] for name in ENV_VARS}
     for name in ENV_VARS[1:]:
         if not settings[name].isdigit():
             raise InvalidOverrideError(f"{name} must be a whole number, got {settings[name]!r}")
     addresses = settings[ENV_VARS[0]].split(",")
     if len(addresses) > 1 and len(addresses) != int(settings[ENV_VARS[1]]):
-        raise InvalidOverrideError(f"{ENV_VARS[0]} names {len(addresses)} processes, {ENV_VARS[1]} says "
-                                   f"{settings[ENV_VARS[1]]}")
+        raise InvalidOverrideError(
+            f"{ENV_VARS[0]} names {len(addresses)} processes, {ENV_VARS[1]} says {settings[ENV_VARS[1]]}"
+        )
     if int(settings[ENV_VARS[2]]) >= int(settings[ENV_VARS[1]]):
-        raise InvalidOverrideError(f"{ENV_VARS[2]}={settings[ENV_VARS[2]]} must be below "
-                                   f"{ENV_VARS[1]}={settings[ENV_VARS[1]]}")
+        raise InvalidOverrideError(
+            f"{ENV_VARS[2]}={settings[ENV_VARS[2]]} must be below {ENV_VARS[1]}={settings[ENV_VARS[1]]}"
+        )
     return settings
 
 
@@ -91,10 +105,12 @@ def start() -> Cluster:
     from . import backend
 
     if backend.name() != "jax":
-        raise InvalidOverrideError(f"distributed training needs the JAX backend (KERAS_BACKEND=jax; this is "
-                                   f"{backend.name()}): Keras 3's fit fails under TensorFlow's "
-                                   f"MultiWorkerMirroredStrategy upstream ({UPSTREAM_ISSUES}); one machine's "
-                                   "devices train on TensorFlow with strategy=tf.distribute.MirroredStrategy()")
+        raise InvalidOverrideError(
+            f"distributed training needs the JAX backend (KERAS_BACKEND=jax; this is "
+            f"{backend.name()}): Keras 3's fit fails under TensorFlow's "
+            f"MultiWorkerMirroredStrategy upstream ({UPSTREAM_ISSUES}); one machine's "
+            "devices train on TensorFlow with strategy=tf.distribute.MirroredStrategy()"
+        )
     _env_settings()
     import jax
     import keras
@@ -107,9 +123,12 @@ def start() -> Cluster:
             keras.distribution.initialize()  # reads the KERAS_DISTRIBUTION_* variables
         except (ValueError, RuntimeError) as e:  # a busy port, JAX already started, a coordinator that never came
             reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-            raise InvalidOverrideError(f"could not join the cluster at {os.environ[ENV_VARS[0]].split(',')[0]} "
-                                       f"(is process 0 running, its port free, and no JAX work done before?): "
-                                       f"{reason}") from None
+            raise InvalidOverrideError(
+                f"could not join the cluster at {os.environ[ENV_VARS[0]].split(',')[0]} "
+                f"(is process 0 running, its port free, and no JAX work done before?): "
+                f"{reason}"
+            ) from None
     devices = keras.distribution.list_devices()
-    return Cluster(keras.distribution.DataParallel(devices=devices), jax.process_count(), jax.process_index(),
-                   len(devices))
+    return Cluster(
+        keras.distribution.DataParallel(devices=devices), jax.process_count(), jax.process_index(), len(devices)
+    )

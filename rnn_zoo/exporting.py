@@ -1,4 +1,5 @@
 """`export`: a trained model as a SavedModel, an ONNX file or a LiteRT file, with its provenance."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,7 @@ from .registry import get_task
 
 EXPORT_FORMATS = ("saved_model", "onnx", "litert")
 # What an export's metadata keeps of the preset or run it was made from.
-PROVENANCE_KEYS = ("seed", "epochs", "metrics", "baseline", "headline_metric", "dataset", "versions", "date",
-                   "command")
+PROVENANCE_KEYS = ("seed", "epochs", "metrics", "baseline", "headline_metric", "dataset", "versions", "date", "command")
 
 
 def _provenance(model, task: str) -> dict:
@@ -45,8 +45,16 @@ def _test_inputs(model, task: str, preprocessor: Preprocessor, data_dir):
     return data.x_test
 
 
-def export(model, path, *, format: str = "saved_model", task: str | None = None,
-           preprocessor: Preprocessor | None = None, overwrite: bool = False, data_dir=None) -> Path:
+def export(
+    model,
+    path,
+    *,
+    format: str = "saved_model",
+    task: str | None = None,
+    preprocessor: Preprocessor | None = None,
+    overwrite: bool = False,
+    data_dir=None,
+) -> Path:
     """Export a trained model into the folder `path`; returns `path`.
 
     `model` is a `TrainResult` or a `Preset` (they carry their task and preprocessor), or a
@@ -86,8 +94,10 @@ def export(model, path, *, format: str = "saved_model", task: str | None = None,
             return Path(path)
         model, preprocessor = model.model, preprocessor or model.preprocessor
     if task is None or preprocessor is None:
-        raise PresetError("exporting a keras.Model needs task= and the preprocessor= it was trained with "
-                          "(result.preprocessor, preset.preprocessor or load_task_data(task).preprocessor)")
+        raise PresetError(
+            "exporting a keras.Model needs task= and the preprocessor= it was trained with "
+            "(result.preprocessor, preset.preprocessor or load_task_data(task).preprocessor)"
+        )
     get_task(task)
     from . import backend
 
@@ -109,16 +119,18 @@ def export(model, path, *, format: str = "saved_model", task: str | None = None,
     return Path(path)
 
 
-def write_export(format_name: str, model, folder: Path, preprocessor: Preprocessor, *, task: str, x_test,
-                 details: dict) -> dict | None:
+def write_export(
+    format_name: str, model, folder: Path, preprocessor: Preprocessor, *, task: str, x_test, details: dict
+) -> dict | None:
     """The files of one export of `model` in the existing `folder`, with its
     `rnn_zoo_export.json`; returns the standalone check's record (None for a SavedModel).
     Always written by TensorFlow: a model of another backend through a child process."""
     from . import backend
 
     if backend.name() != "tensorflow":
-        return backend.write_in_tensorflow(format_name, model, folder, preprocessor, task=task, x_test=x_test,
-                                           details=details)
+        return backend.write_in_tensorflow(
+            format_name, model, folder, preprocessor, task=task, x_test=x_test, details=details
+        )
     if format_name == "saved_model":
         from .saved_model import write_saved_model
 
@@ -127,6 +139,13 @@ def write_export(format_name: str, model, folder: Path, preprocessor: Preprocess
     from .standalone import FORMATS, PREPROCESSING_FILE, write_standalone
 
     check = write_standalone(model, folder, preprocessor, task=task, format_name=format_name, x_test=x_test)
-    write_export_marker(folder, task, format_name, file=FORMATS[format_name].filename,
-                        preprocessing=PREPROCESSING_FILE, check=check, **details)
+    write_export_marker(
+        folder,
+        task,
+        format_name,
+        file=FORMATS[format_name].filename,
+        preprocessing=PREPROCESSING_FILE,
+        check=check,
+        **details,
+    )
     return check

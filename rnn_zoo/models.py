@@ -1,4 +1,5 @@
 """One factory: a task spec plus keyword overrides -> a keras.Sequential."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -72,8 +73,10 @@ def resolve(spec: TaskSpec, overrides: dict[str, Any]) -> tuple[ModelSpec, Train
             raise _bad("cell", o["cell"])
         m["cell"] = o["cell"]
         if o["cell"] != "simple_rnn" and model.activation != "tanh":
-            raise InvalidOverrideError(f"override cell={o['cell']!r}: task {spec.name!r} has a linear recurrence, "
-                                       "which only simple_rnn layers can have")
+            raise InvalidOverrideError(
+                f"override cell={o['cell']!r}: task {spec.name!r} has a linear recurrence, "
+                "which only simple_rnn layers can have"
+            )
     if "num_layers" in o:
         _positive_int("num_layers", o["num_layers"])
     if "units" in o:
@@ -195,16 +198,18 @@ def compile_model(
         if given:
             # A new instance with the schedule from the start: swapping it into a built
             # optimizer untracks its rate variable, and the model can then not be exported.
-            train = dataclasses.replace(train, optimizer=type(train.optimizer).from_config(
-                {**train.optimizer.get_config(), "learning_rate": learning_rate}))
+            train = dataclasses.replace(
+                train,
+                optimizer=type(train.optimizer).from_config(
+                    {**train.optimizer.get_config(), "learning_rate": learning_rate}
+                ),
+            )
     optimizer = train.optimizer if given else OPTIMIZERS[train.optimizer](learning_rate=learning_rate)
     if train.loss == "sparse_categorical_crossentropy":
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=train.from_logits)
     else:
         loss = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}[train.loss]
-    model.compile(
-        optimizer=optimizer, loss=loss, metrics=list(train.metrics), steps_per_execution=steps_per_execution
-    )
+    model.compile(optimizer=optimizer, loss=loss, metrics=list(train.metrics), steps_per_execution=steps_per_execution)
     return model
 
 
@@ -212,24 +217,28 @@ def sized_overrides(spec: TaskSpec, preprocessor: Preprocessor | None, overrides
     """`overrides` plus the sizes the preprocessor fixes (e.g. vocab_size). Without one,
     the task's shipped preset's preprocessor gives the defaults, which overrides may change;
     a preprocessor passed in must agree with the overrides."""
-    from .presets import shipped_preprocessor
+    from .shipped import shipped_preprocessor
 
     given = preprocessor is not None
     if given and tuple(preprocessor.input_shape) != spec.input_shape:
-        raise InvalidOverrideError(f"the preprocessor makes inputs of shape {tuple(preprocessor.input_shape)}, "
-                                   f"but task {spec.name!r} models take {spec.input_shape}")
+        raise InvalidOverrideError(
+            f"the preprocessor makes inputs of shape {tuple(preprocessor.input_shape)}, "
+            f"but task {spec.name!r} models take {spec.input_shape}"
+        )
     preprocessor = preprocessor if given else shipped_preprocessor(spec.name)
     sizes = preprocessor.model_sizes() if preprocessor is not None else {}
     if given:
         for key, size in sizes.items():
             if overrides.get(key) is not None and overrides[key] != size:
-                raise InvalidOverrideError(f"override {key}={overrides[key]!r} contradicts the preprocessor, "
-                                           f"which fixes {key}={size}")
+                raise InvalidOverrideError(
+                    f"override {key}={overrides[key]!r} contradicts the preprocessor, which fixes {key}={size}"
+                )
     return {**sizes, **{k: v for k, v in overrides.items() if v is not None or k not in sizes}}
 
 
-def build_from_spec(spec: TaskSpec, *, preprocessor: Preprocessor | None = None, compile: bool = True,
-                    **overrides: Any) -> keras.Sequential:
+def build_from_spec(
+    spec: TaskSpec, *, preprocessor: Preprocessor | None = None, compile: bool = True, **overrides: Any
+) -> keras.Sequential:
     """Build (and by default compile) the model of `spec`, with overrides applied and its
     sizes taken from `preprocessor` (see `sized_overrides`)."""
     model_spec, train_spec = resolve(spec, sized_overrides(spec, preprocessor, overrides))

@@ -6,6 +6,7 @@ existing destination is replaced only when it is empty or a zoo output itself (i
 preset's `metadata.json` or an export's `rnn_zoo_export.json`), unless the caller says
 `overwrite=True`; the working folder and its parents are never replaced.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -47,7 +48,7 @@ def _task_record(path: Path) -> dict | None:
 
 
 def zoo_output_kind(folder: Path) -> str | None:
-    """"preset" (a metadata.json of rnn_zoo's format beside model.keras: what `train` and
+    """ "preset" (a metadata.json of rnn_zoo's format beside model.keras: what `train` and
     `save_preset` write, or an older `train` output), "export" (a SavedModel, ONNX or
     LiteRT export with its rnn_zoo_export.json), or None: a folder of the user's, even one
     holding a metadata.json."""
@@ -76,11 +77,15 @@ def check_destination(path: Path, *, kind: str, overwrite: bool = False) -> None
         return
     found = zoo_output_kind(path)
     if found is None:
-        raise OutputExistsError(f"{path} exists and is not an rnn_zoo output; refusing to replace it "
-                                "(choose a new folder, or pass --overwrite / overwrite=True)")
+        raise OutputExistsError(
+            f"{path} exists and is not an rnn_zoo output; refusing to replace it "
+            "(choose a new folder, or pass --overwrite / overwrite=True)"
+        )
     if found != kind:
-        raise OutputExistsError(f"{path} holds an rnn_zoo {found}; refusing to replace it with an {kind} "
-                                "(choose a new folder, or pass --overwrite / overwrite=True)")
+        raise OutputExistsError(
+            f"{path} holds an rnn_zoo {found}; refusing to replace it with an {kind} "
+            "(choose a new folder, or pass --overwrite / overwrite=True)"
+        )
 
 
 def _pid_alive(pid: int) -> bool:

@@ -1,4 +1,5 @@
 """Figures saved next to an export. matplotlib is imported here only, and lazily."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,10 +50,18 @@ def plot_confusion(y_true, y_pred_classes, labels: list[str], path=None, title: 
     fig, ax = plt.subplots(figsize=(1.0 + 0.5 * n, 0.8 + 0.5 * n))
     ax.imshow(matrix, cmap="Blues")
     for (i, j), count in np.ndenumerate(matrix):
-        ax.text(j, i, count, ha="center", va="center", color="white" if count > matrix.max() / 2 else "black",
-                fontsize=8)
-    ax.set(xticks=range(n), yticks=range(n), xticklabels=labels, yticklabels=labels,
-           xlabel="predicted", ylabel="true", title=title or "confusion matrix")
+        ax.text(
+            j, i, count, ha="center", va="center", color="white" if count > matrix.max() / 2 else "black", fontsize=8
+        )
+    ax.set(
+        xticks=range(n),
+        yticks=range(n),
+        xticklabels=labels,
+        yticklabels=labels,
+        xlabel="predicted",
+        ylabel="true",
+        title=title or "confusion matrix",
+    )
     return _finish(fig, path)
 
 
@@ -75,18 +84,28 @@ def plot_results(task: str, data: TaskData, y_pred: np.ndarray, history: dict | 
     folder = Path(folder)
     paths = [plot_history(history, folder / "history.png")] if history else []
     if isinstance(data, ClassificationData):
-        paths.append(plot_confusion(
-            data.y_test, y_pred.argmax(-1), data.class_names, folder / "confusion.png", title=task))
+        paths.append(
+            plot_confusion(data.y_test, y_pred.argmax(-1), data.class_names, folder / "confusion.png", title=task)
+        )
     elif isinstance(data, PriceData):
         true, naive = data.naive_forecast()
-        paths.append(plot_series(
-            {"real": true, "predicted": data.predicted_prices(y_pred), "tomorrow = today": naive},
-            folder / "forecast.png", x=data.dates[-len(true):], title=f"{task}: test range", ylabel="price",
-        ))
+        paths.append(
+            plot_series(
+                {"real": true, "predicted": data.predicted_prices(y_pred), "tomorrow = today": naive},
+                folder / "forecast.png",
+                x=data.dates[-len(true) :],
+                title=f"{task}: test range",
+                ylabel="price",
+            )
+        )
     else:
         n = min(200, len(data.y_test))  # a readable stretch of the test set
-        paths.append(plot_series(
-            {"true": np.ravel(data.y_test[:n]), "predicted": np.ravel(y_pred[:n])},
-            folder / "predictions.png", title=f"{task}: first test targets", ylabel="value",
-        ))
+        paths.append(
+            plot_series(
+                {"true": np.ravel(data.y_test[:n]), "predicted": np.ravel(y_pred[:n])},
+                folder / "predictions.png",
+                title=f"{task}: first test targets",
+                ylabel="value",
+            )
+        )
     return paths

@@ -6,13 +6,15 @@ vocabulary, ...). It is fitted by the loader (or rebuilt from a preset), it size
 turns human inputs into model inputs and model outputs back into human outputs. It saves as
 plain data: `preprocessor.json` plus files under `assets/`, never a pickle.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from .errors import PresetError
 
@@ -20,7 +22,7 @@ PREPROCESSOR_FILE = "preprocessor.json"
 ASSETS_DIR = "assets"
 FORMAT_VERSION = 1
 
-_CLASSES: dict[str, type["Preprocessor"]] = {}
+_CLASSES: dict[str, type[Preprocessor]] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +86,7 @@ class Preprocessor:
         return {"class": type(self).__name__, **self.get_config()}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], assets: Path) -> "Preprocessor":
+    def from_config(cls, config: dict[str, Any], assets: Path) -> Preprocessor:
         return cls(**config)
 
     def save_assets(self, assets: Path) -> None:
@@ -111,8 +113,10 @@ def check_preprocessor(spec, preprocessor: Preprocessor) -> None:
         names = " or ".join(k.__name__ for k in kinds) or "no preprocessor"
         raise PresetError(f"task {spec.name!r} takes a {names}, not a {type(preprocessor).__name__}")
     if tuple(preprocessor.input_shape) != spec.input_shape:
-        raise PresetError(f"the {type(preprocessor).__name__} makes inputs of shape {tuple(preprocessor.input_shape)}, "
-                          f"but task {spec.name!r} models take {spec.input_shape}")
+        raise PresetError(
+            f"the {type(preprocessor).__name__} makes inputs of shape {tuple(preprocessor.input_shape)}, "
+            f"but task {spec.name!r} models take {spec.input_shape}"
+        )
 
 
 def load_preprocessor(folder) -> Preprocessor:
@@ -120,14 +124,17 @@ def load_preprocessor(folder) -> Preprocessor:
     folder = Path(folder)
     path = folder / PREPROCESSOR_FILE
     if not path.is_file():
-        raise PresetError(f"{folder} holds no {PREPROCESSOR_FILE}: it is not an rnn_zoo preset "
-                          "(a folder written by `rnn-zoo train` or `save_preset`)")
+        raise PresetError(
+            f"{folder} holds no {PREPROCESSOR_FILE}: it is not an rnn_zoo preset "
+            "(a folder written by `rnn-zoo train` or `save_preset`)"
+        )
     try:
         record = json.loads(path.read_text())
         cls = _CLASSES[record["class"]]
         if record.get("format_version") != FORMAT_VERSION:
-            raise PresetError(f"{path}: format version {record.get('format_version')!r}; "
-                              f"this rnn_zoo reads version {FORMAT_VERSION}")
+            raise PresetError(
+                f"{path}: format version {record.get('format_version')!r}; this rnn_zoo reads version {FORMAT_VERSION}"
+            )
         return cls.from_config(dict(record["config"]), folder / ASSETS_DIR)
     except PresetError:
         raise

@@ -11,6 +11,7 @@ A preset is a folder (the layout of keras-hub's presets):
 The zoo ships one for every task inside the package (`rnn_zoo/pretrained/NAME/`), made by
 `rnn-zoo make-presets` from seed 0 of a full run on the real data.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,79 +29,14 @@ import numpy as np
 from .errors import PresetError, UnknownTaskError
 from .preprocessing import PREPROCESSOR_FILE, Preprocessor, check_preprocessor, load_preprocessor
 from .registry import get_task, list_tasks
-
-MODEL_FILE = "model.keras"
-METADATA_FILE = "metadata.json"
-FORMAT_VERSION = 1
-SHIPPED_DIR = Path(__file__).resolve().parent / "pretrained"
-
-# Every metadata.json has these keys, with values of these types (checked on load and by
-# the tests over every shipped preset).
-METADATA_SCHEMA: dict[str, type | tuple[type, ...]] = {
-    "format_version": int, "task": str, "family": str, "description": str,
-    "spec": dict, "overrides": dict, "seed": int, "epochs": int, "batch_size": int, "parameters": int,
-    "metrics": dict, "baseline": dict, "headline_metric": str,
-    "dataset": dict, "versions": dict, "date": str, "command": str,
-    "data_options": dict, "max_train_samples": (int, type(None)),
-}
-DATASET_KEYS = ("name", "license", "citation", "url", "source_file", "sha256")
-VERSION_KEYS = ("rnn_zoo", "tensorflow", "keras", "python")
-
-
-def shipped_path(name: str) -> Path | None:
-    """The folder of task `name`'s shipped preset, or None when it ships none."""
-    folder = SHIPPED_DIR / name
-    return folder if (folder / METADATA_FILE).is_file() else None
-
-
-def list_presets() -> list[str]:
-    """The registered tasks that ship a trained preset."""
-    return [name for name in list_tasks() if shipped_path(name) is not None]
-
-
-@functools.lru_cache(maxsize=None)
-def shipped_preprocessor(name: str) -> Preprocessor | None:
-    """The preprocessor of task `name`'s shipped preset (no TensorFlow needed), or None."""
-    folder = shipped_path(name)
-    return load_preprocessor(folder) if folder is not None else None
-
-
-def shipped_metadata(name: str) -> dict | None:
-    folder = shipped_path(name)
-    return read_metadata(folder) if folder is not None else None
-
-
-def check_metadata(metadata: Any, where: str = "metadata") -> dict:
-    """`metadata` if it follows METADATA_SCHEMA, else a PresetError naming what is wrong."""
-    if not isinstance(metadata, dict):
-        raise PresetError(f"{where}: expected a JSON object")
-    problems = [f"{key!r} missing" for key in METADATA_SCHEMA if key not in metadata]
-    problems += [f"{key!r} is not of type {kind}" for key, kind in METADATA_SCHEMA.items()
-                 if key in metadata and not isinstance(metadata[key], kind)]
-    if not problems:
-        if metadata["format_version"] != FORMAT_VERSION:
-            problems.append(f"format version {metadata['format_version']}; this rnn_zoo reads {FORMAT_VERSION}")
-        problems += [f"dataset.{k} missing" for k in DATASET_KEYS if k not in metadata["dataset"]]
-        problems += [f"versions.{k} missing" for k in VERSION_KEYS if k not in metadata["versions"]]
-        if metadata["headline_metric"] not in metadata["metrics"]:
-            problems.append(f"headline metric {metadata['headline_metric']!r} is not among the metrics")
-        if metadata["baseline"].keys() - {"name"} != metadata["metrics"].keys():
-            problems.append("the baseline's metrics are not the model's")
-    if problems:
-        raise PresetError(f"{where}: " + "; ".join(problems))
-    return metadata
-
-
-def read_metadata(folder) -> dict:
-    path = Path(folder) / METADATA_FILE
-    if not path.is_file():
-        raise PresetError(f"{folder} holds no {METADATA_FILE}: it is not an rnn_zoo preset "
-                          "(a folder written by `rnn-zoo train` or `save_preset`)")
-    try:
-        metadata = json.loads(path.read_text())
-    except (ValueError, OSError) as e:
-        raise PresetError(f"{path} is not valid JSON ({e})") from None
-    return check_metadata(metadata, str(path))
+from .shipped import (
+    FORMAT_VERSION,
+    METADATA_FILE,
+    MODEL_FILE,
+    check_metadata,
+    read_metadata,
+    shipped_path,
+)
 
 
 def resolve_preset(name_or_path) -> Path:
@@ -109,15 +45,18 @@ def resolve_preset(name_or_path) -> Path:
     if isinstance(name_or_path, str) and name_or_path in list_tasks():
         found = shipped_path(name_or_path)
         if found is None:
-            raise PresetError(f"task {name_or_path!r} ships no trained preset; train one with "
-                              f"`rnn-zoo train {name_or_path} --out DIR` and load DIR")
+            raise PresetError(
+                f"task {name_or_path!r} ships no trained preset; train one with "
+                f"`rnn-zoo train {name_or_path} --out DIR` and load DIR"
+            )
         return found
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return path
     if isinstance(name_or_path, str) and "/" not in name_or_path and path.suffix == "":
-        raise UnknownTaskError(f"{name_or_path!r} is neither a preset folder nor a registered task "
-                               "(`rnn-zoo list` shows the tasks)")
+        raise UnknownTaskError(
+            f"{name_or_path!r} is neither a preset folder nor a registered task (`rnn-zoo list` shows the tasks)"
+        )
     raise PresetError(f"no preset folder at {name_or_path}")
 
 
@@ -192,8 +131,9 @@ class Preset:
 
         meta = self.metadata
         seed = meta["seed"] if seed is None else seed
-        data = load_task_data(self.task, data_dir=data_dir, seed=seed, preprocessor=self.preprocessor,
-                              **meta.get("data_options", {}))
+        data = load_task_data(
+            self.task, data_dir=data_dir, seed=seed, preprocessor=self.preprocessor, **meta.get("data_options", {})
+        )
         # A stateful model reads the training stretch before the test one: the same stretch.
         return data.head(meta["max_train_samples"]) if meta.get("max_train_samples") else data
 
@@ -213,12 +153,21 @@ class Preset:
         meta, record = self.metadata, self.metadata.get("training", {})
         wall = record.get("wall_time_s", 0.0)
         return TrainResult(
-            task=self.task, model=self.model, data=data, history=record.get("history", {}),
-            metrics=evaluate(self.model, self.task, data=data), baseline=data.baseline_scores(),
-            baseline_name=data.baseline_name, epochs=meta["epochs"], batch_size=meta["batch_size"], seed=meta["seed"],
-            overrides=meta["overrides"], wall_time_s=wall,
+            task=self.task,
+            model=self.model,
+            data=data,
+            history=record.get("history", {}),
+            metrics=evaluate(self.model, self.task, data=data),
+            baseline=data.baseline_scores(),
+            baseline_name=data.baseline_name,
+            epochs=meta["epochs"],
+            batch_size=meta["batch_size"],
+            seed=meta["seed"],
+            overrides=meta["overrides"],
+            wall_time_s=wall,
             samples_per_s=len(data.x_train) * meta["epochs"] / wall if wall else 0.0,
-            data_options=meta["data_options"], max_train_samples=meta["max_train_samples"],
+            data_options=meta["data_options"],
+            max_train_samples=meta["max_train_samples"],
         )
 
 
@@ -230,8 +179,10 @@ def load_preset(name_or_path, *, task: str | None = None) -> Preset:
     folder = resolve_preset(name_or_path)
     missing = [f for f in (MODEL_FILE, PREPROCESSOR_FILE, METADATA_FILE) if not (folder / f).is_file()]
     if missing:
-        raise PresetError(f"{folder} is not an rnn_zoo preset: it lacks {', '.join(missing)} (a preset holds "
-                          f"{MODEL_FILE}, {PREPROCESSOR_FILE} and {METADATA_FILE}, as `rnn-zoo train --out` writes)")
+        raise PresetError(
+            f"{folder} is not an rnn_zoo preset: it lacks {', '.join(missing)} (a preset holds "
+            f"{MODEL_FILE}, {PREPROCESSOR_FILE} and {METADATA_FILE}, as `rnn-zoo train --out` writes)"
+        )
     metadata = read_metadata(folder)
     if task is not None and metadata["task"] != task:
         raise PresetError(f"{folder} holds a model of task {metadata['task']!r}, not {task!r}")
@@ -245,8 +196,10 @@ def load_preset(name_or_path, *, task: str | None = None) -> Preset:
         raise PresetError(f"{folder / MODEL_FILE} could not be loaded safely: {reason}") from None
     shape = tuple(model.input_shape[1:])
     if shape != spec.input_shape:  # (check_preprocessor made the preprocessor's shape the task's)
-        raise PresetError(f"{folder}: the model takes inputs of shape {shape}, its preprocessor makes "
-                          f"{tuple(preprocessor.input_shape)} and task {spec.name!r} expects {spec.input_shape}")
+        raise PresetError(
+            f"{folder}: the model takes inputs of shape {shape}, its preprocessor makes "
+            f"{tuple(preprocessor.input_shape)} and task {spec.name!r} expects {spec.input_shape}"
+        )
     return Preset(model, preprocessor, metadata, folder)
 
 
@@ -300,14 +253,22 @@ def reproduce_command(result) -> str:
     from . import backend
 
     spec = get_task(result.task)
-    distributed = getattr(result, "cluster", None) is not None  # (the same run on as many devices: KERAS_DISTRIBUTION_*)
+    distributed = (
+        getattr(result, "cluster", None) is not None
+    )  # (the same run on as many devices: KERAS_DISTRIBUTION_*)
     # A run on another backend is reproduced on that backend (seeds draw differently per backend).
     env = [] if backend.name() == "tensorflow" else [f"KERAS_BACKEND={backend.name()}"]
     if result.data_options or result.max_train_samples is not None:
-        args = [repr(result.task), f"seed={result.seed}", f"epochs={result.epochs}", f"batch_size={result.batch_size}",
-                f"data_options={_jsonable(result.data_options)!r}", f"max_train_samples={result.max_train_samples!r}",
-                *(["distributed=True"] if distributed else []),
-                *(f"{k}={v!r}" for k, v in result.overrides.items() if k != "batch_size")]
+        args = [
+            repr(result.task),
+            f"seed={result.seed}",
+            f"epochs={result.epochs}",
+            f"batch_size={result.batch_size}",
+            f"data_options={_jsonable(result.data_options)!r}",
+            f"max_train_samples={result.max_train_samples!r}",
+            *(["distributed=True"] if distributed else []),
+            *(f"{k}={v!r}" for k, v in result.overrides.items() if k != "batch_size"),
+        ]
         return " ".join([*env, f"rnn_zoo.train({', '.join(args)})"])
     parts = [*env, "rnn-zoo", "train", result.task, "--seed", str(result.seed)]
     if distributed:
@@ -319,7 +280,7 @@ def reproduce_command(result) -> str:
     for key, value in result.overrides.items():
         if key != "batch_size":  # a stateful task's, already given above
             parts += ["--set", f"{key}={value!r}"]
-    return " ".join(env + [shlex.join(parts[len(env):])])
+    return " ".join(env + [shlex.join(parts[len(env) :])])
 
 
 def backend_versions() -> dict:
@@ -338,7 +299,7 @@ def preset_metadata(result, *, headline_metric: str | None = None) -> dict:
     import tensorflow as tf
 
     from . import __version__
-    from .bench import primary_metric
+    from .metrics import primary_metric
     from .models import resolve, sized_overrides
 
     spec = get_task(result.task)
@@ -347,22 +308,42 @@ def preset_metadata(result, *, headline_metric: str | None = None) -> dict:
     source_file, sha256 = data_fingerprint(result.data)
     dataset = {**dataclasses.asdict(spec.dataset), "source_file": source_file, "sha256": sha256}
     if result.data_options:  # the user's own data: its terms are not the registered dataset's
-        dataset.update(name=f"user data ({source_file}), loaded with data options",
-                       license="unknown: data supplied by the user", citation="", url="")
+        dataset.update(
+            name=f"user data ({source_file}), loaded with data options",
+            license="unknown: data supplied by the user",
+            citation="",
+            url="",
+        )
     return {
-        "format_version": FORMAT_VERSION, "task": result.task, "family": spec.family,
+        "format_version": FORMAT_VERSION,
+        "task": result.task,
+        "family": spec.family,
         "description": spec.description,
-        "spec": {"model": _jsonable(dataclasses.asdict(model_spec)), "train": _jsonable(dataclasses.asdict(train_spec)),
-                 "data_options": _jsonable({**spec.data_options, **result.data_options})},
-        "data_options": _jsonable(result.data_options), "max_train_samples": result.max_train_samples,
-        "overrides": _jsonable(result.overrides), "seed": result.seed, "epochs": result.epochs,
-        "batch_size": result.batch_size, "parameters": int(result.model.count_params()),
-        "metrics": result.metrics, "baseline": {"name": result.baseline_name, **result.baseline},
+        "spec": {
+            "model": _jsonable(dataclasses.asdict(model_spec)),
+            "train": _jsonable(dataclasses.asdict(train_spec)),
+            "data_options": _jsonable({**spec.data_options, **result.data_options}),
+        },
+        "data_options": _jsonable(result.data_options),
+        "max_train_samples": result.max_train_samples,
+        "overrides": _jsonable(result.overrides),
+        "seed": result.seed,
+        "epochs": result.epochs,
+        "batch_size": result.batch_size,
+        "parameters": int(result.model.count_params()),
+        "metrics": result.metrics,
+        "baseline": {"name": result.baseline_name, **result.baseline},
         "headline_metric": headline_metric or primary_metric(spec, result.metrics),
         "dataset": dataset,
-        "versions": {"rnn_zoo": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-                     "python": platform.python_version(), **backend_versions()},
-        "date": datetime.date.today().isoformat(), "command": reproduce_command(result),
+        "versions": {
+            "rnn_zoo": __version__,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+            **backend_versions(),
+        },
+        "date": datetime.date.today().isoformat(),
+        "command": reproduce_command(result),
         "training": {"wall_time_s": round(result.wall_time_s, 2), "history": result.history},
     }
 
@@ -400,8 +381,7 @@ def _as_batch(inputs, spec, preprocessor: Preprocessor):
         batch = batch[None]
     if batch.shape[1:] != one or not len(batch):
         shape = [d if d is not None else "n" for d in spec.shape]
-        raise PresetError(f"expected {what} of shape {one} or a batch of shape {tuple(shape)}, "
-                          f"got shape {batch.shape}")
+        raise PresetError(f"expected {what} of shape {one} or a batch of shape {tuple(shape)}, got shape {batch.shape}")
     return batch.astype(spec.dtype.as_numpy_dtype), single
 
 
@@ -423,5 +403,7 @@ def _assertion_message(error) -> str:
     found = re.search(r"^(.+?) : Tensor had (\w+) values", error.message, re.M)
     if found:
         return f"{found.group(1)} (got {found.group(2)})"
-    return next((line for line in error.message.splitlines() if line.strip() and "Graph execution" not in line),
-                "the serving graph refused the input")
+    return next(
+        (line for line in error.message.splitlines() if line.strip() and "Graph execution" not in line),
+        "the serving graph refused the input",
+    )

@@ -1,11 +1,13 @@
 """The task registry: one frozen, declarative `TaskSpec` per task name."""
+
 from __future__ import annotations
 
 import dataclasses
 import difflib
 import fnmatch
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .errors import UnknownTaskError
 
@@ -152,8 +154,9 @@ def register(spec: TaskSpec) -> TaskSpec:
     if spec.model.cell not in CELLS:
         raise ValueError(f"task {spec.name!r}: cell must be one of {CELLS}, got {spec.model.cell!r}")
     if spec.model.activation != "tanh" and spec.model.cell != "simple_rnn":
-        raise ValueError(f"task {spec.name!r}: only simple_rnn layers may change their activation "
-                         "(LSTM and GRU keep tanh for cuDNN)")
+        raise ValueError(
+            f"task {spec.name!r}: only simple_rnn layers may change their activation (LSTM and GRU keep tanh for cuDNN)"
+        )
     _REGISTRY[spec.name] = spec
     return spec
 
@@ -173,6 +176,4 @@ def get_task(name: str) -> TaskSpec:
     except (KeyError, TypeError):
         close = difflib.get_close_matches(str(name), _REGISTRY, n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise UnknownTaskError(
-            f"unknown task {name!r}.{hint} Valid names: {', '.join(sorted(_REGISTRY))}"
-        ) from None
+        raise UnknownTaskError(f"unknown task {name!r}.{hint} Valid names: {', '.join(sorted(_REGISTRY))}") from None

@@ -1,4 +1,5 @@
 """SavedModel export with a `serve` signature that takes and returns human values."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,12 +51,14 @@ def check_not_inside(path, preset_folder) -> None:
         return
     out, own = Path(path).resolve(), Path(preset_folder).resolve()
     if out == own or own in out.parents or out in own.parents:
-        raise PresetError(f"exporting to {path} would overwrite the preset it is made from ({preset_folder}); "
-                          "choose another folder")
+        raise PresetError(
+            f"exporting to {path} would overwrite the preset it is made from ({preset_folder}); choose another folder"
+        )
 
 
 def check_finite_weights(model: keras.Model) -> None:
     """A model whose weights hold NaN or inf (a diverged run) is never saved as if fine."""
     if not weights_are_finite(model):
-        raise TrainingDivergedError("the model's weights are not finite (NaN or inf): training diverged; "
-                                    "nothing was written")
+        raise TrainingDivergedError(
+            "the model's weights are not finite (NaN or inf): training diverged; nothing was written"
+        )

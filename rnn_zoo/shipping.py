@@ -1,15 +1,17 @@
 """The shipped presets: made by `rnn-zoo make-presets` from seed 0 of a full run of every
 task on its real data, written into the package (`rnn_zoo/pretrained/NAME/`), and listed
 in the README's presets table, which is generated from their metadata."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from .bench import fmt_number, update_readme
+from .bench import update_readme
 from .errors import RnnZooError, UnknownTaskError
-from .presets import SHIPPED_DIR, list_presets, shipped_metadata, shipped_path, shipped_preprocessor
+from .metrics import fmt_number
 from .registry import list_tasks
+from .shipped import SHIPPED_DIR, list_presets, shipped_metadata, shipped_path, shipped_preprocessor
 
 README_START, README_END = "<!-- presets:start -->", "<!-- presets:end -->"
 SHIPPED_SEED = 0
@@ -40,8 +42,10 @@ def make_presets(pattern: str = "*", *, data_dir=None, readme=None, log: Callabl
         shipped_preprocessor.cache_clear()  # build() in this process must see the new vocabulary
         meta = shipped_metadata(name)
         metric = meta["headline_metric"]
-        log(f"{name}: {metric} {meta['metrics'][metric]:.6g} (baseline {meta['baseline'][metric]:.6g}), "
-            f"{result.wall_time_s:.1f} s, {folder_bytes(SHIPPED_DIR / name) / 1e3:.0f} kB")
+        log(
+            f"{name}: {metric} {meta['metrics'][metric]:.6g} (baseline {meta['baseline'][metric]:.6g}), "
+            f"{result.wall_time_s:.1f} s, {folder_bytes(SHIPPED_DIR / name) / 1e3:.0f} kB"
+        )
     if readme and list_presets() == list_tasks():
         update_readme(Path(readme), presets_table(), start=README_START, end=README_END)
     return names
@@ -62,11 +66,13 @@ def presets_table() -> str:
         )
     versions = {tuple(shipped_metadata(n)["versions"].items()) for n in list_presets()}
     made = "; ".join(", ".join(f"{k} {v}" for k, v in sorted(dict(v).items())) for v in sorted(versions))
-    return "\n".join([
-        f"Made by `rnn-zoo make-presets` ({made}); {total / 1e6:.2f} MB in all. Test metrics on the task's own "
-        "test split; the baseline is the naive one, on the same split.",
-        "",
-        "| preset | metric | model | baseline | parameters | size | epochs | seed | trained on |",
-        "|---|---|---|---|---|---|---|---|---|",
-        *rows,
-    ])
+    return "\n".join(
+        [
+            f"Made by `rnn-zoo make-presets` ({made}); {total / 1e6:.2f} MB in all. Test metrics on the task's own "
+            "test split; the baseline is the naive one, on the same split.",
+            "",
+            "| preset | metric | model | baseline | parameters | size | epochs | seed | trained on |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )

@@ -20,6 +20,7 @@ to builtin ops, so a model that would need Flex fails at export.
 Every file is then run in its own runtime on real test inputs and compared with the
 original Keras model; an export whose outputs differ by more than `TOLERANCE` is refused.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,8 +29,8 @@ import importlib.util
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -62,8 +63,10 @@ def require(format_name: str) -> None:
     installed (looked up, not imported: tf2onnx would import TensorFlow)."""
     missing = [module for module in FORMATS[format_name].modules if importlib.util.find_spec(module) is None]
     if missing:
-        raise MissingExtraError(f"exporting to {format_name} needs {', '.join(missing)}, which are not installed: "
-                                'pip install "rnn_zoo[export]"')
+        raise MissingExtraError(
+            f"exporting to {format_name} needs {', '.join(missing)}, which are not installed: "
+            'pip install "rnn_zoo[export]"'
+        )
 
 
 # -- the standalone twin ---------------------------------------------------------------
@@ -86,16 +89,20 @@ def standalone_twin(model, task_spec):
     import keras
 
     if not isinstance(model, keras.Sequential):
-        raise ExportError(f"ONNX and LiteRT exports take a zoo model (a keras.Sequential made by rnn_zoo.build), "
-                          f"not a {type(model).__name__}")
+        raise ExportError(
+            f"ONNX and LiteRT exports take a zoo model (a keras.Sequential made by rnn_zoo.build), "
+            f"not a {type(model).__name__}"
+        )
     x = keras.Input(shape=model.input_shape[1:], dtype=model.inputs[0].dtype, name="inputs")
     inputs, outputs, h = [x], [], x
     for i, layer in enumerate(model.layers):
         config = layer.get_config()
         if isinstance(layer, keras.layers.Bidirectional):
             if is_stateful(keras.Sequential([layer])):
-                raise ExportError(f"layer {layer.name}: a stateful bidirectional layer has no state a client "
-                                  "could carry between calls")
+                raise ExportError(
+                    f"layer {layer.name}: a stateful bidirectional layer has no state a client "
+                    "could carry between calls"
+                )
         elif isinstance(layer, keras.layers.RNN) and layer.stateful:
             suffixes = ("_h", "_c") if isinstance(layer, keras.layers.LSTM) else ("",)
             states = [keras.Input(shape=(layer.units,), name=f"state_{i + 1}{s}") for s in suffixes]
@@ -144,6 +151,7 @@ def _write_litert(twin, path: Path, input_names: list[str], output_names: list[s
     converted with builtin ops only: a model that would need Flex ops fails here rather than
     at a user's."""
     import tensorflow as tf
+
     # Converted as they are, the weights stay resource variables that the interpreter reads
     # uninitialised (READ_VARIABLE fails); frozen into constants first, the file holds none.
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
@@ -155,7 +163,8 @@ def _write_litert(twin, path: Path, input_names: list[str], output_names: list[s
         return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
     frozen = convert_variables_to_constants_v2(
-        tf.function(call, input_signature=signature, autograph=False).get_concrete_function())
+        tf.function(call, input_signature=signature, autograph=False).get_concrete_function()
+    )
 
     def named(*tensors):  # a dict of outputs gives the file's signature its output names
         return dict(zip(output_names, frozen(*tensors)))
@@ -201,8 +210,9 @@ def litert_ops(path) -> set[str]:
     """The op names in a LiteRT file, read with no delegate (a Flex op would show as one)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    interpreter = Interpreter(model_path=str(path),
-                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interpreter = Interpreter(
+        model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
     return {op["op_name"] for op in interpreter._get_ops_details()}
 
 
@@ -227,8 +237,9 @@ def keras_reference(model, task_spec, x: np.ndarray, batch: int) -> np.ndarray:
     return np.asarray(keras.ops.softmax(out)) if task_spec.train.from_logits else out
 
 
-def file_outputs(run: Callable[[dict], dict], x: np.ndarray, batch: int, states: list[tuple[str, int]],
-                 main_output: str) -> np.ndarray:
+def file_outputs(
+    run: Callable[[dict], dict], x: np.ndarray, batch: int, states: list[tuple[str, int]], main_output: str
+) -> np.ndarray:
     """The file's main output on `x` in chunks of `batch` rows, its state (name, size) fed
     back from call to call starting from zeros."""
     carried = {name: np.zeros((batch, size), np.float32) for name, size in states}
@@ -257,8 +268,9 @@ def check_inputs(x_test: np.ndarray | None, model, n: int = CHECK_ROWS, seed: in
     return x, f"{n} random inputs (the task's data was not found)"
 
 
-def write_standalone(model, folder: Path, preprocessor, *, task: str, format_name: str,
-                     x_test: np.ndarray | None) -> dict:
+def write_standalone(
+    model, folder: Path, preprocessor, *, task: str, format_name: str, x_test: np.ndarray | None
+) -> dict:
     """Write the `format_name` file of `model` and its preprocessing JSON into `folder`,
     after checking the file in its runtime against the Keras model on test inputs (`x_test`,
     model inputs, or random ones when None). Returns the check's record for the metadata."""
@@ -291,22 +303,35 @@ def write_standalone(model, folder: Path, preprocessor, *, task: str, format_nam
         got = file_outputs(runner(format_name, path), x, batch or len(x), states, output_names[0])
     expected = keras_reference(model, spec, x, stateful_batch or len(x))  # stateless rows: one call
     if got.shape != expected.shape:
-        raise ExportCheckError(f"the {format_name} file's outputs in {fmt.runtime} have shape {got.shape}, the Keras "
-                               f"model's {expected.shape}; nothing was written")
+        raise ExportCheckError(
+            f"the {format_name} file's outputs in {fmt.runtime} have shape {got.shape}, the Keras "
+            f"model's {expected.shape}; nothing was written"
+        )
     difference = float(np.max(np.abs(got.astype(np.float64) - expected)))
     if not difference <= TOLERANCE:  # NaN fails too
-        raise ExportCheckError(f"the {format_name} file's outputs in {fmt.runtime} differ from the Keras model's by "
-                               f"{difference:.3g} (more than {TOLERANCE:g}) on {source}; nothing was written")
+        raise ExportCheckError(
+            f"the {format_name} file's outputs in {fmt.runtime} differ from the Keras model's by "
+            f"{difference:.3g} (more than {TOLERANCE:g}) on {source}; nothing was written"
+        )
 
     shapes = [[batch, *t.shape[1:]] for t in twin.inputs], [[batch, *t.shape[1:]] for t in twin.outputs]
     client = {
-        "task": task, "format": format_name, "file": fmt.filename,
-        "inputs": [{"name": n, "shape": s, "dtype": str(t.dtype)} for n, s, t in zip(input_names, shapes[0], twin.inputs)],
+        "task": task,
+        "format": format_name,
+        "file": fmt.filename,
+        "inputs": [
+            {"name": n, "shape": s, "dtype": str(t.dtype)} for n, s, t in zip(input_names, shapes[0], twin.inputs)
+        ],
         "outputs": [{"name": n, "shape": s, "dtype": "float32"} for n, s in zip(output_names, shapes[1])],
         "classes": preprocessor.classes,
         "preprocessor": preprocessor.standalone_config(),
     }
     text = json.dumps(client, indent=1, ensure_ascii=False)
     (folder / PREPROCESSING_FILE).write_text(text + "\n", encoding="utf-8")
-    return {"runtime": f"{fmt.runtime} {version(fmt.runtime)}", "inputs": source, "rows": int(len(x)),
-            "max_abs_difference": difference, "tolerance": TOLERANCE}
+    return {
+        "runtime": f"{fmt.runtime} {version(fmt.runtime)}",
+        "inputs": source,
+        "rows": int(len(x)),
+        "max_abs_difference": difference,
+        "tolerance": TOLERANCE,
+    }

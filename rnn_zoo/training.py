@@ -1,4 +1,5 @@
 """Fit a task's model, evaluate it in human units, and put its naive baseline beside it."""
+
 from __future__ import annotations
 
 import contextlib
@@ -99,8 +100,9 @@ class TrainResult:
             f"{self.wall_time_s:.1f} s, {self.samples_per_s:,.0f} training samples/s"
         )
         if self.cluster is not None:
-            lines.append(f"data-parallel over {self.cluster.num_processes} processes, "
-                         f"{self.cluster.num_devices} devices in all")
+            lines.append(
+                f"data-parallel over {self.cluster.num_processes} processes, {self.cluster.num_devices} devices in all"
+            )
         return "\n".join(lines)
 
 
@@ -118,9 +120,12 @@ def set_seed(seed: int) -> None:
 
 def stateful_rnns(model: keras.Model) -> list:
     """The recurrent layers of `model` that keep their state (both halves of a Bidirectional)."""
-    return [rnn for layer in model.layers
-            for rnn in (getattr(layer, "forward_layer", layer), getattr(layer, "backward_layer", None))
-            if getattr(rnn, "stateful", False)]
+    return [
+        rnn
+        for layer in model.layers
+        for rnn in (getattr(layer, "forward_layer", layer), getattr(layer, "backward_layer", None))
+        if getattr(rnn, "stateful", False)
+    ]
 
 
 def reset_states(model: keras.Model) -> None:
@@ -143,8 +148,10 @@ class EpochLines(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         values = " - ".join(f"{k} {v:.4g}" for k, v in (logs or {}).items())
-        print(f"epoch {epoch + 1}/{self.params['epochs']} - {time.perf_counter() - self.start:.2f}s - {values}",
-              flush=True)
+        print(
+            f"epoch {epoch + 1}/{self.params['epochs']} - {time.perf_counter() - self.start:.2f}s - {values}",
+            flush=True,
+        )
 
 
 class EpochProgressBar(keras.callbacks.Callback):
@@ -200,12 +207,16 @@ def claim_checkpoint_dir(folder, run: dict) -> None:
             found = None
         if found != record:
             what = f"task {found.get('task')!r}" if isinstance(found, dict) else "another run"
-            raise InvalidOverrideError(f"checkpoint folder {folder} holds a run of {what} with other settings, not "
-                                       f"this one ({task}); use another --checkpoint-dir")
+            raise InvalidOverrideError(
+                f"checkpoint folder {folder} holds a run of {what} with other settings, not "
+                f"this one ({task}); use another --checkpoint-dir"
+            )
         return
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise InvalidOverrideError(f"checkpoint folder {folder} exists and is not an rnn_zoo checkpoint; Keras "
-                                   "deletes it when training ends, so give a new or empty folder")
+        raise InvalidOverrideError(
+            f"checkpoint folder {folder} exists and is not an rnn_zoo checkpoint; Keras "
+            "deletes it when training ends, so give a new or empty folder"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(record) + "\n")
 
@@ -221,8 +232,10 @@ def check_converged(name: str, model: keras.Model, history: dict, metrics: dict)
     finite = all(math.isfinite(v) for v in metrics.values()) and weights_are_finite(model)
     if bad is not None or not finite:
         where = f"at epoch {bad + 1} (loss {losses[bad]})" if bad is not None else "(non-finite weights or metrics)"
-        raise TrainingDivergedError(f"training of {name} diverged {where}; nothing was saved. "
-                                    "Lower the learning rate (--set learning_rate=...) and train again")
+        raise TrainingDivergedError(
+            f"training of {name} diverged {where}; nothing was saved. "
+            "Lower the learning rate (--set learning_rate=...) and train again"
+        )
 
 
 class ResetStatesEachEpoch(keras.callbacks.Callback):
@@ -233,11 +246,22 @@ class ResetStatesEachEpoch(keras.callbacks.Callback):
 
 
 def train(
-    name: str, *, epochs: int | None = None, batch_size: int | None = None, data_dir=None, seed: int = 0,
-    checkpoint_dir=None, strategy: tf.distribute.Strategy | None = None, verbose: int | str = "auto",
-    callbacks: list[keras.callbacks.Callback] | None = None, data_options: dict[str, Any] | None = None,
-    max_train_samples: int | None = None, validate: bool = True, steps_per_execution: int | None = None,
-    distributed: bool = False, **overrides: Any,
+    name: str,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    data_dir=None,
+    seed: int = 0,
+    checkpoint_dir=None,
+    strategy: tf.distribute.Strategy | None = None,
+    verbose: int | str = "auto",
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    data_options: dict[str, Any] | None = None,
+    max_train_samples: int | None = None,
+    validate: bool = True,
+    steps_per_execution: int | None = None,
+    distributed: bool = False,
+    **overrides: Any,
 ) -> TrainResult:
     """Build task `name` (with `overrides`, see `rnn_zoo.build`), fit it on its training
     data, validating on the test data each epoch, and evaluate it beside its baseline.
@@ -262,17 +286,21 @@ def train(
 
     spec = get_task(name)
     # Every setting is checked before any work starts (loading, building, fitting).
-    check_run_settings(epochs=epochs, batch_size=batch_size, seed=seed, max_train_samples=max_train_samples,
-                       verbose=verbose)
+    check_run_settings(
+        epochs=epochs, batch_size=batch_size, seed=seed, max_train_samples=max_train_samples, verbose=verbose
+    )
     resolve(spec, overrides)
     batch_size = spec.train.batch_size if batch_size is None else batch_size
     epochs = spec.train.epochs if epochs is None else epochs
     if distributed and checkpoint_dir is not None:
-        raise InvalidOverrideError("checkpoint_dir cannot be used with distributed=True: Keras's BackupAndRestore "
-                                   "has no process 0, so every process would write and delete the same folder")
+        raise InvalidOverrideError(
+            "checkpoint_dir cannot be used with distributed=True: Keras's BackupAndRestore "
+            "has no process 0, so every process would write and delete the same folder"
+        )
     if strategy is not None and distributed:
-        raise InvalidOverrideError("give strategy= (TensorFlow, one machine) or distributed=True (JAX, any number "
-                                   "of machines), not both")
+        raise InvalidOverrideError(
+            "give strategy= (TensorFlow, one machine) or distributed=True (JAX, any number of machines), not both"
+        )
     check_strategy(strategy)
     if spec.model.stateful:
         if strategy is not None or distributed:
@@ -285,21 +313,35 @@ def train(
     if given is not None and (isinstance(given, bool) or not isinstance(given, int) or given < 1):
         raise InvalidOverrideError(f"steps_per_execution must be a positive int, got {steps_per_execution!r}")
     if steps_per_execution is not None and steps_per_execution > 1 and strategy is not None:
-        raise InvalidOverrideError("steps_per_execution > 1 fails under a tf.distribute strategy in Keras 3.15; "
-                                   "leave it at its default (1 with a strategy)")
+        raise InvalidOverrideError(
+            "steps_per_execution > 1 fails under a tf.distribute strategy in Keras 3.15; "
+            "leave it at its default (1 with a strategy)"
+        )
     # Before any JAX work (set_seed included): JAX picks its CPU collectives when it starts.
     cluster = start_cluster() if distributed else None
     if cluster is not None and batch_size % cluster.num_devices:
-        raise InvalidOverrideError(f"batch_size {batch_size} must be a multiple of the cluster's "
-                                   f"{cluster.num_devices} devices: every global batch is split evenly between them")
+        raise InvalidOverrideError(
+            f"batch_size {batch_size} must be a multiple of the cluster's "
+            f"{cluster.num_devices} devices: every global batch is split evenly between them"
+        )
     set_seed(seed)
     data = load_task_data(name, data_dir=data_dir, seed=seed, **(data_options or {}))
     if max_train_samples is not None:
         data = data.head(max_train_samples)
     if checkpoint_dir is not None:
-        claim_checkpoint_dir(checkpoint_dir, dict(
-            task=name, seed=seed, epochs=epochs, batch_size=batch_size, max_train_samples=max_train_samples,
-            data_source=data.source, data_options=data_options or {}, overrides=overrides))
+        claim_checkpoint_dir(
+            checkpoint_dir,
+            dict(
+                task=name,
+                seed=seed,
+                epochs=epochs,
+                batch_size=batch_size,
+                max_train_samples=max_train_samples,
+                data_source=data.source,
+                data_options=data_options or {},
+                overrides=overrides,
+            ),
+        )
     if tuple(data.x_train.shape[1:]) != spec.input_shape:
         raise InvalidOverrideError(
             f"the data options give inputs of shape {tuple(data.x_train.shape[1:])}, but task {name!r} "
@@ -311,8 +353,9 @@ def train(
     train_ds, test_ds = data.datasets(batch_size, seed=seed, whole_batches=whole_batches)
     steps = data.steps_per_epoch(batch_size, whole_batches=whole_batches)
     if steps == 0:
-        raise InvalidOverrideError(f"{len(data.x_train)} training samples fill no batch of {batch_size}: "
-                                   "give a smaller batch_size")
+        raise InvalidOverrideError(
+            f"{len(data.x_train)} training samples fill no batch of {batch_size}: give a smaller batch_size"
+        )
     validate = validate and cluster is None  # a validation pass would be split between processes too
     if steps_per_execution is None:
         # Keras 3.15's multi-step loop fails under MirroredStrategy ("You must feed a value
@@ -324,7 +367,8 @@ def train(
         # (A stateful model validated between epochs would carry the test curve's state on.)
         if validate:
             fit_options["validation_data"], fit_options["validation_steps"] = _one_iterator(
-                test_ds, data.test_batches(batch_size))
+                test_ds, data.test_batches(batch_size)
+            )
     scope = strategy or (cluster.distribution if cluster is not None else None)
     with scope.scope() if scope is not None else contextlib.nullcontext():
         # Sizes that depend on the data (the SMS vocabulary of this split) come from its preprocessor.
@@ -347,7 +391,10 @@ def train(
     start = time.perf_counter()
     with scope.scope() if cluster is not None else contextlib.nullcontext(), states_tracked(model):
         history = model.fit(
-            train_ds, epochs=epochs, verbose=verbose, callbacks=callbacks,
+            train_ds,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
             shuffle=False,  # the pipeline shuffles (and a stateful task's order matters)
             **fit_options,
         )
@@ -361,11 +408,22 @@ def train(
     metrics = evaluate(model, name, data=data)
     check_converged(name, model, history, metrics)
     return TrainResult(
-        task=name, model=model, data=data, history=history,
-        metrics=metrics, baseline=data.baseline_scores(),
-        baseline_name=data.baseline_name, epochs=epochs, batch_size=batch_size, seed=seed,
-        overrides=overrides, wall_time_s=wall, samples_per_s=min(len(data.x_train), steps * batch_size) * epochs_run / max(wall, 1e-9),
-        data_options=dict(data_options or {}), max_train_samples=max_train_samples, cluster=cluster,
+        task=name,
+        model=model,
+        data=data,
+        history=history,
+        metrics=metrics,
+        baseline=data.baseline_scores(),
+        baseline_name=data.baseline_name,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        overrides=overrides,
+        wall_time_s=wall,
+        samples_per_s=min(len(data.x_train), steps * batch_size) * epochs_run / max(wall, 1e-9),
+        data_options=dict(data_options or {}),
+        max_train_samples=max_train_samples,
+        cluster=cluster,
     )
 
 
@@ -392,8 +450,16 @@ def predict_test(model: keras.Model, data: TaskData) -> np.ndarray:
         return model.predict(data.x_test, batch_size=1, verbose=0)
 
 
-def evaluate(model: keras.Model, name: str, *, data: TaskData | None = None, preprocessor=None, data_dir=None,
-             seed: int = 0, **data_options: Any) -> dict[str, float]:
+def evaluate(
+    model: keras.Model,
+    name: str,
+    *,
+    data: TaskData | None = None,
+    preprocessor=None,
+    data_dir=None,
+    seed: int = 0,
+    **data_options: Any,
+) -> dict[str, float]:
     """Task `name`'s test metrics of `model`, in human units (prices, accuracy, ...).
     Pass `data` (from `load_task_data`), or the `preprocessor` the model was trained with
     (a preset's, `result.preprocessor`), so that the test split is encoded as in training;

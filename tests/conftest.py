@@ -8,6 +8,7 @@ Two markers sort the tests (registered in setup.cfg):
   choose their own backend). Under any backend but the default it is deselected, so a
   `KERAS_BACKEND=jax` run repeats only what the backend can change.
 """
+
 import os
 from pathlib import Path
 
@@ -26,8 +27,10 @@ def _share_the_cores():
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
         os.environ.setdefault(name, threads)
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-    os.environ.setdefault("XLA_FLAGS", f"--xla_cpu_multi_thread_eigen={'true' if threads != '1' else 'false'} "
-                                       f"intra_op_parallelism_threads={threads}")
+    os.environ.setdefault(
+        "XLA_FLAGS",
+        f"--xla_cpu_multi_thread_eigen={'true' if threads != '1' else 'false'} intra_op_parallelism_threads={threads}",
+    )
 
 
 _share_the_cores()
@@ -87,6 +90,7 @@ def fast_per_family(names):
     task marked slow. The default suite then covers every family and CI covers every task."""
     fast = set(one_per_family(names))
     return [pytest.param(name, id=name, marks=[] if name in fast else [pytest.mark.slow]) for name in names]
+
 
 # Captured before the isolation fixture below removes it from the environment.
 REAL_DATA = os.environ.get("RNN_ZOO_DATA")

@@ -1,4 +1,5 @@
 """Tiny files in the real formats, written by the tests themselves."""
+
 import gzip
 import struct
 import zipfile
@@ -37,11 +38,18 @@ def prices(n, seed=0):
 def write_tushare_csv(path, n=120, seed=0):
     """The tushare get_k_data layout: unnamed index, date, open, close, high, low, volume, code."""
     opens = prices(n, seed)
-    frame = pd.DataFrame({
-        "date": pd.bdate_range("2015-01-05", periods=n).strftime("%Y-%m-%d"),
-        "open": opens, "close": opens + 0.5, "high": opens + 1, "low": opens - 1,
-        "volume": np.full(n, 1000.0), "code": "600519",
-    }, index=np.arange(74, 74 + n))
+    frame = pd.DataFrame(
+        {
+            "date": pd.bdate_range("2015-01-05", periods=n).strftime("%Y-%m-%d"),
+            "open": opens,
+            "close": opens + 0.5,
+            "high": opens + 1,
+            "low": opens - 1,
+            "volume": np.full(n, 1000.0),
+            "code": "600519",
+        },
+        index=np.arange(74, 74 + n),
+    )
     frame.to_csv(path)
     return frame
 
@@ -49,11 +57,17 @@ def write_tushare_csv(path, n=120, seed=0):
 def write_yahoo_csv(path, n=120, seed=1):
     """The Yahoo Finance layout: Date, Open, High, Low, Close, Adj Close, Volume."""
     opens = prices(n, seed)
-    frame = pd.DataFrame({
-        "Date": pd.bdate_range("2019-01-02", periods=n).strftime("%Y-%m-%d"),
-        "Open": opens, "High": opens + 1, "Low": opens - 1, "Close": opens + 0.25,
-        "Adj Close": opens + 0.2, "Volume": np.full(n, 5000),
-    })
+    frame = pd.DataFrame(
+        {
+            "Date": pd.bdate_range("2019-01-02", periods=n).strftime("%Y-%m-%d"),
+            "Open": opens,
+            "High": opens + 1,
+            "Low": opens - 1,
+            "Close": opens + 0.25,
+            "Adj Close": opens + 0.2,
+            "Volume": np.full(n, 5000),
+        }
+    )
     frame.to_csv(path, index=False)
     return frame
 
@@ -73,8 +87,13 @@ SMS_LINES = [
 
 # Messages that trip tokenizers: odd whitespace and line breaks, symbols, emoji, empty ones.
 EDGE_MESSAGES = [
-    "WINNER!! You have won £1000. Call 09061701461 now", "", "   ", ":) 645", "a0a0 00aa aa00",
-    "x\xa0y z\u2028w v\x85u  FREE entry  2 a wkly", "URGENT! 0800-123 www.win.com/claim?x=1&y=2 ♥ 😀",
+    "WINNER!! You have won £1000. Call 09061701461 now",
+    "",
+    "   ",
+    ":) 645",
+    "a0a0 00aa aa00",
+    "x\xa0y z\u2028w v\x85u  FREE entry  2 a wkly",
+    "URGENT! 0800-123 www.win.com/claim?x=1&y=2 ♥ 😀",
     "İstanbul ÀÉÎ straße\tTAB\r\nCRLF",
 ]
 

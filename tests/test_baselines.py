@@ -1,5 +1,6 @@
 """Honest baselines: the classical model of every task, the walk-forward stock backtest,
 the Diebold-Mariano test, and what the linear RNN variants learned."""
+
 import dataclasses
 import json
 import math
@@ -36,8 +37,7 @@ def test_every_classical_model_is_fitted_on_the_training_split_only(name, tiny_d
     model = data.fit_classical()
     expected = model.predict(data)
     rng = np.random.default_rng(0)
-    test_fields = {f.name: _scrambled(getattr(data, f.name), rng) for f in dataclasses.fields(data)
-                   if "test" in f.name}
+    test_fields = {f.name: _scrambled(getattr(data, f.name), rng) for f in dataclasses.fields(data) if "test" in f.name}
     assert {"x_test", "y_test"} <= set(test_fields)
     refit = dataclasses.replace(data, **test_fields).fit_classical()
     np.testing.assert_array_equal(refit.predict(data), expected)
@@ -122,7 +122,8 @@ def test_stock_classical_model_follows_a_steady_trend(tmp_path):
     rng = np.random.default_rng(0)
     prices = 100 * np.cumprod(1 + 0.01 + rng.normal(0, 1e-4, n))
     pd.DataFrame({"date": pd.bdate_range("2010-01-04", periods=n).strftime("%Y-%m-%d"), "open": prices}).to_csv(
-        tmp_path / "trend.csv", index=False)
+        tmp_path / "trend.csv", index=False
+    )
     data = load_stock(csv_path=tmp_path / "trend.csv", test_rows=200)
     scores = classical_scores(data)
     assert scores["rmse"] < 0.05 * data.baseline_scores()["rmse"]
@@ -136,12 +137,13 @@ def test_walk_forward_folds_train_on_every_row_before_their_days(tiny_data_dir):
     for fold, skip in zip(folds, (40, 0)):
         end = rows - skip
         assert len(fold.train_prices) == end - 40 and len(fold.test_prices) == 40 + fold.window
-        np.testing.assert_array_equal(fold.test_prices[: fold.window], fold.train_prices[-fold.window:])
+        np.testing.assert_array_equal(fold.test_prices[: fold.window], fold.train_prices[-fold.window :])
         assert len(fold.y_test) == 40 and len(fold.dates) == end
         # Scaling fitted on this fold's training rows only.
         assert fold.preprocessor == fold.preprocessor.fit(fold.train_prices, fold.window)
-    np.testing.assert_array_equal(folds[1].train_prices, np.concatenate([folds[0].train_prices,
-                                                                         folds[0].test_prices[folds[0].window:]]))
+    np.testing.assert_array_equal(
+        folds[1].train_prices, np.concatenate([folds[0].train_prices, folds[0].test_prices[folds[0].window :]])
+    )
     with pytest.raises(rnn_zoo.errors.DataError, match="training rows"):
         load_stock(data_dir=tiny_data_dir, forecast_days=200, skip_last=200)
     with pytest.raises(rnn_zoo.errors.DataError, match="forecast_days must be"):
@@ -154,8 +156,9 @@ def test_walk_forward_folds_train_on_every_row_before_their_days(tiny_data_dir):
 
 @pytest.mark.slow
 def test_walk_forward_backtest_reports_consecutive_folds_and_recomputable_figures(tiny_data_dir):
-    bt = walk_forward("stock_gru_returns", folds=2, forecast_days=40, epochs=1, data_dir=tiny_data_dir,
-                      log=lambda _: None)
+    bt = walk_forward(
+        "stock_gru_returns", folds=2, forecast_days=40, epochs=1, data_dir=tiny_data_dir, log=lambda _: None
+    )
     first, second = bt["folds"]
     assert first["forecast_days"] == second["forecast_days"] == 40
     assert second["train_rows"] == first["train_rows"] + 40 and first["last_day"] < second["first_day"]
@@ -195,7 +198,7 @@ def test_diebold_mariano():
     assert noise["p_value"] > 0.01
     # By hand, for a tiny sample: d = e1^2 - e2^2 = [-3, 3, -2, 0]; mean -0.5, variance 5.25;
     # the small-sample factor is sqrt((n - 1) / n).
-    d = diebold_mariano(np.array([1.0, 2.0, 1.0, 1.0]), np.array([2.0, 1.0, 3.0 ** 0.5, 1.0]))
+    d = diebold_mariano(np.array([1.0, 2.0, 1.0, 1.0]), np.array([2.0, 1.0, 3.0**0.5, 1.0]))
     assert d["statistic"] == pytest.approx(-0.5 / math.sqrt(5.25 / 4) * math.sqrt(3 / 4))
     assert "better" in significance({"statistic": -3.0, "p_value": 0.001})
     assert "worse" in significance({"statistic": 3.0, "p_value": 0.001})
@@ -226,8 +229,9 @@ def test_goals_relative_to_the_classical_model():
 
 
 def _linear_rnn(units, kernel, recurrent, head):
-    model = keras.Sequential([keras.Input((10, 1)), keras.layers.SimpleRNN(units, activation=None),
-                              keras.layers.Dense(1, name="head")])
+    model = keras.Sequential(
+        [keras.Input((10, 1)), keras.layers.SimpleRNN(units, activation=None), keras.layers.Dense(1, name="head")]
+    )
     weights = [np.array(kernel, "float32"), np.array(recurrent, "float32"), np.zeros(units, "float32")]
     model.layers[0].set_weights(weights)
     model.layers[1].set_weights([np.array(head, "float32"), np.zeros(1, "float32")])
@@ -247,8 +251,14 @@ def test_learned_response_of_the_exact_recurrence():
     tanh = keras.Sequential([keras.Input((10, 1)), keras.layers.SimpleRNN(2), keras.layers.Dense(1, name="head")])
     with pytest.raises(ValueError, match="not linear"):
         learned_response(tanh, 1.0)
-    stacked = keras.Sequential([keras.Input((10, 1)), keras.layers.SimpleRNN(2, activation=None, return_sequences=True),
-                                keras.layers.SimpleRNN(2, activation=None), keras.layers.Dense(1, name="head")])
+    stacked = keras.Sequential(
+        [
+            keras.Input((10, 1)),
+            keras.layers.SimpleRNN(2, activation=None, return_sequences=True),
+            keras.layers.SimpleRNN(2, activation=None),
+            keras.layers.Dense(1, name="head"),
+        ]
+    )
     with pytest.raises(ValueError, match="one SimpleRNN layer"):
         learned_response(stacked, 1.0)
     # The shift register above has eigenvalues 0: a state carried without end converges.
@@ -274,8 +284,13 @@ def test_readme_states_what_the_shipped_linear_presets_learned():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     sine = learned_response(rnn_zoo.load_preset("sine_regression_linear").model, 1.0, steps=10)
     s2c = learned_response(rnn_zoo.load_preset("sin_to_cos_linear").model, np.pi / 10)
-    claims = [f"gain {sine['gain']:.7f}", f"by {sine['phase']:.7f} radian", f"offset {sine['offset']:.1e}",
-              f"gain {s2c['gain']:.7f}", f"lead of {s2c['phase']:.7f} = π/2"]
+    claims = [
+        f"gain {sine['gain']:.7f}",
+        f"by {sine['phase']:.7f} radian",
+        f"offset {sine['offset']:.1e}",
+        f"gain {s2c['gain']:.7f}",
+        f"lead of {s2c['phase']:.7f} = π/2",
+    ]
     for claim in claims:
         assert claim in " ".join(readme.split()), claim
     assert abs(s2c["phase"] - np.pi / 2) < 1e-6 and abs(sine["phase"] - 1.0) < 1e-6

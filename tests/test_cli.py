@@ -1,4 +1,5 @@
 """The `rnn-zoo` command: train -> predict end to end, and one-line errors with exit code 2."""
+
 import json
 import subprocess
 import sys
@@ -33,8 +34,10 @@ def test_train_writes_a_preset_an_export_and_plots(trained_letters):
     assert metrics["baseline"] == {"name": "majority class", "accuracy": 0.2}
     assert metrics["epochs"] == 100 and metrics["parameters"] == 47
     backend = rnn_zoo.backend.name()  # a run on another backend is reproduced on that backend
-    assert metrics["command"] == ("" if backend == "tensorflow" else f"KERAS_BACKEND={backend} ") + \
-        "rnn-zoo train letters_4pre1 --seed 0"
+    assert (
+        metrics["command"]
+        == ("" if backend == "tensorflow" else f"KERAS_BACKEND={backend} ") + "rnn-zoo train letters_4pre1 --seed 0"
+    )
     assert not [p for p in trained_letters.parent.iterdir() if p.name.startswith(".")]  # no staging left
 
 
@@ -51,8 +54,9 @@ def test_evaluate_and_export_from_the_preset(trained_letters, tmp_path, capsys):
 
     code, out, _ = run(capsys, "evaluate", "letters_4pre1", "--model", str(trained_letters))
     assert code == 0 and "accuracy" in out and "majority class" in out
-    code, out, _ = run(capsys, "export", "letters_4pre1", "--model", str(trained_letters),
-                       "--out", str(tmp_path / "again"))
+    code, out, _ = run(
+        capsys, "export", "letters_4pre1", "--model", str(trained_letters), "--out", str(tmp_path / "again")
+    )
     assert code == 0 and (tmp_path / "again" / "saved_model.pb").is_file()
     serve = tf.saved_model.load(str(tmp_path / "again")).signatures["serve"]
     assert serve(text=tf.constant(["bcde"]))["prediction"].numpy()[0] == b"a"
@@ -68,8 +72,21 @@ def test_default_model_is_the_shipped_preset(tmp_path, monkeypatch, capsys):
 
 def test_train_numbers_task_with_overrides_and_predict(tmp_path, capsys):
     out_dir = tmp_path / "sine"
-    code, out, _ = run(capsys, "train", "sine_regression", "--epochs", "2", "--out", str(out_dir), "--verbose", "0",
-                       "--set", "cell=gru", "--set", "units=[8, 4]")
+    code, out, _ = run(
+        capsys,
+        "train",
+        "sine_regression",
+        "--epochs",
+        "2",
+        "--out",
+        str(out_dir),
+        "--verbose",
+        "0",
+        "--set",
+        "cell=gru",
+        "--set",
+        "units=[8, 4]",
+    )
     assert code == 0 and "last input value" in out
     metrics = json.loads((out_dir / "metadata.json").read_text())
     assert metrics["overrides"] == {"cell": "gru", "units": [8, 4]}
@@ -82,8 +99,21 @@ def test_train_numbers_task_with_overrides_and_predict(tmp_path, capsys):
 
 
 def test_stock_train_writes_the_forecast_plot(tiny_data_dir, tmp_path, capsys):
-    code, out, _ = run(capsys, "train", "stock_gru", "--epochs", "1", "--data-dir", str(tiny_data_dir),
-                       "--out", str(tmp_path / "stock"), "--verbose", "0", "--set", "units=8")
+    code, out, _ = run(
+        capsys,
+        "train",
+        "stock_gru",
+        "--epochs",
+        "1",
+        "--data-dir",
+        str(tiny_data_dir),
+        "--out",
+        str(tmp_path / "stock"),
+        "--verbose",
+        "0",
+        "--set",
+        "units=8",
+    )
     assert code == 0 and "tomorrow = today" in out and "mape" in out
     assert (tmp_path / "stock" / "forecast.png").is_file()
     prices = ",".join(str(p) for p in np.linspace(100, 110, 60))
@@ -92,14 +122,49 @@ def test_stock_train_writes_the_forecast_plot(tiny_data_dir, tmp_path, capsys):
 
 
 def test_sms_and_mnist_predict_from_human_inputs(tiny_data_dir, tmp_path, capsys):
-    assert run(capsys, "train", "sms_spam_rnn", "--epochs", "1", "--data-dir", str(tiny_data_dir),
-               "--out", str(tmp_path / "sms"), "--verbose", "0")[0] == 0
-    code, out, _ = run(capsys, "predict", "sms_spam_rnn", "WINNER!! claim your prize now", "ok see you at home",
-                       "--model", str(tmp_path / "sms"))
+    assert (
+        run(
+            capsys,
+            "train",
+            "sms_spam_rnn",
+            "--epochs",
+            "1",
+            "--data-dir",
+            str(tiny_data_dir),
+            "--out",
+            str(tmp_path / "sms"),
+            "--verbose",
+            "0",
+        )[0]
+        == 0
+    )
+    code, out, _ = run(
+        capsys,
+        "predict",
+        "sms_spam_rnn",
+        "WINNER!! claim your prize now",
+        "ok see you at home",
+        "--model",
+        str(tmp_path / "sms"),
+    )
     lines = [line.split("\t") for line in out.strip().splitlines()]
     assert code == 0 and len(lines) == 2 and all(lab in ("spam", "ham") and 0 <= float(p) <= 1 for lab, p in lines)
-    assert run(capsys, "train", "mnist_lstm", "--epochs", "1", "--data-dir", str(tiny_data_dir),
-               "--out", str(tmp_path / "mnist"), "--verbose", "0")[0] == 0
+    assert (
+        run(
+            capsys,
+            "train",
+            "mnist_lstm",
+            "--epochs",
+            "1",
+            "--data-dir",
+            str(tiny_data_dir),
+            "--out",
+            str(tmp_path / "mnist"),
+            "--verbose",
+            "0",
+        )[0]
+        == 0
+    )
     assert (tmp_path / "mnist" / "confusion.png").is_file()
     np.save(tmp_path / "digit.npy", np.zeros((28, 28), dtype=np.uint8))
     code, out, _ = run(capsys, "predict", "mnist_lstm", str(tmp_path / "digit.npy"), "--model", str(tmp_path / "mnist"))

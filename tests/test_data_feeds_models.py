@@ -2,16 +2,22 @@
 (shapes, dtypes, one fit step), and the SMS serving graph hands the model the ids that
 `encode` gives. The readers themselves are tested in test_data_*.py, which do not depend on
 the Keras backend; these do, so they run on every backend."""
+
 import numpy as np
 import pytest
+from fixtures import EDGE_MESSAGES, SMS_LINES, write_mnist_idx, write_sms, write_tushare_csv
 
 import rnn_zoo
 from rnn_zoo.tasks import sms
 
-from fixtures import EDGE_MESSAGES, SMS_LINES, write_mnist_idx, write_sms, write_tushare_csv
-
-GENERATED = ["letters_1pre1", "letters_4pre1", "letters_embedding_1pre1", "letters_embedding_4pre1",
-             "sine_regression", "sin_to_cos"]
+GENERATED = [
+    "letters_1pre1",
+    "letters_4pre1",
+    "letters_embedding_1pre1",
+    "letters_embedding_4pre1",
+    "sine_regression",
+    "sin_to_cos",
+]
 
 
 @pytest.mark.parametrize("name", GENERATED)
@@ -29,12 +35,16 @@ def test_element_spec_matches_the_model(name):
     assert np.isfinite(history.history["loss"][0])
 
 
-
 def test_npz_is_preferred(tmp_path):
     rng = np.random.default_rng(1)
     x = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
-    np.savez_compressed(tmp_path / "mnist.npz", x_train=x, y_train=np.arange(5, dtype=np.uint8),
-                        x_test=x[:2], y_test=np.array([7, 2], dtype=np.uint8))
+    np.savez_compressed(
+        tmp_path / "mnist.npz",
+        x_train=x,
+        y_train=np.arange(5, dtype=np.uint8),
+        x_test=x[:2],
+        y_test=np.array([7, 2], dtype=np.uint8),
+    )
     write_mnist_idx(tmp_path)
     data = rnn_zoo.load_task_data("mnist_lstm", data_dir=tmp_path)
     assert data.source.endswith("mnist.npz") and data.x_train.shape == (5, 28, 28)
@@ -44,14 +54,12 @@ def test_npz_is_preferred(tmp_path):
     assert np.isfinite(model.fit(train_ds, epochs=1, verbose=0, shuffle=False).history["loss"][0])
 
 
-
 def test_ids_datasets_feed_the_reference_model(tmp_path):
     write_sms(tmp_path / "SMSSpamCollection")
     data = rnn_zoo.load_task_data("sms_spam_rnn", data_dir=tmp_path, min_count=1)
     train_ds, _ = data.datasets(batch_size=4)
     model = rnn_zoo.build("sms_spam_rnn", preprocessor=data.preprocessor)
     assert np.isfinite(model.fit(train_ds, epochs=1, verbose=0, shuffle=False).history["loss"][0])
-
 
 
 def test_stock_datasets_feed_the_model(tmp_path):

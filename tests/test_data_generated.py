@@ -1,4 +1,5 @@
 """Letters, sine and sin->cos: generated data, and the tf.data pipeline contract."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -10,7 +11,9 @@ from rnn_zoo.tasks.letters import LetterCodec
 pytestmark = pytest.mark.backend_free  # data and tf.data only (the models: test_data_feeds_models.py)
 
 
-@pytest.mark.parametrize("name", ["letters_1pre1", "letters_4pre1", "letters_embedding_1pre1", "letters_embedding_4pre1"])
+@pytest.mark.parametrize(
+    "name", ["letters_1pre1", "letters_4pre1", "letters_embedding_1pre1", "letters_embedding_4pre1"]
+)
 def test_letters_hold_every_cyclic_pattern(name):
     data = rnn_zoo.load_task_data(name)
     codec = data.codec
@@ -118,8 +121,13 @@ def _stages(ds):
 
 def test_pipeline_is_cached_shuffled_batched_and_prefetched():
     train_ds, test_ds = rnn_zoo.load_data("letters_4pre1")
-    assert _stages(train_ds) == ["_PrefetchDataset", "_BatchDataset", "_ShuffleDataset", "CacheDataset",
-                                 "_TensorSliceDataset"]
+    assert _stages(train_ds) == [
+        "_PrefetchDataset",
+        "_BatchDataset",
+        "_ShuffleDataset",
+        "CacheDataset",
+        "_TensorSliceDataset",
+    ]
     assert _stages(test_ds) == ["_PrefetchDataset", "_BatchDataset", "CacheDataset", "_TensorSliceDataset"]
     assert isinstance(train_ds, tf.data.Dataset)
     assert next(iter(train_ds))[0].shape == (5, 4, 5)

@@ -1,13 +1,13 @@
 """MNIST from tiny IDX files and a tiny mnist.npz written here."""
+
 import gzip
 
 import numpy as np
 import pytest
+from fixtures import write_idx, write_mnist_idx
 
 import rnn_zoo
 from rnn_zoo.data.formats import read_idx
-
-from fixtures import write_idx, write_mnist_idx
 
 pytestmark = pytest.mark.backend_free  # readers only (the models: test_data_feeds_models.py)
 

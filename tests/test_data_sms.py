@@ -1,15 +1,15 @@
 """SMS spam from a tiny UCI-format file and zip written here; the download path too."""
+
 import hashlib
 import zipfile
 
 import numpy as np
 import pytest
+from fixtures import EDGE_MESSAGES, SMS_LINES, write_sms, write_sms_zip
 
 import rnn_zoo
 from rnn_zoo.data import RemoteFile
 from rnn_zoo.tasks import sms
-
-from fixtures import EDGE_MESSAGES, SMS_LINES, write_sms, write_sms_zip
 
 pytestmark = pytest.mark.backend_free  # readers, tokenizers and tf.data only (the models: test_data_feeds_models.py)
 
@@ -17,14 +17,32 @@ SMALL = dict(min_count=1, max_length=6, test_fraction=0.3)
 
 
 def test_clean_text():
-    assert sms.clean_text("Free entry in 2 a wkly comp!! T&C's apply 08452810075over18's") == \
-        "free entry in a wkly comp tcs apply overs"
+    assert (
+        sms.clean_text("Free entry in 2 a wkly comp!! T&C's apply 08452810075over18's")
+        == "free entry in a wkly comp tcs apply overs"
+    )
     assert sms.clean_text("  :) 645  ") == ""
 
 
 def test_symbol_tokens_keep_what_word_cleaning_drops():
     assert sms.tokenize("WINNER!! Won £1000. Call 0906-170 www.x.com", True, "symbols") == [
-        "winner", "!", "!", "won", "£", "0000", ".", "call", "0000", "-", "000", "www", ".", "x", ".", "com"]
+        "winner",
+        "!",
+        "!",
+        "won",
+        "£",
+        "0000",
+        ".",
+        "call",
+        "0000",
+        "-",
+        "000",
+        "www",
+        ".",
+        "x",
+        ".",
+        "com",
+    ]
     assert sms.tokenize("a0a0 00aa", True, "symbols") == ["a", "0", "a", "0", "00", "aa"]
     assert sms.tokenize(" \t ", True, "symbols") == []
     with pytest.raises(rnn_zoo.errors.DataError, match="needs digit_symbol"):
@@ -56,7 +74,7 @@ def test_file_split_vocabulary_and_ids(tmp_path):
     for text, ids in zip(data.text_train, data.x_train):
         words = sms.clean_text(text).split()[:6] or ["[UNK]"]
         assert [data.vocabulary[i] for i in ids[: len(words)]] == words
-        assert (ids[len(words):] == 0).all()
+        assert (ids[len(words) :] == 0).all()
     # Labels follow their text through the shuffle.
     by_text = {line.split("\t")[1]: line.split("\t")[0] for line in SMS_LINES}
     assert [by_text[t] == "spam" for t in data.text_test] == list(data.y_test.astype(bool))

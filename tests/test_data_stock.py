@@ -1,13 +1,13 @@
 """Stock loader on tiny tushare- and Yahoo-format CSVs written here."""
+
 import warnings
 
 import numpy as np
 import pytest
+from fixtures import write_tushare_csv, write_yahoo_csv
 
 import rnn_zoo
 from rnn_zoo.tasks.stock import sliding_windows
-
-from fixtures import write_tushare_csv, write_yahoo_csv
 
 pytestmark = pytest.mark.backend_free  # readers only (the models: test_data_feeds_models.py)
 
@@ -89,7 +89,10 @@ def _broken(tmp_path, edit):
     [
         (lambda f: f.drop(columns="Open"), "no price column named 'open'; columns are"),
         (lambda f: f.drop(columns="Date"), "no date column named 'date' or 'trade_date'"),
-        (lambda f: f.assign(Open=f["Open"].where(f.index != 5, None)), "missing or non-numeric 'Open' on line(s) 7 (first value: '')"),
+        (
+            lambda f: f.assign(Open=f["Open"].where(f.index != 5, None)),
+            "missing or non-numeric 'Open' on line(s) 7 (first value: '')",
+        ),
         (lambda f: f.assign(Open=f["Open"].where(f.index != 3, "null")), "line(s) 5 (first value: 'null')"),
         (lambda f: f.assign(Open=f["Open"].where(f.index != 8, -1.0)), "non-positive 'Open' on line(s) 10"),
         (lambda f: f.assign(Date=f["Date"].where(f.index != 4, f["Date"][3])), "duplicated dates on line(s) 5, 6"),

@@ -1,5 +1,6 @@
 """Training beyond one process: keras.distribution on JAX across two processes on 127.0.0.1,
 TensorFlow's MirroredStrategy on one machine, and the refusals in between."""
+
 import json
 import os
 import re
@@ -25,8 +26,10 @@ def free_port() -> int:
 def run_together(commands: list[list[str]], envs: list[dict], cwd) -> list[subprocess.CompletedProcess]:
     """Start every command at once (a cluster waits for all its processes), wait for all
     within TIMEOUT_S, and never leave one running."""
-    procs = [subprocess.Popen(c, env=e, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for c, e in zip(commands, envs)]
+    procs = [
+        subprocess.Popen(c, env=e, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for c, e in zip(commands, envs)
+    ]
     try:
         outs = [p.communicate(timeout=TIMEOUT_S) for p in procs]
     finally:
@@ -54,14 +57,43 @@ def test_two_processes_train_as_one_and_only_process_0_writes(tmp_path):
     port = free_port()
     addresses = f"127.0.0.1:{port},127.0.0.1:{free_port()}"
     out = tmp_path / "preset"
-    command = [sys.executable, "-m", "rnn_zoo", "train", "sine_regression", "--epochs", "2", "--distributed",
-               "--out", str(out), "--verbose", "2"]
-    envs = [jax_env(KERAS_DISTRIBUTION_JOB_ADDRESSES=addresses, KERAS_DISTRIBUTION_NUM_PROCESSES="2",
-                    KERAS_DISTRIBUTION_PROCESS_ID=str(i)) for i in range(2)]
+    command = [
+        sys.executable,
+        "-m",
+        "rnn_zoo",
+        "train",
+        "sine_regression",
+        "--epochs",
+        "2",
+        "--distributed",
+        "--out",
+        str(out),
+        "--verbose",
+        "2",
+    ]
+    envs = [
+        jax_env(
+            KERAS_DISTRIBUTION_JOB_ADDRESSES=addresses,
+            KERAS_DISTRIBUTION_NUM_PROCESSES="2",
+            KERAS_DISTRIBUTION_PROCESS_ID=str(i),
+        )
+        for i in range(2)
+    ]
     # The same run in one process, for the numbers: sharding + averaged gradients = one batch of 20.
     alone = tmp_path / "alone"
-    single = [sys.executable, "-m", "rnn_zoo", "train", "sine_regression", "--epochs", "2", "--out", str(alone),
-              "--verbose", "2"]
+    single = [
+        sys.executable,
+        "-m",
+        "rnn_zoo",
+        "train",
+        "sine_regression",
+        "--epochs",
+        "2",
+        "--out",
+        str(alone),
+        "--verbose",
+        "2",
+    ]
     first, second, one = run_together([command, command, single], [*envs, jax_env()], tmp_path)
     for proc in (first, second, one):
         assert proc.returncode == 0, proc.stderr[-3000:]
@@ -96,8 +128,14 @@ def test_each_process_reads_its_half_of_every_batch(tmp_path):
                           "first": float(x[0, 0, 0]), "batches": sum(1 for _ in shard)}))
     """)
     addresses = f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
-    envs = [jax_env(KERAS_DISTRIBUTION_JOB_ADDRESSES=addresses, KERAS_DISTRIBUTION_NUM_PROCESSES="2",
-                    KERAS_DISTRIBUTION_PROCESS_ID=str(i)) for i in range(2)]
+    envs = [
+        jax_env(
+            KERAS_DISTRIBUTION_JOB_ADDRESSES=addresses,
+            KERAS_DISTRIBUTION_NUM_PROCESSES="2",
+            KERAS_DISTRIBUTION_PROCESS_ID=str(i),
+        )
+        for i in range(2)
+    ]
     procs = run_together([[sys.executable, "-c", script]] * 2, envs, tmp_path)
     for proc in procs:
         assert proc.returncode == 0, proc.stderr[-3000:]
@@ -126,8 +164,13 @@ def test_distributed_without_jax_or_the_cluster_variables_is_one_line(monkeypatc
 @pytest.mark.backend_free
 def test_cli_distributed_on_tensorflow_points_to_jax_and_upstream(tmp_path):
     env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
-    proc = subprocess.run([sys.executable, "-m", "rnn_zoo", "train", "sine_regression", "--distributed",
-                           "--out", str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rnn_zoo", "train", "sine_regression", "--distributed", "--out", str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "KERAS_BACKEND=jax" in proc.stderr and "keras#20585" in proc.stderr
     assert not (tmp_path / "out").exists()
@@ -137,7 +180,8 @@ def test_cli_distributed_on_tensorflow_points_to_jax_and_upstream(tmp_path):
 @pytest.mark.backend_free
 def test_tensorflow_multi_worker_strategy_is_refused_in_one_line():
     """Made in a fresh TensorFlow process: the strategy starts a server for its (one) worker."""
-    script = textwrap.dedent("""
+    script = textwrap.dedent(
+        """
         import json, os
         os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": ["127.0.0.1:%d"]},
                                               "task": {"type": "worker", "index": 0}})
@@ -148,7 +192,9 @@ def test_tensorflow_multi_worker_strategy_is_refused_in_one_line():
             rnn_zoo.train("sine_regression", epochs=1, strategy=strategy, verbose=0)
         except rnn_zoo.InvalidOverrideError as e:
             print("REFUSED", e)
-    """ % free_port())
+    """
+        % free_port()
+    )
     env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

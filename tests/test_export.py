@@ -1,16 +1,16 @@
 """SavedModel exports: human inputs in, human outputs out, equal to the Keras model."""
+
 import os
 import signal
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import fast_per_family
 
 import rnn_zoo
 from rnn_zoo.outputs import atomic_directory
 from rnn_zoo.training import reset_states
-
-from conftest import fast_per_family
 
 
 def _softmax(logits):
@@ -52,8 +52,9 @@ def _sin_to_cos(data, model, serve, loaded):
     again = serve(values=tf.constant(data.x_test[:1, :, 0]))["prediction"].numpy()
     assert not np.allclose(again, first)  # the state carried over from the previous call
     loaded.reset_state()
-    np.testing.assert_allclose(serve(values=tf.constant(data.x_test[:1, :, 0]))["prediction"].numpy(), first,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        serve(values=tf.constant(data.x_test[:1, :, 0]))["prediction"].numpy(), first, rtol=1e-5, atol=1e-6
+    )
 
 
 def _mnist(data, model, serve):
@@ -99,8 +100,13 @@ def test_export_reloads_and_matches_the_keras_model(name, tiny_data_dir, tmp_pat
 
 def test_letters_export_rejects_bad_text(tmp_path):
     data = rnn_zoo.load_task_data("letters_4pre1")
-    serve = tf.saved_model.load(str(rnn_zoo.export(rnn_zoo.build("letters_4pre1"), tmp_path / "m", task="letters_4pre1",
-                                                   preprocessor=data.preprocessor))).signatures["serve"]
+    serve = tf.saved_model.load(
+        str(
+            rnn_zoo.export(
+                rnn_zoo.build("letters_4pre1"), tmp_path / "m", task="letters_4pre1", preprocessor=data.preprocessor
+            )
+        )
+    ).signatures["serve"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="expected 4 letter"):
         serve(text=tf.constant(["abc"]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="letters must be in abcde"):
@@ -117,12 +123,20 @@ def test_export_replaces_an_old_export_and_leaves_nothing_half_written(tmp_path)
     assert (path / "saved_model.pb").stat().st_mtime_ns != before
     # A model that does not fit the task's inputs fails while tracing: the old export stays.
     with pytest.raises(Exception):
-        rnn_zoo.export(rnn_zoo.build("letters_4pre1"), path, task="letters_embedding_4pre1",
-                       preprocessor=rnn_zoo.load_task_data("letters_embedding_4pre1").preprocessor)
+        rnn_zoo.export(
+            rnn_zoo.build("letters_4pre1"),
+            path,
+            task="letters_embedding_4pre1",
+            preprocessor=rnn_zoo.load_task_data("letters_embedding_4pre1").preprocessor,
+        )
     assert (path / "saved_model.pb").is_file()
     with pytest.raises(Exception):
-        rnn_zoo.export(rnn_zoo.build("letters_4pre1"), tmp_path / "new", task="letters_embedding_4pre1",
-                       preprocessor=rnn_zoo.load_task_data("letters_embedding_4pre1").preprocessor)
+        rnn_zoo.export(
+            rnn_zoo.build("letters_4pre1"),
+            tmp_path / "new",
+            task="letters_embedding_4pre1",
+            preprocessor=rnn_zoo.load_task_data("letters_embedding_4pre1").preprocessor,
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["letters"]
 
 

@@ -1,6 +1,7 @@
 """Bad input, as a careless user or an attacker would give it: a clear one-line error or
 the right answer, never a deleted folder, a silent wrong result or a raw traceback. Each
 test backs a row of the README's bad-input table (a test below checks the table)."""
+
 import json
 import os
 import re
@@ -12,13 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures import SMS_LINES, write_mnist_idx, write_tushare_csv
 
 import rnn_zoo
 from rnn_zoo.cli import main
 from rnn_zoo.errors import DataError, InvalidOverrideError, OutputExistsError, PresetError, TrainingDivergedError
 from rnn_zoo.outputs import atomic_directory
-
-from fixtures import SMS_LINES, write_mnist_idx, write_tushare_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,12 +35,15 @@ def one_line_error(err: str, code: int, expected: int = 2) -> bool:
 
 # -- nothing a user owns is deleted --------------------------------------------------
 
+
 def test_out_folder_of_the_user_is_never_replaced(tmp_path, capsys):
     mine = tmp_path / "my_folder"
     mine.mkdir()
     (mine / "thesis.tex").write_text("years of work")
-    for argv in (["train", "letters_4pre1", "--out", str(mine), "--epochs", "1"],
-                 ["export", "letters_4pre1", "--out", str(mine)]):
+    for argv in (
+        ["train", "letters_4pre1", "--out", str(mine), "--epochs", "1"],
+        ["export", "letters_4pre1", "--out", str(mine)],
+    ):
         code, _, err = run(capsys, *argv)
         assert one_line_error(err, code) and "not an rnn_zoo output" in err
         assert (mine / "thesis.tex").read_text() == "years of work"
@@ -122,15 +125,19 @@ def test_a_folder_of_the_user_with_a_metadata_json_is_not_a_zoo_output(tmp_path)
 
 # -- every input is checked before work starts ----------------------------------------
 
-@pytest.mark.parametrize("argv, message", [
-    (["--epochs", "0"], "epochs must be a positive whole number, got 0"),
-    (["--epochs", "-1"], "epochs must be a positive whole number, got -1"),
-    (["--batch-size", "0"], "batch_size must be a positive whole number, got 0"),
-    (["--seed", "-1"], "seed must be a whole number from 0 to 4294967295, got -1"),
-    (["--set", "learning_rate=1e400"], "learning_rate=inf is invalid: expected a positive, finite float"),
-    (["--set", "dropout=1.5"], "dropout=1.5 is invalid: expected a float in [0, 1)"),
-    (["--set", "unitz=3"], "unknown override 'unitz' (did you mean 'units'?)"),
-])
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--epochs", "0"], "epochs must be a positive whole number, got 0"),
+        (["--epochs", "-1"], "epochs must be a positive whole number, got -1"),
+        (["--batch-size", "0"], "batch_size must be a positive whole number, got 0"),
+        (["--seed", "-1"], "seed must be a whole number from 0 to 4294967295, got -1"),
+        (["--set", "learning_rate=1e400"], "learning_rate=inf is invalid: expected a positive, finite float"),
+        (["--set", "dropout=1.5"], "dropout=1.5 is invalid: expected a float in [0, 1)"),
+        (["--set", "unitz=3"], "unknown override 'unitz' (did you mean 'units'?)"),
+    ],
+)
 @pytest.mark.backend_free
 def test_run_settings_are_checked_first(argv, message, tmp_path, capsys):
     code, out, err = run(capsys, "train", "letters_4pre1", "--out", str(tmp_path / "o"), *argv)
@@ -140,8 +147,17 @@ def test_run_settings_are_checked_first(argv, message, tmp_path, capsys):
 
 @pytest.mark.backend_free
 def test_vocabulary_size_that_contradicts_the_data_is_refused(tiny_data_dir, tmp_path, capsys):
-    code, _, err = run(capsys, "train", "sms_spam_rnn", "--data-dir", str(tiny_data_dir), "--set", "vocab_size=5",
-                       "--out", str(tmp_path / "o"))
+    code, _, err = run(
+        capsys,
+        "train",
+        "sms_spam_rnn",
+        "--data-dir",
+        str(tiny_data_dir),
+        "--set",
+        "vocab_size=5",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert one_line_error(err, code) and "vocab_size=5 contradicts the preprocessor" in err
 
 
@@ -170,8 +186,19 @@ def test_checkpoint_folder_of_another_run_is_refused(tmp_path):
 
 
 def test_diverging_run_stops_and_writes_nothing(tmp_path, capsys):
-    code, out, err = run(capsys, "train", "sine_regression", "--epochs", "3", "--out", str(tmp_path / "o"),
-                         "--set", "learning_rate=1e30", "--verbose", "0")
+    code, out, err = run(
+        capsys,
+        "train",
+        "sine_regression",
+        "--epochs",
+        "3",
+        "--out",
+        str(tmp_path / "o"),
+        "--set",
+        "learning_rate=1e30",
+        "--verbose",
+        "0",
+    )
     assert one_line_error(err, code, expected=1) and "training of sine_regression diverged" in err
     assert not (tmp_path / "o").exists()
 
@@ -189,20 +216,26 @@ def test_a_model_with_non_finite_weights_is_never_saved(tmp_path):
 
 # -- serving checks shape and domain before touching any state ------------------------
 
+
 def test_serving_refuses_bad_prices():
     preset = rnn_zoo.load_preset("stock_gru_returns")
     good = preset.preprocessor.example_input()
-    for bad, message in ((-good, "prices must be positive"), (0 * good, "prices must be positive"),
-                         (np.where(np.arange(60) == 3, np.inf, good), "prices must be finite numbers (got Inf)"),
-                         (np.where(np.arange(60) == 3, np.nan, good), "prices must be finite numbers (got NaN)"),
-                         (good[:59], "expected a window of prices of shape (60,)")):
+    for bad, message in (
+        (-good, "prices must be positive"),
+        (0 * good, "prices must be positive"),
+        (np.where(np.arange(60) == 3, np.inf, good), "prices must be finite numbers (got Inf)"),
+        (np.where(np.arange(60) == 3, np.nan, good), "prices must be finite numbers (got NaN)"),
+        (good[:59], "expected a window of prices of shape (60,)"),
+    ):
         with pytest.raises(PresetError, match=re.escape(message)):
             preset.predict(bad)
 
 
 def test_cli_refuses_bad_prices_in_one_line(capsys):
-    for values, message in (("-1," * 59 + "-1", "prices must be positive"),
-                            ("nan," + "1," * 58 + "1", "prices must be finite numbers (got NaN)")):
+    for values, message in (
+        ("-1," * 59 + "-1", "prices must be positive"),
+        ("nan," + "1," * 58 + "1", "prices must be finite numbers (got NaN)"),
+    ):
         code, _, err = run(capsys, "predict", "stock_gru_returns", values)
         assert one_line_error(err, code) and message in err
 
@@ -253,13 +286,17 @@ def test_unsafe_keras_file_is_refused(tmp_path):
 
 # -- readers --------------------------------------------------------------------------
 
+
 @pytest.mark.backend_free
 def test_sms_reader_accepts_a_bom_and_any_line_ends(tmp_path):
     from rnn_zoo.data.formats import read_sms_collection
 
     text = "\n".join(SMS_LINES)
-    for name, raw in (("bom", b"\xef\xbb\xbf" + text.encode()), ("crlf", text.replace("\n", "\r\n").encode()),
-                      ("cr", text.replace("\n", "\r").encode())):
+    for name, raw in (
+        ("bom", b"\xef\xbb\xbf" + text.encode()),
+        ("crlf", text.replace("\n", "\r\n").encode()),
+        ("cr", text.replace("\n", "\r").encode()),
+    ):
         (tmp_path / name).write_bytes(raw)
         labels, texts = read_sms_collection(tmp_path / name)
         assert len(texts) == len(SMS_LINES) and labels[0] == "ham" and texts[0].startswith("Go until"), name
@@ -276,8 +313,12 @@ def test_price_csv_with_infinite_prices_is_refused(tmp_path):
 
 @pytest.mark.backend_free
 def test_npz_with_scaled_images_is_refused(tmp_path):
-    arrays = {"x_train": np.random.rand(4, 28, 28), "y_train": np.arange(4), "x_test": np.random.rand(2, 28, 28),
-              "y_test": np.arange(2)}
+    arrays = {
+        "x_train": np.random.rand(4, 28, 28),
+        "y_train": np.arange(4),
+        "x_test": np.random.rand(2, 28, 28),
+        "y_test": np.arange(2),
+    }
     np.savez(tmp_path / "mnist.npz", **arrays)
     with pytest.raises(DataError, match="x_train holds float64 pixels; expected uint8 values 0-255"):
         rnn_zoo.load_task_data("mnist_lstm", data_dir=tmp_path)
@@ -297,21 +338,26 @@ def test_out_of_range_labels_are_named(tmp_path):
 
 # -- a quiet, readable command line ---------------------------------------------------
 
+
 def _cli(*argv, **env):
     """The command line in a fresh process, as a user runs it (TF_CPP_MIN_LOG_LEVEL unset)."""
     environ = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    return subprocess.run([sys.executable, "-m", "rnn_zoo", *argv], capture_output=True, text=True, timeout=300,
-                          env={**environ, **env})
+    return subprocess.run(
+        [sys.executable, "-m", "rnn_zoo", *argv], capture_output=True, text=True, timeout=300, env={**environ, **env}
+    )
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["predict", "stock_lstm", "1,2,3"], "expected 60 numbers"),
-    (["train", "letters_4pre1", "--epochs", "abc"], "invalid int value: 'abc'"),
-    (["no_such_command"], "invalid choice: 'no_such_command'"),
-    (["predict", "sine_regression", "-inf,1"], "expected 10 numbers"),
-    (["bench", "--tasks", "nothing*", "--no-readme"], "no task matches 'nothing*'"),
-    (["list", "nothing*"], "no task matches 'nothing*'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["predict", "stock_lstm", "1,2,3"], "expected 60 numbers"),
+        (["train", "letters_4pre1", "--epochs", "abc"], "invalid int value: 'abc'"),
+        (["no_such_command"], "invalid choice: 'no_such_command'"),
+        (["predict", "sine_regression", "-inf,1"], "expected 10 numbers"),
+        (["bench", "--tasks", "nothing*", "--no-readme"], "no task matches 'nothing*'"),
+        (["list", "nothing*"], "no task matches 'nothing*'"),
+    ],
+)
 @pytest.mark.slow
 def test_cli_stderr_is_one_line_and_tensorflow_is_silent(argv, message):
     done = _cli(*argv)
@@ -334,7 +380,7 @@ def test_train_output_when_piped(tmp_path):
     assert [line.split(" - ")[0] for line in lines[:5]] == [f"epoch {i}/5" for i in range(1, 6)]
     assert "\x1b" not in done.stdout and "\r" not in done.stdout  # no terminal control codes in a log
     # On a terminal (--verbose 1), a task whose epoch is one tiny step shows one bar over the epochs.
-    code = ("import rnn_zoo; rnn_zoo.train('letters_4pre1', epochs=5, verbose=1)")
+    code = "import rnn_zoo; rnn_zoo.train('letters_4pre1', epochs=5, verbose=1)"
     bar = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert bar.stdout.count("Epoch") == 0 and "5/5" in bar.stdout
 

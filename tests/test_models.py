@@ -1,12 +1,12 @@
 """Every registered task's model, checked against the tutorial's architecture."""
+
 import keras
 import numpy as np
 import pytest
+from conftest import fast_per_family, random_batch
 
 import rnn_zoo
 from rnn_zoo.models import resolve
-
-from conftest import fast_per_family, random_batch
 
 # Parameter counts of the reference architectures, worked out by hand from TASKS.md:
 # SimpleRNN(u) on d inputs: u*d + u*u + u; LSTM: 4x that; GRU (reset_after): 3*(u*d + u*u + 2u);

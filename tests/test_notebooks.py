@@ -1,10 +1,10 @@
 """Every notebook runs top to bottom in quick mode (papermill sets QUICK = True); the family
 notebooks read the shipped presets then, as in a full run (TRAIN = False)."""
+
 import json
 from pathlib import Path
 
 import pytest
-
 from conftest import REAL_DATA
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
@@ -13,8 +13,14 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 @pytest.mark.backend_free
 def test_there_is_a_notebook_per_family():
     names = [p.name for p in NOTEBOOKS]
-    assert names == ["00_quickstart.ipynb", "01_letters.ipynb", "02_stock.ipynb", "03_sine.ipynb",
-                     "04_mnist_rows.ipynb", "05_sms_spam.ipynb"]
+    assert names == [
+        "00_quickstart.ipynb",
+        "01_letters.ipynb",
+        "02_stock.ipynb",
+        "03_sine.ipynb",
+        "04_mnist_rows.ipynb",
+        "05_sms_spam.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -45,8 +51,14 @@ def test_notebook_runs_in_quick_mode(path, tmp_path, monkeypatch):
             pytest.skip("needs the real datasets in RNN_ZOO_DATA")
         monkeypatch.setenv("RNN_ZOO_DATA", REAL_DATA)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    papermill.execute_notebook(str(path), str(tmp_path / path.name), parameters={"QUICK": True},
-                               cwd=str(tmp_path), progress_bar=False, kernel_name="python3")
+    papermill.execute_notebook(
+        str(path),
+        str(tmp_path / path.name),
+        parameters={"QUICK": True},
+        cwd=str(tmp_path),
+        progress_bar=False,
+        kernel_name="python3",
+    )
 
 
 @pytest.mark.parametrize("stem", ["01_letters", "03_sine"])
@@ -54,5 +66,11 @@ def test_notebook_runs_in_quick_mode(path, tmp_path, monkeypatch):
 def test_notebook_trains_from_scratch_when_asked(stem, tmp_path):
     papermill = pytest.importorskip("papermill")
     path = next(p for p in NOTEBOOKS if p.stem == stem)
-    papermill.execute_notebook(str(path), str(tmp_path / path.name), parameters={"QUICK": True, "TRAIN": True},
-                               cwd=str(tmp_path), progress_bar=False, kernel_name="python3")
+    papermill.execute_notebook(
+        str(path),
+        str(tmp_path / path.name),
+        parameters={"QUICK": True, "TRAIN": True},
+        cwd=str(tmp_path),
+        progress_bar=False,
+        kernel_name="python3",
+    )

@@ -1,5 +1,6 @@
 """Presets: every task ships one, each loads safely, predicts on human inputs without the
 data, reproduces its metrics on the real data, and travels inside the wheel."""
+
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 import rnn_zoo
 from rnn_zoo.cli import main
 from rnn_zoo.errors import PresetError
-from rnn_zoo.presets import check_metadata, list_presets, read_metadata, shipped_path
+from rnn_zoo.shipped import check_metadata, list_presets, read_metadata, shipped_path
 from rnn_zoo.shipping import MAX_TOTAL_BYTES, README_END, README_START, folder_bytes, presets_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,10 @@ def test_every_registered_task_ships_a_preset():
 def test_shipped_preset_loads_safely_and_its_metadata_is_complete(name):
     folder = shipped_path(name)
     assert sorted(p.name for p in folder.iterdir() if p.name != "assets") == [
-        "metadata.json", "model.keras", "preprocessor.json"]
+        "metadata.json",
+        "model.keras",
+        "preprocessor.json",
+    ]
     keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
     meta = read_metadata(folder)  # the schema check
     spec = rnn_zoo.get_task(name)
@@ -77,7 +81,8 @@ def _close(a: dict, b: dict) -> bool:
     """Two predictions agree: the same labels, numbers equal to float32 noise (a batch of two
     may run other kernels than a batch of one)."""
     return a.keys() == b.keys() and all(
-        a[k] == b[k] if isinstance(a[k], str) else np.allclose(a[k], b[k], rtol=1e-5, atol=1e-6) for k in a)
+        a[k] == b[k] if isinstance(a[k], str) else np.allclose(a[k], b[k], rtol=1e-5, atol=1e-6) for k in a
+    )
 
 
 @pytest.mark.real_data
@@ -178,8 +183,11 @@ def test_export_from_a_preset_serves_like_its_keras_model(tmp_path):
     logits = preset.model.predict(preset.preprocessor.encode(texts), verbose=0)
     spam = np.exp(logits[:, 1]) / np.exp(logits).sum(-1)
     np.testing.assert_allclose(out["spam_probability"].numpy(), spam, rtol=1e-5)
-    assert [p["prediction"] for p in preset.predict(texts)] == ["spam", "ham"] == [
-        b.decode() for b in out["prediction"].numpy()]
+    assert (
+        [p["prediction"] for p in preset.predict(texts)]
+        == ["spam", "ham"]
+        == [b.decode() for b in out["prediction"].numpy()]
+    )
     # An export never replaces the preset it is made from.
     mine = preset.save(tmp_path / "mine")
     with pytest.raises(PresetError, match="would overwrite the preset"):
@@ -224,8 +232,11 @@ def test_cli_refuses_a_preset_of_another_task_and_a_folder_without_preprocessing
     model_only = tmp_path / "old_train_output"
     model_only.mkdir()
     rnn_zoo.load_preset("letters_4pre1").model.save(model_only / "model.keras")
-    for command in (["predict", "letters_4pre1", "abcd"], ["evaluate", "letters_4pre1"],
-                    ["export", "letters_4pre1", "--out", str(tmp_path / "x")]):
+    for command in (
+        ["predict", "letters_4pre1", "abcd"],
+        ["evaluate", "letters_4pre1"],
+        ["export", "letters_4pre1", "--out", str(tmp_path / "x")],
+    ):
         argv = [*command[:2], "--model", str(model_only), *command[2:]]
         code, out, err = run(capsys, *argv)
         assert code == 2 and err.count("\n") == 1 and "it lacks preprocessor.json, metadata.json" in err, (command, err)
@@ -258,8 +269,10 @@ def test_sms_model_trained_on_another_split_keeps_its_vocabulary(capsys, tmp_pat
 
     monkeypatch.setenv("RNN_ZOO_DATA", str(real_data_dir))
     out_dir = tmp_path / "seed1"
-    assert run(capsys, "train", "sms_spam_rnn", "--seed", "1", "--epochs", "3", "--out", str(out_dir),
-               "--verbose", "0")[0] == 0
+    assert (
+        run(capsys, "train", "sms_spam_rnn", "--seed", "1", "--epochs", "3", "--out", str(out_dir), "--verbose", "0")[0]
+        == 0
+    )
     trained = json.loads((out_dir / "metadata.json").read_text())["metrics"]
     code, out, err = run(capsys, "evaluate", "sms_spam_rnn", "--model", str(out_dir))
     assert code == 0, err
@@ -268,33 +281,45 @@ def test_sms_model_trained_on_another_split_keeps_its_vocabulary(capsys, tmp_pat
     assert run(capsys, "export", "sms_spam_rnn", "--model", str(out_dir), "--out", str(tmp_path / "sm"))[0] == 0
     preset = rnn_zoo.load_preset(out_dir)
     data = rnn_zoo.load_task_data("sms_spam_rnn", seed=1, preprocessor=preset.preprocessor)
-    spam = tf.saved_model.load(str(tmp_path / "sm")).signatures["serve"](
-        text=tf.constant(data.text_test))["spam_probability"].numpy()
+    spam = (
+        tf.saved_model.load(str(tmp_path / "sm"))
+        .signatures["serve"](text=tf.constant(data.text_test))["spam_probability"]
+        .numpy()
+    )
     assert data.score(np.stack([1 - spam, spam], -1))["accuracy"] == pytest.approx(trained["accuracy"], abs=2e-3)
 
 
 @pytest.mark.slow
 def test_wheel_carries_every_preset_and_serves_from_a_plain_install(tmp_path):
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(wheels), str(ROOT)], check=True, capture_output=True)
-    wheel, = wheels.glob("rnn_zoo-*.whl")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = wheels.glob("rnn_zoo-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for name in TASKS:
         for file in ("model.keras", "preprocessor.json", "metadata.json"):
             assert f"rnn_zoo/pretrained/{name}/{file}" in names
     assert "rnn_zoo/pretrained/sms_spam_tuned/assets/vocabulary.txt" in names
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target), "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("RNN_ZOO_DATA", None)
-    code = ("import rnn_zoo, sys; from rnn_zoo.cli import main; print(rnn_zoo.__file__); "
-            "sys.exit(main(['predict', 'letters_4pre1', 'abcd']))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True,
-                          timeout=300)
+    code = (
+        "import rnn_zoo, sys; from rnn_zoo.cli import main; print(rnn_zoo.__file__); "
+        "sys.exit(main(['predict', 'letters_4pre1', 'abcd']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     where, answer = done.stdout.split()
     assert Path(where).is_relative_to(target) and answer == "e"

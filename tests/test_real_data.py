@@ -1,4 +1,5 @@
 """Integration on the real datasets, when RNN_ZOO_DATA points at them (CI: ../shared/data)."""
+
 import numpy as np
 import pytest
 

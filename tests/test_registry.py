@@ -8,9 +8,17 @@ from rnn_zoo.registry import _REGISTRY
 pytestmark = pytest.mark.backend_free  # the registry is plain Python
 
 TUTORIAL_TASKS = [
-    "letters_1pre1", "letters_4pre1", "letters_embedding_1pre1", "letters_embedding_4pre1",
-    "stock_simplernn", "stock_lstm", "stock_gru", "sine_regression", "sin_to_cos",
-    "mnist_lstm", "sms_spam_rnn",
+    "letters_1pre1",
+    "letters_4pre1",
+    "letters_embedding_1pre1",
+    "letters_embedding_4pre1",
+    "stock_simplernn",
+    "stock_lstm",
+    "stock_gru",
+    "sine_regression",
+    "sin_to_cos",
+    "mnist_lstm",
+    "sms_spam_rnn",
 ]
 
 
@@ -22,7 +30,13 @@ def test_list_tasks_is_sorted_and_filters_with_fnmatch():
     names = rnn_zoo.list_tasks()
     assert names == sorted(names)
     assert rnn_zoo.list_tasks("stock_*") == ["stock_gru", "stock_gru_returns", "stock_lstm", "stock_simplernn"]
-    assert rnn_zoo.list_tasks("*_tuned") == ["letters_embedding_1pre1_tuned", "mnist_lstm_tuned", "sin_to_cos_tuned", "sine_regression_tuned", "sms_spam_tuned"]
+    assert rnn_zoo.list_tasks("*_tuned") == [
+        "letters_embedding_1pre1_tuned",
+        "mnist_lstm_tuned",
+        "sin_to_cos_tuned",
+        "sine_regression_tuned",
+        "sms_spam_tuned",
+    ]
     assert rnn_zoo.list_tasks("letters_?pre1") == ["letters_1pre1", "letters_4pre1"]
     assert rnn_zoo.list_tasks("nothing*") == []
 
@@ -57,7 +71,8 @@ def test_registering_a_duplicate_name_fails_loudly():
 
 def test_registering_an_unknown_cell_fails():
     spec = dataclasses.replace(
-        rnn_zoo.get_task("letters_4pre1"), name="tmp_bad_cell",
+        rnn_zoo.get_task("letters_4pre1"),
+        name="tmp_bad_cell",
         model=dataclasses.replace(rnn_zoo.get_task("letters_4pre1").model, cell="transformer"),
     )
     with pytest.raises(ValueError, match="cell must be one of"):

@@ -1,4 +1,5 @@
 """results/results.json, written by `rnn-zoo bench`: every task has a row that meets its goals."""
+
 import json
 from pathlib import Path
 
@@ -97,9 +98,11 @@ def test_quick_benchmark_writes_rows_and_a_table(tiny_data_dir, tmp_path):
     from rnn_zoo.bench import run_benchmark, update_readme
 
     out = tmp_path / "quick.json"
-    results = run_benchmark("sms_spam_rnn", quick=True, data_dir=tiny_data_dir, out=out, readme=None, log=lambda _: None)
+    results = run_benchmark(
+        "sms_spam_rnn", quick=True, data_dir=tiny_data_dir, out=out, readme=None, log=lambda _: None
+    )
     assert json.loads(out.read_text()) == json.loads(json.dumps(results))
-    row, = results["rows"]
+    (row,) = results["rows"]
     assert row["task"] == "sms_spam_rnn" and row["seeds"] == [0] and row["settings"]["epochs"] == 2
     assert set(row["summary"]) == {"accuracy", "spam_precision", "spam_recall", "spam_f1"}  # from the raw-text export
     assert row["classical"]["name"] and set(row["classical"]) - {"name"} == set(row["summary"])

@@ -1,5 +1,6 @@
 """The speed benchmark: its PyTorch yardstick is the same architecture, its numbers come
 from a real run, and the README's speed tables are the ones generated from them."""
+
 import dataclasses
 import json
 from pathlib import Path
@@ -87,10 +88,11 @@ def test_speed_benchmark_runs_for_real_and_writes_its_tables(tmp_path):
     from rnn_zoo.speed.benchmark import README_END, README_START, run_speed_benchmark, speed_tables
 
     out = tmp_path / "speed.json"
-    results = run_speed_benchmark("letters_1pre1", repeats=1, out=out, readme=None, log=lambda _: None,
-                                  import_repeats=1)
+    results = run_speed_benchmark(
+        "letters_1pre1", repeats=1, out=out, readme=None, log=lambda _: None, import_repeats=1
+    )
     assert json.loads(out.read_text()) == json.loads(json.dumps(results))
-    row, = results["training"]
+    (row,) = results["training"]
     assert row["task"] == "letters_1pre1" and row["steps_per_epoch"] == 1
     assert row["zoo"]["median_samples_per_s"] > 0 and row["torch"]["median_samples_per_s"] > 0
     assert row["ratio"] == pytest.approx(row["zoo"]["median_samples_per_s"] / row["torch"]["median_samples_per_s"])
@@ -175,7 +177,9 @@ def test_import_rnn_zoo_stays_light():
     import subprocess
     import sys
 
-    code = "import sys, rnn_zoo; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in " \
-           "('tensorflow', 'keras', 'matplotlib', 'tensorflow_datasets', 'torch'))))"
+    code = (
+        "import sys, rnn_zoo; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('tensorflow', 'keras', 'matplotlib', 'tensorflow_datasets', 'torch'))))"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []

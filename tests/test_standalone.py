@@ -1,5 +1,6 @@
 """ONNX and LiteRT exports: every task, in its own runtime, against Keras; no Flex op; the state
 of sin->cos carried by the client; the README's clients run as written; the missing extra."""
+
 import json
 import re
 import subprocess
@@ -8,13 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import fast_per_family
 
 import rnn_zoo
 from rnn_zoo import standalone
 from rnn_zoo.errors import ExportCheckError, InvalidOverrideError
 from rnn_zoo.outputs import EXPORT_MARKER
-
-from conftest import fast_per_family
 
 FORMATS = ("onnx", "litert")
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -29,8 +29,9 @@ def exports(tmp_path_factory, tiny_data_dir):
     def export(name, format_name):
         if (name, format_name) not in made:
             folder = tmp_path_factory.mktemp("standalone") / f"{name}-{format_name}"
-            made[name, format_name] = rnn_zoo.load_preset(name).export(folder, format=format_name,
-                                                                       data_dir=tiny_data_dir)
+            made[name, format_name] = rnn_zoo.load_preset(name).export(
+                folder, format=format_name, data_dir=tiny_data_dir
+            )
         return made[name, format_name]
 
     return export
@@ -42,12 +43,15 @@ def _keras_outputs(preset, x, batch):
 
 @pytest.mark.parametrize("format_name", FORMATS)
 @pytest.mark.parametrize("name", fast_per_family(rnn_zoo.list_tasks()))
-def test_every_task_exports_runs_in_its_own_runtime_matches_keras_and_litert_has_no_flex_op(name, format_name, exports, tiny_data_dir):
+def test_every_task_exports_runs_in_its_own_runtime_matches_keras_and_litert_has_no_flex_op(
+    name, format_name, exports, tiny_data_dir
+):
     folder = exports(name, format_name)
     spec = json.loads((folder / standalone.PREPROCESSING_FILE).read_text(encoding="utf-8"))
     record = json.loads((folder / EXPORT_MARKER).read_text(encoding="utf-8"))
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [standalone.FORMATS[format_name].filename, standalone.PREPROCESSING_FILE, EXPORT_MARKER])
+        [standalone.FORMATS[format_name].filename, standalone.PREPROCESSING_FILE, EXPORT_MARKER]
+    )
     assert record["format"] == format_name and record["task"] == name
     assert record["check"]["inputs"].startswith("the first") and record["check"]["rows"] > 0
     assert 0 <= record["check"]["max_abs_difference"] <= 1e-5
@@ -74,8 +78,10 @@ def test_every_task_exports_runs_in_its_own_runtime_matches_keras_and_litert_has
         assert ops and not {op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")}, ops
 
 
-@pytest.mark.skipif(rnn_zoo.backend.name() != "tensorflow",
-                    reason="calls the converter directly; on another backend it runs in the TensorFlow writer process")
+@pytest.mark.skipif(
+    rnn_zoo.backend.name() != "tensorflow",
+    reason="calls the converter directly; on another backend it runs in the TensorFlow writer process",
+)
 def test_a_model_that_needs_flex_ops_is_refused_at_conversion(tmp_path):
     """The converter is held to builtin ops. A GRU with its batch left open needs TensorList
     ops that only the Flex delegate has (tensorflow#62849): converting it fails, where an
@@ -104,9 +110,11 @@ def test_sin_to_cos_state_is_an_input_and_an_output(format_name, exports):
     assert np.abs(fresh - carried[-1:]).max() > 1e-3
 
 
-@pytest.mark.skipif(rnn_zoo.backend.name() != "tensorflow",
-                    reason="patches the check's tolerance in this process; on another backend the check runs in the "
-                           "TensorFlow writer process (the refusal itself is covered by the TensorFlow run)")
+@pytest.mark.skipif(
+    rnn_zoo.backend.name() != "tensorflow",
+    reason="patches the check's tolerance in this process; on another backend the check runs in the "
+    "TensorFlow writer process (the refusal itself is covered by the TensorFlow run)",
+)
 def test_an_export_that_differs_from_keras_is_refused_and_nothing_is_written(tmp_path, monkeypatch, tiny_data_dir):
     monkeypatch.setattr(standalone, "TOLERANCE", -1.0)  # no file can pass: every difference is >= 0
     with pytest.raises(ExportCheckError, match="differ from the Keras model's .* nothing was written"):
@@ -126,8 +134,9 @@ def test_export_checks_a_trained_model_on_its_own_data_and_refuses_a_bad_format(
 
 def test_without_data_the_check_uses_random_inputs_and_says_so(tmp_path):
     # The stock CSV has no public download: without a local copy, the data can never be found.
-    folder = rnn_zoo.load_preset("stock_gru_returns").export(tmp_path / "stock", format="onnx",
-                                                             data_dir=tmp_path / "none")
+    folder = rnn_zoo.load_preset("stock_gru_returns").export(
+        tmp_path / "stock", format="onnx", data_dir=tmp_path / "none"
+    )
     check = json.loads((folder / EXPORT_MARKER).read_text())["check"]
     assert check["inputs"] == "64 random inputs (the task's data was not found)"
     assert check["max_abs_difference"] <= 1e-5
@@ -136,12 +145,15 @@ def test_without_data_the_check_uses_random_inputs_and_says_so(tmp_path):
 @pytest.mark.backend_free
 def test_without_the_extra_the_cli_says_what_to_install_in_one_line(tmp_path):
     # tf2onnx made unimportable, as on a base install without rnn_zoo[export].
-    code = ("import sys; sys.modules['tf2onnx'] = None; from rnn_zoo.cli import main; "
-            f"sys.exit(main(['export', 'letters_4pre1', '--format', 'onnx', '--out', {str(tmp_path / 'out')!r}]))")
+    code = (
+        "import sys; sys.modules['tf2onnx'] = None; from rnn_zoo.cli import main; "
+        f"sys.exit(main(['export', 'letters_4pre1', '--format', 'onnx', '--out', {str(tmp_path / 'out')!r}]))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        'rnn-zoo: error: exporting to onnx needs tf2onnx, which are not installed: pip install "rnn_zoo[export]"']
+        'rnn-zoo: error: exporting to onnx needs tf2onnx, which are not installed: pip install "rnn_zoo[export]"'
+    ]
     assert not (tmp_path / "out").exists()
 
 
@@ -179,10 +191,17 @@ def test_readme_clients_run_on_both_formats_without_tensorflow_and_print_what_th
         for format_name in FORMATS:
             (tmp_path / f"{name}-{format_name}").symlink_to(exports(name, format_name))
     for format_name in FORMATS:
-        edited = [client.replace(f'"{name}-{written}"', f'"{name}-{format_name}"')
-                  for client, (name, written) in zip(clients, folders)]
-        done = subprocess.run([sys.executable, "-c", CLIENT_RUNNER, json.dumps([loader, *edited])], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=300)
+        edited = [
+            client.replace(f'"{name}-{written}"', f'"{name}-{format_name}"')
+            for client, (name, written) in zip(clients, folders)
+        ]
+        done = subprocess.run(
+            [sys.executable, "-c", CLIENT_RUNNER, json.dumps([loader, *edited])],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         printed = [json.loads(line) for line in done.stdout.splitlines()]
         for line, comment, (name, _) in zip(printed, comments, folders, strict=True):
@@ -201,16 +220,18 @@ def test_a_stateful_lstm_carries_both_of_its_states(tmp_path):
     data = rnn_zoo.load_task_data("sin_to_cos")
     model = rnn_zoo.build("sin_to_cos", cell="lstm", preprocessor=data.preprocessor)
     for format_name in FORMATS:
-        folder = rnn_zoo.export(model, tmp_path / format_name, format=format_name, task="sin_to_cos",
-                                preprocessor=data.preprocessor)
+        folder = rnn_zoo.export(
+            model, tmp_path / format_name, format=format_name, task="sin_to_cos", preprocessor=data.preprocessor
+        )
         spec = json.loads((folder / standalone.PREPROCESSING_FILE).read_text())
         assert [i["name"] for i in spec["inputs"]] == ["inputs", "state_1_h", "state_1_c"]
         assert [o["name"] for o in spec["outputs"]] == ["prediction", "next_state_1_h", "next_state_1_c"]
         run = standalone.runner(format_name, folder / spec["file"])
         x = data.x_test[:6]
         got = standalone.file_outputs(run, x, 1, [("state_1_h", 32), ("state_1_c", 32)], "prediction")
-        np.testing.assert_allclose(got, standalone.keras_reference(model, rnn_zoo.get_task("sin_to_cos"), x, 1),
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            got, standalone.keras_reference(model, rnn_zoo.get_task("sin_to_cos"), x, 1), atol=1e-5
+        )
 
 
 def test_a_model_that_is_not_a_zoo_model_is_refused_in_one_line(tmp_path):
@@ -221,8 +242,13 @@ def test_a_model_that_is_not_a_zoo_model_is_refused_in_one_line(tmp_path):
     inputs = keras.Input((4, 5))
     functional = keras.Model(inputs, keras.layers.Dense(5)(keras.layers.SimpleRNN(3)(inputs)))
     with pytest.raises(ExportError, match="take a zoo model .* not a Functional"):
-        rnn_zoo.export(functional, tmp_path / "x", format="onnx", task="letters_4pre1",
-                       preprocessor=rnn_zoo.load_task_data("letters_4pre1").preprocessor)
+        rnn_zoo.export(
+            functional,
+            tmp_path / "x",
+            format="onnx",
+            task="letters_4pre1",
+            preprocessor=rnn_zoo.load_task_data("letters_4pre1").preprocessor,
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -230,8 +256,9 @@ def test_a_model_that_is_not_a_zoo_model_is_refused_in_one_line(tmp_path):
 def test_latency_benchmark_times_every_format_of_a_task(tmp_path):
     from rnn_zoo.speed.latency import PATHS, run_latency_benchmark
 
-    results = run_latency_benchmark("letters_1pre1", rounds=1, out=tmp_path / "latency.json", readme=None,
-                                    log=lambda line: None)
+    results = run_latency_benchmark(
+        "letters_1pre1", rounds=1, out=tmp_path / "latency.json", readme=None, log=lambda line: None
+    )
     (row,) = results["rows"]
     assert set(row["latency_ms"]) == set(PATHS) and all(ms > 0 for ms in row["latency_ms"].values())
     assert row["onnx_check"]["max_abs_difference"] <= 1e-5 and row["litert_kb"] > 0
@@ -251,8 +278,12 @@ def test_readme_latency_table_is_generated_from_the_results_of_every_task():
 @pytest.mark.slow
 def test_cli_exports_quietly_and_reports_the_check(tmp_path):
     out = tmp_path / "letters"
-    done = subprocess.run([sys.executable, "-m", "rnn_zoo", "export", "letters_4pre1", "--format", "litert",
-                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "rnn_zoo", "export", "letters_4pre1", "--format", "litert", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("exporting to litert") and lines[-1].startswith(f"wrote {out} (largest difference")

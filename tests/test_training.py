@@ -4,11 +4,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import one_per_family
 
 import rnn_zoo
 from rnn_zoo.training import predict_test
-
-from conftest import one_per_family
 
 TASKS = rnn_zoo.list_tasks()
 

@@ -1,5 +1,6 @@
 """Readers for the real file formats, each rejecting malformed input with the file (and
 line) named: IDX (MNIST), Keras' mnist.npz, price CSVs, the UCI SMS Spam Collection."""
+
 from __future__ import annotations
 
 import gzip
@@ -57,8 +58,10 @@ def read_mnist_npz(path: Path) -> dict[str, np.ndarray]:
     # Keras' layout holds raw uint8 pixels; scaled floats would be divided by 255 twice.
     for key in ("x_train", "x_test"):
         if arrays[key].dtype != np.uint8:
-            raise DataError(f"{path}: {key} holds {arrays[key].dtype} pixels; expected uint8 values 0-255 "
-                            "(the Keras mnist.npz layout, not images already scaled)")
+            raise DataError(
+                f"{path}: {key} holds {arrays[key].dtype} pixels; expected uint8 values 0-255 "
+                "(the Keras mnist.npz layout, not images already scaled)"
+            )
     return arrays
 
 
@@ -152,9 +155,7 @@ def read_sms_collection(path: Path, member: str = "SMSSpamCollection"):
             continue
         label, tab, message = line.partition("\t")
         if not tab or label not in SMS_LABELS:
-            raise DataError(
-                f"{path}:{lineno}: expected 'ham' or 'spam', a tab, then the message; got {line[:60]!r}"
-            )
+            raise DataError(f"{path}:{lineno}: expected 'ham' or 'spam', a tab, then the message; got {line[:60]!r}")
         if not message.strip():
             empty.append(lineno)
             continue

@@ -1,4 +1,5 @@
 """Arrays in memory -> batched, cached, prefetched tf.data pipelines."""
+
 from __future__ import annotations
 
 import numpy as np

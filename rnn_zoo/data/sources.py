@@ -1,4 +1,5 @@
 """Where data files are looked for, and downloads that never leave a half-written file."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -4,6 +4,7 @@ Each family subclasses one of the two kinds below with what scoring needs (price
 messages); the preprocessing state itself (codec, scaler, vocabulary) is the family's
 `Preprocessor`, which travels with a trained model in its preset.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,6 +37,11 @@ class TaskData:
     baseline_name: ClassVar[str] = ""
     # The fields a family's classical model is fitted on: its training split, never the test's.
     classical_fields: ClassVar[tuple[str, ...]] = ("x_train", "y_train")
+    # Whether the results benchmark scores the family through its exported SavedModel on
+    # raw human inputs (`served_scores`), where that is the claim worth checking (SMS).
+    scored_through_export: ClassVar[bool] = False
+    # Whether `rnn_zoo.backtest.walk_forward` can walk the family's data forward in time.
+    supports_backtest: ClassVar[bool] = False
 
     def datasets(self, batch_size: int, seed: int = 0, *, whole_batches: bool = False):
         """(train_ds, test_ds); only the training set is shuffled, with `seed`. With
@@ -44,8 +50,11 @@ class TaskData:
         if self.stateful:
             return tuple(
                 make_dataset(
-                    interleave_streams(x, batch_size), interleave_streams(y, batch_size),
-                    batch_size, shuffle=False, drop_remainder=True,
+                    interleave_streams(x, batch_size),
+                    interleave_streams(y, batch_size),
+                    batch_size,
+                    shuffle=False,
+                    drop_remainder=True,
                 )
                 for x, y in ((self.x_train, self.y_train), (self.x_test, self.y_test))
             )
@@ -62,7 +71,7 @@ class TaskData:
         """Batches in one pass over the test set (stateful data drops a tail, as in training)."""
         return num_batches(len(self.x_test), batch_size, drop_remainder=self.stateful)
 
-    def head(self, n: int) -> "TaskData":
+    def head(self, n: int) -> TaskData:
         """A copy that keeps the first `n` training samples (the test set is unchanged):
         a quick run on a slice of the data."""
         return dataclasses.replace(self, x_train=self.x_train[:n], y_train=self.y_train[:n])
@@ -86,6 +95,11 @@ class TaskData:
     def classical_metrics(self, model) -> dict[str, float]:
         """The task's metrics of a fitted classical model on the test split."""
         return self.score(model.predict(self))
+
+    def served_scores(self, serve) -> dict[str, float]:
+        """The task's metrics of an exported model's `serve` signature run on the raw test
+        inputs (families with `scored_through_export` only)."""
+        raise NotImplementedError
 
     def serving_examples(self, n: int) -> dict[str, np.ndarray]:
         """`n` test inputs in the form the export's `serve` takes them, keyed by its

@@ -1,14 +1,15 @@
 """`rnn-zoo bench --speed`: per task, interleaved repetitions of the zoo's training and of
 its plain-PyTorch equivalent; then inference paths and import time. Writes
 results/speed.json and the README's speed tables (between their markers)."""
+
 from __future__ import annotations
 
 import datetime
 import json
 import math
 import statistics
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..bench import kept_rows, machine, update_readme, write_results
 from ..errors import UnknownTaskError
@@ -23,6 +24,8 @@ JAX_README_START, JAX_README_END = "<!-- speed-jax:start -->", "<!-- speed-jax:e
 def results_path(backend_name: str) -> str:
     """Where a speed run on `backend_name` writes by default (one file per backend)."""
     return "results/speed.json" if backend_name == "tensorflow" else f"results/speed_{backend_name}.json"
+
+
 # Steady-state speed does not depend on the epoch's length, so the big sets are cut.
 MAX_SAMPLES = 6000
 # Each repetition times at least MIN_TIMED_EPOCHS epochs after a warm-up epoch (tracing,
@@ -38,10 +41,8 @@ def _median(values):
 
 
 def bench_task(name: str, *, repeats: int, data_dir, log: Callable[[str], None]) -> dict:
-    from .. import load_task_data
+    from .. import backend, load_task_data
     from ..training import MAX_STEPS_PER_EXECUTION
-
-    from .. import backend
 
     spec = get_task(name)
     probe = load_task_data(name, data_dir=data_dir).head(MAX_SAMPLES)
@@ -66,8 +67,9 @@ def bench_task(name: str, *, repeats: int, data_dir, log: Callable[[str], None])
         # Alternate who goes first, so that a slow stretch of the machine hits both.
         for framework in ("zoo", "torch") if rep % 2 == 0 else ("torch", "zoo"):
             if framework == "zoo":
-                result, times = measure.zoo_training(name, epochs=epochs, seed=rep, data_dir=data_dir,
-                                                     max_train_samples=MAX_SAMPLES)
+                result, times = measure.zoo_training(
+                    name, epochs=epochs, seed=rep, data_dir=data_dir, max_train_samples=MAX_SAMPLES
+                )
                 step = measure.zoo_step_time(result) if time_steps else None
             else:
                 data = load_task_data(name, data_dir=data_dir, seed=rep).head(MAX_SAMPLES)
@@ -81,17 +83,30 @@ def bench_task(name: str, *, repeats: int, data_dir, log: Callable[[str], None])
                 step_ms[framework].append(step * 1e3)
                 overhead[framework].append((epoch - step) * 1e3)
         ratios.append(sps["zoo"][-1] / sps["torch"][-1])
-        log(f"{name} repetition {rep + 1}/{repeats}: zoo {sps['zoo'][-1]:,.0f} samples/s, "
-            f"PyTorch {sps['torch'][-1]:,.0f} samples/s")
+        log(
+            f"{name} repetition {rep + 1}/{repeats}: zoo {sps['zoo'][-1]:,.0f} samples/s, "
+            f"PyTorch {sps['torch'][-1]:,.0f} samples/s"
+        )
     row = {
-        "task": name, "cell": spec.model.cell, "bidirectional": spec.model.bidirectional,
-        "samples_per_epoch": samples, "batch_size": batch, "steps_per_epoch": steps,
-        "zoo_steps_per_execution": min(steps, MAX_STEPS_PER_EXECUTION), "epochs_per_repetition": epochs,
+        "task": name,
+        "cell": spec.model.cell,
+        "bidirectional": spec.model.bidirectional,
+        "samples_per_epoch": samples,
+        "batch_size": batch,
+        "steps_per_epoch": steps,
+        "zoo_steps_per_execution": min(steps, MAX_STEPS_PER_EXECUTION),
+        "epochs_per_repetition": epochs,
         "parameters": result.model.count_params(),
-        "zoo": {"samples_per_s": sps["zoo"], "median_samples_per_s": _median(sps["zoo"]),
-                "median_epoch_ms": _median(epoch_ms["zoo"])},
-        "torch": {"samples_per_s": sps["torch"], "median_samples_per_s": _median(sps["torch"]),
-                  "median_epoch_ms": _median(epoch_ms["torch"])},
+        "zoo": {
+            "samples_per_s": sps["zoo"],
+            "median_samples_per_s": _median(sps["zoo"]),
+            "median_epoch_ms": _median(epoch_ms["zoo"]),
+        },
+        "torch": {
+            "samples_per_s": sps["torch"],
+            "median_samples_per_s": _median(sps["torch"]),
+            "median_epoch_ms": _median(epoch_ms["torch"]),
+        },
     }
     row["ratio"] = row["zoo"]["median_samples_per_s"] / row["torch"]["median_samples_per_s"]
     row["ratio_per_repetition"] = ratios  # each from two back-to-back runs
@@ -103,16 +118,29 @@ def bench_task(name: str, *, repeats: int, data_dir, log: Callable[[str], None])
         row["overhead_goal_met"] = row["zoo"]["median_overhead_ms_per_epoch"] < GOAL_OVERHEAD_MS
         # What `rnn_zoo.train(name)` costs per epoch as it is called by default: with the
         # per-epoch test pass the tutorials do (not part of the comparison with PyTorch).
-        with_test = [statistics.median(measure.zoo_training(name, epochs=epochs, seed=rep, data_dir=data_dir,
-                                                            max_train_samples=MAX_SAMPLES, validate=True)[1])
-                     for rep in range(repeats)]
+        with_test = [
+            statistics.median(
+                measure.zoo_training(
+                    name, epochs=epochs, seed=rep, data_dir=data_dir, max_train_samples=MAX_SAMPLES, validate=True
+                )[1]
+            )
+            for rep in range(repeats)
+        ]
         row["zoo"]["median_epoch_ms_with_test_pass"] = _median(with_test) * 1e3
     row["inference"] = measure.inference_times(result)
     return row
 
 
-def run_speed_benchmark(pattern: str = "*", *, repeats: int = 5, data_dir=None, out=None,
-                        readme="README.md", log: Callable[[str], None] = print, import_repeats: int = 5) -> dict:
+def run_speed_benchmark(
+    pattern: str = "*",
+    *,
+    repeats: int = 5,
+    data_dir=None,
+    out=None,
+    readme="README.md",
+    log: Callable[[str], None] = print,
+    import_repeats: int = 5,
+) -> dict:
     """Benchmark every task matching `pattern` on the Keras backend in use; rows of other
     tasks already in `out` (default: `results_path(backend)`) are kept. The README tables are
     rewritten once `out` holds every registered task."""
@@ -129,10 +157,16 @@ def run_speed_benchmark(pattern: str = "*", *, repeats: int = 5, data_dir=None, 
         log(f"note: {repeats} repetition(s); the published table uses at least 3")
     out = Path(out)
     settings = {
-        "repeats": repeats, "max_samples_per_epoch": MAX_SAMPLES, "min_timed_epochs": MIN_TIMED_EPOCHS,
-        "max_timed_epochs": MAX_TIMED_EPOCHS, "min_timed_s": MIN_TIMED_S,
-        "tiny_task_epochs": TINY_EPOCHS, "validate": False, "verbose": 0,
-        "goal_ratio": GOAL_RATIO, "goal_overhead_ms": GOAL_OVERHEAD_MS,
+        "repeats": repeats,
+        "max_samples_per_epoch": MAX_SAMPLES,
+        "min_timed_epochs": MIN_TIMED_EPOCHS,
+        "max_timed_epochs": MAX_TIMED_EPOCHS,
+        "min_timed_s": MIN_TIMED_S,
+        "tiny_task_epochs": TINY_EPOCHS,
+        "validate": False,
+        "verbose": 0,
+        "goal_ratio": GOAL_RATIO,
+        "goal_overhead_ms": GOAL_OVERHEAD_MS,
     }
     this_machine = {**machine(), "torch": torch.__version__, "torch_threads": torch.get_num_threads()}
     if backend.name() != "tensorflow":
@@ -143,11 +177,15 @@ def run_speed_benchmark(pattern: str = "*", *, repeats: int = 5, data_dir=None, 
     # so that the file always describes one kind of run.
     rows = kept_rows(out, "training", settings=settings, machine=this_machine)
     for name in names:
-        rows[name] = {**bench_task(name, repeats=repeats, data_dir=data_dir, log=log),
-                      "date": datetime.date.today().isoformat()}
+        rows[name] = {
+            **bench_task(name, repeats=repeats, data_dir=data_dir, log=log),
+            "date": datetime.date.today().isoformat(),
+        }
     results = {
-        "command": "rnn-zoo bench --speed", "date": datetime.date.today().isoformat(),
-        "machine": this_machine, "settings": settings,
+        "command": "rnn-zoo bench --speed",
+        "date": datetime.date.today().isoformat(),
+        "machine": this_machine,
+        "settings": settings,
         "training": [rows[name] for name in list_tasks() if name in rows],
         "import": measure.import_times(import_repeats),
     }
@@ -180,6 +218,7 @@ def _span(values, fmt="{:.2f}") -> str:
 def summary_lines(results: dict) -> list[str]:
     """The verdicts of the run in words, from the same numbers as the table."""
     rows = results["training"]
+
     def names(selected, with_ratio=True):
         return ", ".join(f"`{r['task']}`" + (f" ({r['ratio']:.2f})" if with_ratio else "") for r in selected) or "none"
 
@@ -214,8 +253,10 @@ def serving_summary(rows: list[dict], paths) -> str:
     batched = [r["inference"] for r in rows if "batch256_samples_per_s" in r["inference"]["tf_function_call"]]
     best = [max(inf[p]["batch256_samples_per_s"] for p in paths) for inf in batched]
     tf_share = [inf["tf_function_call"]["batch256_samples_per_s"] / b for inf, b in zip(batched, best)]
-    over_predict = [inf["tf_function_call"]["batch256_samples_per_s"] / inf["model_predict"]["batch256_samples_per_s"]
-                    for inf in batched]
+    over_predict = [
+        inf["tf_function_call"]["batch256_samples_per_s"] / inf["model_predict"]["batch256_samples_per_s"]
+        for inf in batched
+    ]
     fastest = sum(share == 1 for share in tf_share)
     direct = latency["model_predict_on_batch"] + latency["tf_function_call"]
     return (
@@ -257,9 +298,11 @@ def speed_tables(results: dict) -> str:
         overhead = with_test = "—"
         if "overhead_goal_met" in row:
             with_test = f"{row['zoo']['median_epoch_ms_with_test_pass']:.2f}"
-            overhead = (f"{_ms(row['zoo']['median_overhead_ms_per_epoch'])} / "
-                        f"{_ms(row['torch']['median_overhead_ms_per_epoch'])}"
-                        + ("" if row["overhead_goal_met"] else " (**over**)"))
+            overhead = (
+                f"{_ms(row['zoo']['median_overhead_ms_per_epoch'])} / "
+                f"{_ms(row['torch']['median_overhead_ms_per_epoch'])}"
+                + ("" if row["overhead_goal_met"] else " (**over**)")
+            )
         lines.append(
             f"| `{row['task']}` | {cell} | {row['batch_size']} × {row['steps_per_epoch']} | "
             f"{row['epochs_per_repetition'] - 1} | "
@@ -274,8 +317,11 @@ def speed_tables(results: dict) -> str:
         "Inference (the same trained models): batch-1 latency in ms, then batch-256 samples/s. `serve` is "
         "the reloaded SavedModel with its pre- and post-processing; the others take model inputs.",
         "",
-        "| task | " + " | ".join(f"{p} (ms)" for p in paths) + " | "
-        + " | ".join(f"{p} (samples/s)" for p in paths) + " |",
+        "| task | "
+        + " | ".join(f"{p} (ms)" for p in paths)
+        + " | "
+        + " | ".join(f"{p} (samples/s)" for p in paths)
+        + " |",
         "|---|" + "---|" * (2 * len(paths)),
     ]
     for row in results["training"]:
@@ -294,13 +340,19 @@ def speed_tables(results: dict) -> str:
         f"`import tensorflow, keras` takes {imp['import_tensorflow_keras_s']:.2f} s and itself loads "
         f"{heavy['import_tensorflow_keras']}. `import rnn_zoo.training, rnn_zoo.saved_model` (all that "
         f"training and export need) takes {imp['import_rnn_zoo_training_s']:.2f} s: "
-        + (f"{imp['rnn_zoo_beyond_tensorflow_s']:.2f} s beyond TensorFlow's own"
-           if imp["rnn_zoo_beyond_tensorflow_s"] > 0 else
-           f"nothing measurable beyond TensorFlow's own (the difference, {imp['rnn_zoo_beyond_tensorflow_s']:.2f} s, "
-           "is run-to-run noise)")
+        + (
+            f"{imp['rnn_zoo_beyond_tensorflow_s']:.2f} s beyond TensorFlow's own"
+            if imp["rnn_zoo_beyond_tensorflow_s"] > 0
+            else f"nothing measurable beyond TensorFlow's own (the difference, {imp['rnn_zoo_beyond_tensorflow_s']:.2f} s, "
+            "is run-to-run noise)"
+        )
         + ", and it loads "
         f"{heavy['import_rnn_zoo_training']}"
-        + (f", beyond TensorFlow's: {', '.join(sorted(extra))}." if extra else ", nothing beyond what TensorFlow loads."),
+        + (
+            f", beyond TensorFlow's: {', '.join(sorted(extra))}."
+            if extra
+            else ", nothing beyond what TensorFlow loads."
+        ),
     ]
     return "\n".join(lines)
 
@@ -345,7 +397,6 @@ def backend_tables(jax_results: dict, tf_results: dict) -> str:
         f"- JAX faster than TensorFlow: {', '.join(f'`{t}` ({v:.2f}×)' for t, v in faster) or 'none'}. "
         "Choose it with `KERAS_BACKEND=jax` in the environment of any command (see "
         "[Backends](#backends-tensorflow-or-jax)).",
-        f"- JAX faster than PyTorch (ratio ≥ {s['goal_ratio']:g}): "
-        f"{', '.join(jax_wins) or 'none'}.",
+        f"- JAX faster than PyTorch (ratio ≥ {s['goal_ratio']:g}): {', '.join(jax_wins) or 'none'}.",
     ]
     return "\n".join(lines)

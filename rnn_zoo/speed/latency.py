@@ -2,15 +2,16 @@
 format, each in its own runtime: the SavedModel's `serve` (human input, preprocessing
 included) in TensorFlow, the ONNX file in onnxruntime, the LiteRT file in the LiteRT
 interpreter (model inputs). Writes results/latency.json and the README's latency table."""
+
 from __future__ import annotations
 
 import datetime
 import json
 import statistics
 import tempfile
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
-from typing import Callable
 
 from ..bench import kept_rows, machine, update_readme, write_results
 from ..errors import UnknownTaskError
@@ -36,7 +37,9 @@ def bench_task(name: str, *, data_dir, rounds: int = ROUNDS) -> dict:
     model = preset.model
     x = check_inputs(None, model, n=1)[0]  # the runtimes' speed does not depend on the values
     with tempfile.TemporaryDirectory() as tmp:
-        folders = {f: preset.export(Path(tmp) / f, format=f, data_dir=data_dir) for f in ("saved_model", "onnx", "litert")}
+        folders = {
+            f: preset.export(Path(tmp) / f, format=f, data_dir=data_dir) for f in ("saved_model", "onnx", "litert")
+        }
         serve = tf.saved_model.load(str(folders["saved_model"])).signatures["serve"]
         human = tf.constant(np.asarray([preset.preprocessor.example_input()]))
         calls, row = {"saved_model_serve": lambda: serve(human)}, {"task": name}
@@ -58,8 +61,15 @@ def bench_task(name: str, *, data_dir, rounds: int = ROUNDS) -> dict:
     return row
 
 
-def run_latency_benchmark(pattern: str = "*", *, rounds: int = ROUNDS, data_dir=None, out="results/latency.json",
-                          readme="README.md", log: Callable[[str], None] = print) -> dict:
+def run_latency_benchmark(
+    pattern: str = "*",
+    *,
+    rounds: int = ROUNDS,
+    data_dir=None,
+    out="results/latency.json",
+    readme="README.md",
+    log: Callable[[str], None] = print,
+) -> dict:
     """Time every task matching `pattern`; rows of other tasks already in `out` are kept
     when they come from this machine with these settings. The README table is rewritten
     once `out` holds every registered task."""
@@ -67,16 +77,25 @@ def run_latency_benchmark(pattern: str = "*", *, rounds: int = ROUNDS, data_dir=
     if not names:
         raise UnknownTaskError(f"no task matches {pattern!r}; `rnn-zoo list` shows the tasks")
     out = Path(out)
-    settings = {"rounds": rounds, "batch": 1, "min_calls": 20, "min_seconds_per_round": 0.3,
-                "threads": "each runtime's default (onnxruntime: one per core; LiteRT: XNNPACK delegate)"}
+    settings = {
+        "rounds": rounds,
+        "batch": 1,
+        "min_calls": 20,
+        "min_seconds_per_round": 0.3,
+        "threads": "each runtime's default (onnxruntime: one per core; LiteRT: XNNPACK delegate)",
+    }
     this_machine = {**machine(), "onnxruntime": version("onnxruntime"), "ai_edge_litert": version("ai-edge-litert")}
     rows = kept_rows(out, "rows", settings=settings, machine=this_machine)
     for name in names:
         log(f"{name}: exporting in every format, then timing one call of each")
         rows[name] = bench_task(name, data_dir=data_dir, rounds=rounds)
-    results = {"command": "rnn-zoo bench --latency", "date": datetime.date.today().isoformat(),
-               "machine": this_machine, "settings": settings,
-               "rows": [rows[name] for name in list_tasks() if name in rows]}
+    results = {
+        "command": "rnn-zoo bench --latency",
+        "date": datetime.date.today().isoformat(),
+        "machine": this_machine,
+        "settings": settings,
+        "rows": [rows[name] for name in list_tasks() if name in rows],
+    }
     write_results(out, results)
     if readme and len(results["rows"]) == len(list_tasks()):
         update_readme(Path(readme), latency_table(results), start=README_START, end=README_END)
@@ -102,26 +121,31 @@ def latency_table(results: dict) -> str:
         lines.append(
             f"| {row['task']} | {cell} | {ms['saved_model_serve']:.2f} | {ms['onnxruntime']:.3f} | {ms['litert']:.3f} "
             f"| {names[best]} | {row['onnx_kb']} / {row['litert_kb']} "
-            f"| {row['onnx_check']['max_abs_difference']:.1e} / {row['litert_check']['max_abs_difference']:.1e} |")
+            f"| {row['onnx_check']['max_abs_difference']:.1e} / {row['litert_check']['max_abs_difference']:.1e} |"
+        )
     wins = {path: sum(best == path for best in fastest.values()) for path in PATHS}
-    ratio = [row["latency_ms"]["saved_model_serve"] / min(row["latency_ms"]["onnxruntime"], row["latency_ms"]["litert"])
-             for row in rows]
+    ratio = [
+        row["latency_ms"]["saved_model_serve"] / min(row["latency_ms"]["onnxruntime"], row["latency_ms"]["litert"])
+        for row in rows
+    ]
     checked = sorted({row[f"{f}_check"]["rows"] for row in rows for f in ("onnx", "litert")})
     m = results["machine"]
-    return "\n".join([
-        f"Batch-1 latency, median of {results['settings']['rounds']} interleaved rounds, each the median "
-        f"call over at least {results['settings']['min_calls']} calls and {results['settings']['min_seconds_per_round']} s. "
-        f"Machine: {m['cpu']}, {m['cores']} cores, TensorFlow {m['tensorflow']}, onnxruntime {m['onnxruntime']}, "
-        f"ai-edge-litert {m['ai_edge_litert']}, each runtime with its default threads; run {results['date']} "
-        f"(`{results['command']}`, results/latency.json). The SavedModel's `serve` takes a human input and "
-        "includes the preprocessing; the ONNX and LiteRT files take model inputs. The differences are the "
-        f"export checks', on the first {checked[-1]} test inputs"
-        + (f" ({', '.join(map(str, checked[:-1]))} where the test split is smaller)." if len(checked) > 1 else "."),
-        "",
-        *lines,
-        "",
-        f"Fastest: LiteRT on {wins['litert']} tasks, onnxruntime on {wins['onnxruntime']}, the SavedModel on "
-        f"{wins['saved_model_serve']}. The faster standalone file answers {min(ratio):.0f}-{max(ratio):.0f} times "
-        "sooner than the SavedModel's `serve`, which pays for TensorFlow's function call and the preprocessing "
-        "ops.",
-    ])
+    return "\n".join(
+        [
+            f"Batch-1 latency, median of {results['settings']['rounds']} interleaved rounds, each the median "
+            f"call over at least {results['settings']['min_calls']} calls and {results['settings']['min_seconds_per_round']} s. "
+            f"Machine: {m['cpu']}, {m['cores']} cores, TensorFlow {m['tensorflow']}, onnxruntime {m['onnxruntime']}, "
+            f"ai-edge-litert {m['ai_edge_litert']}, each runtime with its default threads; run {results['date']} "
+            f"(`{results['command']}`, results/latency.json). The SavedModel's `serve` takes a human input and "
+            "includes the preprocessing; the ONNX and LiteRT files take model inputs. The differences are the "
+            f"export checks', on the first {checked[-1]} test inputs"
+            + (f" ({', '.join(map(str, checked[:-1]))} where the test split is smaller)." if len(checked) > 1 else "."),
+            "",
+            *lines,
+            "",
+            f"Fastest: LiteRT on {wins['litert']} tasks, onnxruntime on {wins['onnxruntime']}, the SavedModel on "
+            f"{wins['saved_model_serve']}. The faster standalone file answers {min(ratio):.0f}-{max(ratio):.0f} times "
+            "sooner than the SavedModel's `serve`, which pays for TensorFlow's function call and the preprocessing "
+            "ops.",
+        ]
+    )

@@ -1,5 +1,6 @@
 """Timers for the speed benchmark: training epochs (zoo and PyTorch), bare training
 steps, inference paths and import time. Each returns plain numbers in seconds."""
+
 from __future__ import annotations
 
 import statistics
@@ -7,8 +8,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -31,8 +32,7 @@ def time_calls(fn: Callable[[], object], *, min_calls: int = 5, min_seconds: flo
     return statistics.median(times)
 
 
-def zoo_training(task: str, *, epochs: int, seed: int, data_dir, max_train_samples: int | None,
-                 validate: bool = False):
+def zoo_training(task: str, *, epochs: int, seed: int, data_dir, max_train_samples: int | None, validate: bool = False):
     """The zoo's default training path (`rnn_zoo.train` without the progress bar, and by
     default without the per-epoch test pass): (TrainResult, epoch times after the first)."""
     import keras
@@ -47,8 +47,16 @@ def zoo_training(task: str, *, epochs: int, seed: int, data_dir, max_train_sampl
             self.ends.append(time.perf_counter())
 
     clock = EpochEnds()
-    result = train(task, epochs=epochs, seed=seed, data_dir=data_dir, max_train_samples=max_train_samples,
-                   validate=validate, verbose=0, callbacks=[clock])
+    result = train(
+        task,
+        epochs=epochs,
+        seed=seed,
+        data_dir=data_dir,
+        max_train_samples=max_train_samples,
+        validate=validate,
+        verbose=0,
+        callbacks=[clock],
+    )
     return result, epoch_times(clock.ends)
 
 
@@ -67,8 +75,9 @@ def torch_trainer(task: str, data, *, seed: int, epochs: int):
     spec = get_task(task)
     model_spec, train_spec = resolve(spec, data.preprocessor.model_sizes())
     steps = data.steps_per_epoch(train_spec.batch_size)
-    return TorchTrainer(model_spec, train_spec, spec.input_shape, data.x_train, data.y_train,
-                        total_steps=epochs * steps, seed=seed)
+    return TorchTrainer(
+        model_spec, train_spec, spec.input_shape, data.x_train, data.y_train, total_steps=epochs * steps, seed=seed
+    )
 
 
 def torch_training(trainer, *, epochs: int) -> list[float]:
@@ -113,8 +122,11 @@ def inference_times(result, *, batch: int = 256) -> dict:
                 "model_predict_on_batch": lambda: model.predict_on_batch(x),
             }
             if on_tf:
-                paths = {"saved_model_serve": lambda: loaded.serve(**human), **paths,
-                         "tf_function_call": lambda: compiled(x_tensor)}
+                paths = {
+                    "saved_model_serve": lambda: loaded.serve(**human),
+                    **paths,
+                    "tf_function_call": lambda: compiled(x_tensor),
+                }
             for path, fn in paths.items():
                 seconds = time_calls(fn)
                 key = "batch1_latency_ms" if n == 1 else f"batch{n}_samples_per_s"
@@ -135,10 +147,16 @@ def import_times(repeats: int = 5) -> dict:
     out = {"repeats": repeats, "heavy_modules": {}}
     for key, statement in probes.items():
         # Each run prints its import time, then the heavy modules loaded (the last line).
-        code = (f"import sys, time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t); "
-                f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
-        runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                               check=True).stdout.splitlines()[-2:] for _ in range(repeats)]
+        code = (
+            f"import sys, time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t); "
+            f"print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+        )
+        runs = [
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout.splitlines()[-2:]
+            for _ in range(repeats)
+        ]
         out[key] = statistics.median(float(seconds) for seconds, _ in runs)
         # TensorFlow itself imports matplotlib, pandas and sklearn when they are installed.
         out["heavy_modules"][key.removesuffix("_s")] = runs[-1][1].split()

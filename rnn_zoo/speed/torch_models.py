@@ -5,6 +5,7 @@ sizes, optimizer and its settings) and trained by the loop a PyTorch user would 
 tensors in memory, a fresh permutation per epoch, slicing for batches. torch is
 imported here only, so it stays an optional, benchmark-only dependency.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,7 +18,9 @@ from ..registry import ModelSpec, TrainSpec
 
 _CELLS = {"simple_rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 _LOSSES = {
-    "mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss,
+    "mse": nn.MSELoss,
+    "mae": nn.L1Loss,
+    "huber": nn.HuberLoss,
     # The Keras head ends in softmax (or gives logits); torch's loss takes the logits.
     "sparse_categorical_crossentropy": nn.CrossEntropyLoss,
 }
@@ -107,7 +110,7 @@ class TorchEquivalent(nn.Module):
                 x = out
             else:  # the final state of each direction, as Keras returns without sequences
                 final = state[0] if isinstance(state, tuple) else state
-                x = torch.cat(list(final[-(2 if self.spec.bidirectional else 1):]), dim=-1)
+                x = torch.cat(list(final[-(2 if self.spec.bidirectional else 1) :]), dim=-1)
             if self.spec.dropout:
                 x = self.dropout(x)
         if self.spec.stateful:
@@ -152,7 +155,7 @@ class TorchTrainer:
         if self.stateful:  # one unbroken curve, in order; a tail that fills no batch is dropped
             return [slice(i, i + self.batch_size) for i in range(0, n - self.batch_size + 1, self.batch_size)]
         order = torch.randperm(n, generator=self.generator)
-        return [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
+        return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
 
     def train_step(self, index) -> tuple[torch.Tensor, torch.Tensor]:
         if self.schedule is not None:

@@ -1,4 +1,5 @@
 """Next letter of a cyclic alphabet (a->b, ..., e->a), from one or four letters."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -80,7 +81,8 @@ class LetterCodec(Preprocessor):
         def serve(text):
             codes = tf.strings.unicode_decode(text, "UTF-8")
             tf.debugging.assert_equal(
-                codes.row_lengths(), tf.cast(self.window, tf.int64),
+                codes.row_lengths(),
+                tf.cast(self.window, tf.int64),
                 message=f"expected {self.window} letter(s) from {self.alphabet}",
             )
             ids = codes.to_tensor(shape=[None, self.window]) - ord(self.alphabet[0])
@@ -127,8 +129,15 @@ class LetterData(ClassificationData):
         return {"text": np.array([(alphabet * 2)[i : i + window] for i in self._test_rows(n, len(alphabet))])}
 
 
-def load_letters(*, alphabet_size: int, window: int, one_hot: bool, data_dir=None, seed: int = 0,
-                 preprocessor: LetterCodec | None = None) -> LetterData:
+def load_letters(
+    *,
+    alphabet_size: int,
+    window: int,
+    one_hot: bool,
+    data_dir=None,
+    seed: int = 0,
+    preprocessor: LetterCodec | None = None,
+) -> LetterData:
     """Generated, never downloaded; `data_dir` and `seed` do not change it. A given
     `preprocessor` (a preset's codec) replaces the options' alphabet and window."""
     codec = preprocessor or LetterCodec(string.ascii_lowercase[:alphabet_size], window, one_hot)
@@ -139,8 +148,17 @@ def load_letters(*, alphabet_size: int, window: int, one_hot: bool, data_dir=Non
     return LetterData(x, y, x.copy(), y.copy(), source="generated", preprocessor=codec)
 
 
-def _register(name: str, *, alphabet_size: int, window: int, one_hot: bool, units: int, embedding_dim=None,
-              goals=None, target=None):
+def _register(
+    name: str,
+    *,
+    alphabet_size: int,
+    window: int,
+    one_hot: bool,
+    units: int,
+    embedding_dim=None,
+    goals=None,
+    target=None,
+):
     shape = (window, alphabet_size) if one_hot else (window,)
     register(
         TaskSpec(
@@ -181,8 +199,16 @@ _register("letters_1pre1", alphabet_size=5, window=1, one_hot=True, units=3)
 _register("letters_4pre1", alphabet_size=5, window=4, one_hot=True, units=3)
 # With the tutorial's 100 epochs (one Adam step each: 5 samples, batch 32) this model
 # misses one pattern on some seeds; the tuned variant trains for 200.
-_register("letters_embedding_1pre1", alphabet_size=5, window=1, one_hot=False, units=3, embedding_dim=2, goals=(),
-          target="the tutorial's settings, reported as they are (see letters_embedding_1pre1_tuned)")
+_register(
+    "letters_embedding_1pre1",
+    alphabet_size=5,
+    window=1,
+    one_hot=False,
+    units=3,
+    embedding_dim=2,
+    goals=(),
+    target="the tutorial's settings, reported as they are (see letters_embedding_1pre1_tuned)",
+)
 _register("letters_embedding_4pre1", alphabet_size=26, window=4, one_hot=False, units=10, embedding_dim=2)
 
 register(

@@ -1,4 +1,5 @@
 """MNIST read row by row: 28 timesteps of 28 pixels."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,7 +32,7 @@ IDX_SHA256 = {
 MNIST = DatasetInfo(
     name="MNIST handwritten digits (60000 training, 10000 test images)",
     license="Yann LeCun and Corinna Cortes hold the copyright of MNIST, a derivative of the NIST datasets; "
-            "it is made available under the terms of the Creative Commons Attribution-Share Alike 3.0 licence",
+    "it is made available under the terms of the Creative Commons Attribution-Share Alike 3.0 licence",
     citation="Y. LeCun, C. Cortes, C. J. C. Burges, The MNIST database of handwritten digits",
     url="http://yann.lecun.com/exdb/mnist/",
 )
@@ -186,9 +187,12 @@ def load_mnist(*, data_dir=None, seed: int = 0, preprocessor: PixelScaler | None
     _check(arrays, source)
     scaler = preprocessor or PixelScaler()
     return MnistData(
-        scaler.transform(arrays["x_train"]), arrays["y_train"].astype(np.int32),
-        scaler.transform(arrays["x_test"]), arrays["y_test"].astype(np.int32),
-        source=source, preprocessor=scaler,
+        scaler.transform(arrays["x_train"]),
+        arrays["y_train"].astype(np.int32),
+        scaler.transform(arrays["x_test"]),
+        arrays["y_test"].astype(np.int32),
+        source=source,
+        preprocessor=scaler,
     )
 
 
@@ -204,8 +208,13 @@ register(
         # Sparse categorical cross-entropy on integer labels is the tutorial's categorical
         # cross-entropy on one-hot labels, without materialising the one-hots.
         train=TrainSpec(
-            optimizer="adam", learning_rate=1e-3, loss="sparse_categorical_crossentropy", from_logits=True,
-            metrics=("sparse_categorical_accuracy",), epochs=1, batch_size=100,
+            optimizer="adam",
+            learning_rate=1e-3,
+            loss="sparse_categorical_crossentropy",
+            from_logits=True,
+            metrics=("sparse_categorical_accuracy",),
+            epochs=1,
+            batch_size=100,
         ),
         loader=load_mnist,
         data_source="MNIST (mnist.npz or IDX files; downloads)",

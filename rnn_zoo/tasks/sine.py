@@ -1,4 +1,5 @@
 """Sine regression (next value) and sine-to-cosine (sequence to sequence, stateful)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -61,14 +62,18 @@ def learned_response(model, frequency: float, steps: int | None = None) -> dict[
 
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.Dropout)]
     if len(layers) != 2 or not isinstance(layers[0], keras.layers.SimpleRNN) or layers[1].name != "head":
-        raise ValueError(f"{model.name} is not one SimpleRNN layer and a Dense head: {[l.name for l in layers]}")
+        raise ValueError(
+            f"{model.name} is not one SimpleRNN layer and a Dense head: {[layer.name for layer in layers]}"
+        )
     rnn = layers[0]
     if rnn.cell.activation.__name__ != "linear":
         raise ValueError(f"{model.name}'s recurrent layer is not linear ({rnn.cell.activation.__name__})")
     kernel, recurrent, bias = (np.asarray(w, dtype=np.float64) for w in rnn.get_weights())
     if steps is None and max(abs(np.linalg.eigvals(recurrent))) >= 1:
-        raise ValueError(f"{model.name}'s recurrent matrix has an eigenvalue on or outside the unit circle: "
-                         "its response to a state carried without end does not converge; pass steps=")
+        raise ValueError(
+            f"{model.name}'s recurrent matrix has an eigenvalue on or outside the unit circle: "
+            "its response to a state carried without end does not converge; pass steps="
+        )
     head_kernel, head_bias = (np.asarray(w, dtype=np.float64) for w in model.get_layer("head").get_weights())
     eye = np.eye(len(recurrent))
     shift = np.exp(-1j * frequency) * recurrent
@@ -97,8 +102,11 @@ class SineData(RegressionData):
         def predict(data):
             return model.predict(data.x_test[..., 0].astype(np.float64))[:, None]
 
-        return ClassicalModel("linear regression on the window", predict,
-                              {"last_two_weights": [round(float(w), 6) for w in model.coef_[-2:]]})
+        return ClassicalModel(
+            "linear regression on the window",
+            predict,
+            {"last_two_weights": [round(float(w), 6) for w in model.coef_[-2:]]},
+        )
 
     def serving_examples(self, n):
         return {"values": self.x_test[self._test_rows(n), :, 0]}
@@ -131,27 +139,43 @@ class SinToCosData(RegressionData):
             previous = np.concatenate([[last_train], test[:-1]])
             return model.predict(np.stack([test, previous], 1)).reshape(data.y_test.shape)
 
-        return ClassicalModel("linear filter on sin(x_t) and sin(x_t-1)", predict,
-                              {"weights": [round(float(w), 6) for w in model.coef_]})
+        return ClassicalModel(
+            "linear filter on sin(x_t) and sin(x_t-1)", predict, {"weights": [round(float(w), 6) for w in model.coef_]}
+        )
 
     def serving_examples(self, n):
         return {"values": self.x_test[self._test_rows(n), :, 0]}
 
 
-def load_sine(*, num_sequences: int = 2000, num_train: int = 1500, steps: int = 10, data_dir=None, seed: int = 0,
-              preprocessor: SineWindow | None = None):
+def load_sine(
+    *,
+    num_sequences: int = 2000,
+    num_train: int = 1500,
+    steps: int = 10,
+    data_dir=None,
+    seed: int = 0,
+    preprocessor: SineWindow | None = None,
+):
     """k ~ U(1, 50); inputs sin(k + j) for j < steps, target sin(k + steps)."""
     preprocessor = preprocessor or SineWindow(steps)
     steps = preprocessor.steps
     k = np.random.default_rng(seed).uniform(1, 50, size=(num_sequences, 1))
     x = np.sin(k + np.arange(steps))[..., None].astype(np.float32)
     y = np.sin(k + steps).astype(np.float32)
-    return SineData(x[:num_train], y[:num_train], x[num_train:], y[num_train:], source="generated",
-                    preprocessor=preprocessor)
+    return SineData(
+        x[:num_train], y[:num_train], x[num_train:], y[num_train:], source="generated", preprocessor=preprocessor
+    )
 
 
-def load_sin_to_cos(*, train_steps: int = 1000, test_steps: int = 100, points: int = 10, data_dir=None, seed: int = 0,
-                    preprocessor: SineWindow | None = None):
+def load_sin_to_cos(
+    *,
+    train_steps: int = 1000,
+    test_steps: int = 100,
+    points: int = 10,
+    data_dir=None,
+    seed: int = 0,
+    preprocessor: SineWindow | None = None,
+):
     """Chunk s samples x in [s*pi, (s+1)*pi) at `points` points (end excluded, so chunks
     tile the curve); input sin(x), target cos(x). The test chunks continue the curve
     right after the training ones. Deterministic: `seed` does not change it."""
@@ -162,8 +186,13 @@ def load_sin_to_cos(*, train_steps: int = 1000, test_steps: int = 100, points: i
     inputs = np.sin(x)[..., None].astype(np.float32)
     targets = np.cos(x)[..., None].astype(np.float32)
     return SinToCosData(
-        inputs[:train_steps], targets[:train_steps], inputs[train_steps:], targets[train_steps:],
-        source="generated", stateful=True, preprocessor=preprocessor,
+        inputs[:train_steps],
+        targets[:train_steps],
+        inputs[train_steps:],
+        targets[train_steps:],
+        source="generated",
+        stateful=True,
+        preprocessor=preprocessor,
     )
 
 
@@ -208,8 +237,9 @@ register(
         name="sine_regression_tuned",
         description="next value of sin(k + j) from 10 steps; cosine learning-rate decay",
         source="zoo-tuned: the reference model, Adam with a per-step cosine decay from 1e-2",
-        train=TrainSpec(optimizer="adam", learning_rate=1e-2, lr_schedule="cosine", loss="mse", epochs=50,
-                        batch_size=10),
+        train=TrainSpec(
+            optimizer="adam", learning_rate=1e-2, lr_schedule="cosine", loss="mse", epochs=50, batch_size=10
+        ),
         target="test RMSE <= 0.002 on every seed",
         goals=(Goal("rmse", "<=", 0.002),),
         variant_of="sine_regression",
@@ -222,8 +252,7 @@ register(
         name="sin_to_cos_tuned",
         description="cos(x) from sin(x), state carried across chunks; Adam, three passes",
         source="zoo-tuned: the reference model, Adam 1e-3 with cosine decay, 3 passes over the 1000 chunks",
-        train=TrainSpec(optimizer="adam", learning_rate=1e-3, lr_schedule="cosine", loss="mse", epochs=3,
-                        batch_size=1),
+        train=TrainSpec(optimizer="adam", learning_rate=1e-3, lr_schedule="cosine", loss="mse", epochs=3, batch_size=1),
         target="MSE <= 1e-5 on the next, unseen stretch of the curve, state carried over",
         goals=(Goal("mse", "<=", 1e-5),),
         tutorial_result="MSE 4.5e-4",
@@ -240,8 +269,9 @@ register(
         description="next value of sin(k + j) from 10 steps: a linear SimpleRNN(8) (no tanh), cosine decay",
         source="zoo variant: the recurrence is linear, so the recurrent layer is too (activation=None)",
         model=ModelSpec(cell="simple_rnn", units=(8,), head_units=1, activation=None),
-        train=TrainSpec(optimizer="adam", learning_rate=1e-2, lr_schedule="cosine", loss="mse", epochs=50,
-                        batch_size=10),
+        train=TrainSpec(
+            optimizer="adam", learning_rate=1e-2, lr_schedule="cosine", loss="mse", epochs=50, batch_size=10
+        ),
         target="mean test RMSE within 10x of the classical linear regression's",
         goals=(Goal("rmse", "<=", 10.0, over="mean", relative_to="classical"),),
         variant_of="sine_regression",
@@ -254,10 +284,10 @@ register(
         name="sin_to_cos_linear",
         description="cos(x) from sin(x), state carried across chunks: a linear SimpleRNN(8) (no tanh)",
         source="zoo variant: cos(x) is a linear filter of sin(x), so the recurrent layer is linear too",
-        model=ModelSpec(cell="simple_rnn", units=(8,), head_units=1, return_sequences=True, stateful=True,
-                        activation=None),
-        train=TrainSpec(optimizer="adam", learning_rate=1e-2, lr_schedule="cosine", loss="mse", epochs=3,
-                        batch_size=1),
+        model=ModelSpec(
+            cell="simple_rnn", units=(8,), head_units=1, return_sequences=True, stateful=True, activation=None
+        ),
+        train=TrainSpec(optimizer="adam", learning_rate=1e-2, lr_schedule="cosine", loss="mse", epochs=3, batch_size=1),
         target="mean test RMSE within 10x of the classical two-tap linear filter's",
         goals=(Goal("rmse", "<=", 10.0, over="mean", relative_to="classical"),),
         tutorial_result="MSE 4.5e-4",

@@ -1,4 +1,5 @@
 """SMS spam: the UCI SMS Spam Collection, words -> ids -> SimpleRNN."""
+
 from __future__ import annotations
 
 import collections
@@ -25,10 +26,10 @@ UCI_ZIP = RemoteFile(
 SMS_COLLECTION = DatasetInfo(
     name="UCI SMS Spam Collection v.1 (5574 messages, 747 spam)",
     license="provided by its authors for free and with no limitations except that Tiago A. Almeida and "
-            "Jose Maria Gomez Hidalgo hold the copyright, with no warranty and no liability; the authors ask "
-            "users to cite their paper",
+    "Jose Maria Gomez Hidalgo hold the copyright, with no warranty and no liability; the authors ask "
+    "users to cite their paper",
     citation="T. A. Almeida, J. M. Gomez Hidalgo, A. Yamakami, Contributions to the Study of SMS Spam Filtering: "
-             "New Collection and Results, DocEng'11, 2011",
+    "New Collection and Results, DocEng'11, 2011",
     url="https://archive.ics.uci.edu/dataset/228",
 )
 PAD, OOV = "", "[UNK]"  # ids 0 and 1, the same convention as keras.layers.TextVectorization
@@ -132,8 +133,7 @@ class SmsVocabulary(Preprocessor):
     VOCABULARY_FILE: ClassVar[str] = "vocabulary.txt"
 
     @classmethod
-    def fit(cls, texts, *, min_count: int, max_length: int, digit_symbol: bool,
-            tokens: str = "words") -> "SmsVocabulary":
+    def fit(cls, texts, *, min_count: int, max_length: int, digit_symbol: bool, tokens: str = "words") -> SmsVocabulary:
         check_tokens(tokens, digit_symbol)
         return cls(tuple(build_vocabulary(texts, min_count, digit_symbol, tokens)), max_length, digit_symbol, tokens)
 
@@ -160,18 +160,26 @@ class SmsVocabulary(Preprocessor):
 
     def get_config(self):
         # The tokens go to assets/vocabulary.txt; the size is kept here to check that file.
-        return {"max_length": self.max_length, "digit_symbol": self.digit_symbol, "tokens": self.tokens,
-                "vocab_size": self.vocab_size}
+        return {
+            "max_length": self.max_length,
+            "digit_symbol": self.digit_symbol,
+            "tokens": self.tokens,
+            "vocab_size": self.vocab_size,
+        }
 
     def standalone_config(self):
-        return {**super().standalone_config(), "vocabulary": list(self.vocabulary),
-                "token_rules": token_rules(self.digit_symbol, self.tokens)}
+        return {
+            **super().standalone_config(),
+            "vocabulary": list(self.vocabulary),
+            "token_rules": token_rules(self.digit_symbol, self.tokens),
+        }
 
     def save_assets(self, assets):
         # Tokens never hold "\n" (it separates them), but may hold other line breaks that
         # str.splitlines() would split on, such as U+2028: the file is read back by "\n" only.
-        (assets / self.VOCABULARY_FILE).write_text("".join(w + "\n" for w in self.vocabulary[2:]), encoding="utf-8",
-                                                   newline="")
+        (assets / self.VOCABULARY_FILE).write_text(
+            "".join(w + "\n" for w in self.vocabulary[2:]), encoding="utf-8", newline=""
+        )
 
     @classmethod
     def from_config(cls, config, assets):
@@ -179,8 +187,10 @@ class SmsVocabulary(Preprocessor):
             words = f.read().split("\n")[:-1]
         vocabulary = (PAD, OOV, *words)
         if len(vocabulary) != config["vocab_size"]:
-            raise PresetError(f"{assets / cls.VOCABULARY_FILE} holds {len(words)} tokens; its preprocessor.json "
-                              f"says {config['vocab_size'] - 2}")
+            raise PresetError(
+                f"{assets / cls.VOCABULARY_FILE} holds {len(words)} tokens; its preprocessor.json "
+                f"says {config['vocab_size'] - 2}"
+            )
         # Presets from before the "symbols" tokens have no "tokens" key: they are "words".
         return cls(vocabulary, int(config["max_length"]), bool(config["digit_symbol"]), config.get("tokens", "words"))
 
@@ -239,11 +249,21 @@ class SmsData(ClassificationData):
     def vocab_size(self) -> int:
         return self.preprocessor.vocab_size
 
-    def head(self, n: int) -> "SmsData":
+    def head(self, n: int) -> SmsData:
         return dataclasses.replace(super().head(n), text_train=self.text_train[:n])
 
     def serving_examples(self, n):
         return {"text": self.text_test[self._test_rows(n)]}
+
+    # The claim worth checking: the exported model reads raw messages (cleaning, vocabulary
+    # and padding inside) and scores as the model did on ids.
+    scored_through_export = True
+
+    def served_scores(self, serve):
+        import tensorflow as tf
+
+        spam = serve(text=tf.constant(self.text_test))["spam_probability"].numpy()
+        return self.score(np.stack([1 - spam, spam], axis=-1))
 
     classical_fields = ("text_train", "y_train")
     C_GRID = (0.3, 1.0, 3.0, 10.0)
@@ -322,8 +342,16 @@ def _collection_path(path, data_dir) -> Path:
 
 
 def load_sms(
-    *, path=None, min_count: int = 10, max_length: int = 25, digit_symbol: bool = False, tokens: str = "words",
-    test_fraction: float = 0.2, data_dir=None, seed: int = 0, preprocessor: SmsVocabulary | None = None,
+    *,
+    path=None,
+    min_count: int = 10,
+    max_length: int = 25,
+    digit_symbol: bool = False,
+    tokens: str = "words",
+    test_fraction: float = 0.2,
+    data_dir=None,
+    seed: int = 0,
+    preprocessor: SmsVocabulary | None = None,
 ) -> SmsData:
     """Shuffled train/test split with `seed`; the vocabulary (of `tokenize`'s `tokens`) sees
     the training split only.
@@ -336,15 +364,22 @@ def load_sms(
     order = np.random.default_rng(seed).permutation(len(texts))
     n_test = round(len(texts) * test_fraction)
     test, train = order[:n_test], order[n_test:]
-    vocabulary = preprocessor or SmsVocabulary.fit(texts[train], min_count=min_count, max_length=max_length,
-                                                   digit_symbol=digit_symbol, tokens=tokens)
+    vocabulary = preprocessor or SmsVocabulary.fit(
+        texts[train], min_count=min_count, max_length=max_length, digit_symbol=digit_symbol, tokens=tokens
+    )
     if vocabulary.vocab_size == 2:
-        raise DataError(f"{source}: no word appears {min_count} times in the {len(train)} training messages; "
-                        "lower min_count")
+        raise DataError(
+            f"{source}: no word appears {min_count} times in the {len(train)} training messages; lower min_count"
+        )
     return SmsData(
-        vocabulary.encode(texts[train]), y[train], vocabulary.encode(texts[test]), y[test],
-        source=str(source), preprocessor=vocabulary,
-        text_train=texts[train].astype(str), text_test=texts[test].astype(str),
+        vocabulary.encode(texts[train]),
+        y[train],
+        vocabulary.encode(texts[test]),
+        y[test],
+        source=str(source),
+        preprocessor=vocabulary,
+        text_train=texts[train].astype(str),
+        text_test=texts[test].astype(str),
     )
 
 
@@ -357,12 +392,21 @@ register(
         input_shape=(25,),
         input_dtype="int32",
         model=ModelSpec(
-            cell="simple_rnn", units=(10,), dropout=0.5, head_units=2,
-            embedding_dim=50, mask_zero=True,  # the vocabulary's size comes from the preprocessor
+            cell="simple_rnn",
+            units=(10,),
+            dropout=0.5,
+            head_units=2,
+            embedding_dim=50,
+            mask_zero=True,  # the vocabulary's size comes from the preprocessor
         ),
         train=TrainSpec(
-            optimizer="rmsprop", learning_rate=5e-4, loss="sparse_categorical_crossentropy", from_logits=True,
-            metrics=("sparse_categorical_accuracy",), epochs=20, batch_size=250,
+            optimizer="rmsprop",
+            learning_rate=5e-4,
+            loss="sparse_categorical_crossentropy",
+            from_logits=True,
+            metrics=("sparse_categorical_accuracy",),
+            epochs=20,
+            batch_size=250,
         ),
         loader=load_sms,
         data_source="UCI SMS Spam Collection (downloads)",
@@ -382,12 +426,21 @@ register(
         input_shape=(80,),
         input_dtype="int32",
         model=ModelSpec(
-            cell="lstm", units=(32,), bidirectional=True, head_units=2,
-            embedding_dim=64, mask_zero=True,
+            cell="lstm",
+            units=(32,),
+            bidirectional=True,
+            head_units=2,
+            embedding_dim=64,
+            mask_zero=True,
         ),
         train=TrainSpec(
-            optimizer="adam", learning_rate=1e-3, loss="sparse_categorical_crossentropy", from_logits=True,
-            metrics=("sparse_categorical_accuracy",), epochs=10, batch_size=64,
+            optimizer="adam",
+            learning_rate=1e-3,
+            loss="sparse_categorical_crossentropy",
+            from_logits=True,
+            metrics=("sparse_categorical_accuracy",),
+            epochs=10,
+            batch_size=64,
         ),
         loader=load_sms,
         data_options={"min_count": 2, "max_length": 80, "digit_symbol": True},
@@ -410,9 +463,9 @@ register(
         _TUNED,
         name="sms_spam_symbols",
         description="spam or ham from the first 100 tokens, nothing dropped (words, digit runs, every symbol): "
-                    "Embedding -> Bidirectional(GRU(32))",
+        "Embedding -> Bidirectional(GRU(32))",
         source="zoo variant: the tuned model's recipe on tokens that keep what word cleaning drops "
-               "(currency signs, punctuation, URLs' pieces), every token seen once in training, cosine decay",
+        "(currency signs, punctuation, URLs' pieces), every token seen once in training, cosine decay",
         input_shape=(100,),
         model=dataclasses.replace(_TUNED.model, cell="gru"),
         train=dataclasses.replace(_TUNED.train, learning_rate=3e-3, lr_schedule="cosine"),

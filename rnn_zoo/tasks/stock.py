@@ -1,4 +1,5 @@
 """Next day's price from the previous 60 (Kweichow Moutai, SH600519, by default)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,7 +17,7 @@ DEFAULT_FILE = "SH600519.csv"
 MOUTAI = DatasetInfo(
     name="Kweichow Moutai (600519.SH) daily k-line, 2010-04-26 to 2020-04-24, as saved by tushare get_k_data",
     license="market data retrieved with tushare; the file has no licence of its own and is redistributed "
-            "with the PKU MOOC 'TensorFlow notes' course material",
+    "with the PKU MOOC 'TensorFlow notes' course material",
     citation="tushare, get_k_data('600519', ktype='D')",
     url="http://tushare.org",
 )
@@ -51,6 +52,7 @@ class PriceData(RegressionData):
     window: int
 
     baseline_name = "tomorrow = today"
+    supports_backtest = True
 
     def serving_examples(self, n):
         starts = self._test_rows(n, len(self.test_prices) - self.window)
@@ -79,7 +81,7 @@ class PriceData(RegressionData):
     classical_fields = ("train_prices", "window")  # the window bounds the lags
     AR_LAGS = (1, 2, 5, 10, 20)
 
-    def head(self, n: int) -> "PriceData":
+    def head(self, n: int) -> PriceData:
         # The training prices behind the first n windows, so that the classical model sees
         # what the RNN sees.
         return dataclasses.replace(super().head(n), train_prices=self.train_prices[: n + self.window])
@@ -99,8 +101,10 @@ class PriceData(RegressionData):
         rows = np.column_stack([x, last])  # lagged returns, then the last price
         scores = {}
         for name, (p, forecast) in candidates.items():
+
             def fit_predict(fit, fit_y, new, p=p, forecast=forecast):
                 return forecast(fit[:, :p], fit_y, fit[:, -1], new[:, :p], new[:, -1])
+
             # The CV target is the next price; fit_predict is given returns to fit on.
             scores[name] = time_series_cv_mse(fit_predict, rows, y, target=last * (1 + y))
         best = min(scores, key=scores.get)
@@ -110,8 +114,11 @@ class PriceData(RegressionData):
             new_x, _, new_last = return_lags(data.test_prices, p, start=data.window)
             return forecast(x[:, :p], y, last, new_x, new_last)
 
-        return ClassicalModel("drift or ridge AR on daily returns (time-series CV)", predict,
-                              {"chosen": best, "cv_rmse": {k: round(float(np.sqrt(v)), 4) for k, v in scores.items()}})
+        return ClassicalModel(
+            "drift or ridge AR on daily returns (time-series CV)",
+            predict,
+            {"chosen": best, "cv_rmse": {k: round(float(np.sqrt(v)), 4) for k, v in scores.items()}},
+        )
 
     def classical_metrics(self, model):
         return self.price_scores(self.test_prices[self.window :], model.predict(self))
@@ -183,7 +190,7 @@ class PriceScaler(PriceWindows):
     offset: float
 
     @classmethod
-    def fit(cls, train_prices: np.ndarray, window: int) -> "PriceScaler":
+    def fit(cls, train_prices: np.ndarray, window: int) -> PriceScaler:
         from sklearn.preprocessing import MinMaxScaler
 
         fitted = MinMaxScaler().fit(np.reshape(train_prices, (-1, 1)))
@@ -230,7 +237,7 @@ class ReturnScaler(PriceWindows):
     return_scale: float
 
     @classmethod
-    def fit(cls, train_prices: np.ndarray, window: int) -> "ReturnScaler":
+    def fit(cls, train_prices: np.ndarray, window: int) -> ReturnScaler:
         return cls(window, float(np.std(np.diff(train_prices) / train_prices[:-1])))
 
     def windows(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -279,9 +286,18 @@ def relative_windows(prices: np.ndarray, window: int, scale: float) -> tuple[np.
 
 
 def load_stock(
-    *, csv_path=None, price_column: str = "open", date_column: str | None = None,
-    test_rows: int | None = None, window: int = 60, target: str = "level", forecast_days: int | None = None,
-    skip_last: int = 0, data_dir=None, seed: int = 0, preprocessor: PriceScaler | ReturnScaler | None = None,
+    *,
+    csv_path=None,
+    price_column: str = "open",
+    date_column: str | None = None,
+    test_rows: int | None = None,
+    window: int = 60,
+    target: str = "level",
+    forecast_days: int | None = None,
+    skip_last: int = 0,
+    data_dir=None,
+    seed: int = 0,
+    preprocessor: PriceScaler | ReturnScaler | None = None,
 ) -> PriceData:
     """Split by time, fit the scaling on the training rows only (scaling before splitting
     would leak the test range), and window each part separately.
@@ -299,8 +315,9 @@ def load_stock(
         raise DataError(f"target must be 'level' or 'return', got {target!r}")
     if preprocessor is not None:
         if type(preprocessor) is not _SCALERS[target]:
-            raise PresetError(f"a {target} model takes a {_SCALERS[target].__name__}, "
-                              f"not a {type(preprocessor).__name__}")
+            raise PresetError(
+                f"a {target} model takes a {_SCALERS[target].__name__}, not a {type(preprocessor).__name__}"
+            )
         window = preprocessor.window
     for key, value, least in (("forecast_days", forecast_days, 1), ("skip_last", skip_last, 0)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
@@ -333,14 +350,24 @@ def load_stock(
         train_end = test_end - forecast_days
         test_start = train_end - window
         if train_end <= window:
-            raise DataError(f"{path}: {len(prices)} rows leave {max(train_end, 0)} training rows before the "
-                            f"{forecast_days} forecast days (skip_last={skip_last}); need more than {window}")
+            raise DataError(
+                f"{path}: {len(prices)} rows leave {max(train_end, 0)} training rows before the "
+                f"{forecast_days} forecast days (skip_last={skip_last}); need more than {window}"
+            )
     train_prices, test_prices = prices[:train_end], prices[test_start:test_end]
     scaler = preprocessor or _SCALERS[target].fit(train_prices, window)
     kind = StockReturnData if target == "return" else StockData
     # Rows after the test rows (a walk-forward fold's future) are not part of this data at all.
-    return kind(*scaler.windows(train_prices), *scaler.windows(test_prices), source=str(path), dates=dates[:test_end],
-                train_prices=train_prices, test_prices=test_prices, window=window, preprocessor=scaler)
+    return kind(
+        *scaler.windows(train_prices),
+        *scaler.windows(test_prices),
+        source=str(path),
+        dates=dates[:test_end],
+        train_prices=train_prices,
+        test_prices=test_prices,
+        window=window,
+        preprocessor=scaler,
+    )
 
 
 _SCALERS = {"level": PriceScaler, "return": ReturnScaler}
@@ -358,7 +385,8 @@ for _cell, _name in (("simple_rnn", "SimpleRNN"), ("lstm", "LSTM"), ("gru", "GRU
             model=ModelSpec(cell=_cell, units=(80, 100), dropout=0.2, head_units=1),
             train=TrainSpec(optimizer="adam", learning_rate=1e-3, loss="mse", epochs=50, batch_size=64),
             loader=load_stock,
-            data_source="SH600519.csv (tushare daily k-line; local file)", dataset=MOUTAI,
+            data_source="SH600519.csv (tushare daily k-line; local file)",
+            dataset=MOUTAI,
             target="honest report beside the naive forecast 'tomorrow = today' (RMSE 19.62 on SH600519)",
         )
     )
@@ -375,7 +403,8 @@ register(
         train=TrainSpec(optimizer="adam", learning_rate=1e-3, loss="mse", epochs=20, batch_size=64),
         loader=load_stock,
         data_options={"target": "return"},
-        data_source="SH600519.csv (tushare daily k-line; local file)", dataset=MOUTAI,
+        data_source="SH600519.csv (tushare daily k-line; local file)",
+        dataset=MOUTAI,
         target="beat the naive RMSE on the mean over seeds, within 1% of it on every seed",
         goals=(
             Goal("rmse", "<", 1.0, over="mean", relative_to="baseline"),
