@@ -8,13 +8,16 @@ others walk back from there. Scaling is fitted on each fold's training rows, by 
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 
 import numpy as np
 
+from .classical import fit_classical
 from .errors import InvalidOverrideError
 from .registry import get_task
+from .training import predict_test, train
 
 FOLDS, FORECAST_DAYS = 4, 240
 REFERENCE = "naive"
@@ -52,8 +55,6 @@ def diebold_mariano(errors: np.ndarray, reference_errors: np.ndarray) -> dict[st
 def fold_forecasts(data, model_prices: np.ndarray) -> dict[str, np.ndarray]:
     """Every forecast of one fold's test days: the RNN's prices, then the baselines, all
     fitted on the fold's training rows only."""
-    from .classical import fit_classical
-
     train = np.asarray(data.train_prices, dtype=np.float64)
     last = np.asarray(data.test_prices[data.window - 1 : -1], dtype=np.float64)
     return {
@@ -82,6 +83,33 @@ def pooled_errors(folds: list[dict]) -> dict:
     return {"overall": overall, "diebold_mariano": tests}
 
 
+def fold_record(fold: int, result) -> dict:
+    """One fold of the backtest: its days, and every forecast's errors, from a trained run."""
+    data = result.data
+    # Rounded to 1e-4 first: the stored days then give back every figure exactly.
+    predicted = data.predicted_prices(predict_test(result.model, data))
+    forecasts = {k: _rounded(v) for k, v in fold_forecasts(data, predicted).items()}
+    true = _rounded(data.test_prices[data.window :])
+    scale = float(np.mean(np.abs(np.diff(np.asarray(data.train_prices, dtype=np.float64)))))
+    dates = data.dates[-len(true) :]
+    return {
+        "fold": fold,
+        "train_rows": len(data.train_prices),
+        "forecast_days": len(true),
+        "first_day": str(dates[0])[:10],
+        "last_day": str(dates[-1])[:10],
+        "classical": fit_classical(data).settings,
+        "metrics": {k: forecast_errors(true, v, scale) for k, v in forecasts.items()},
+        "scale": scale,
+        "true": true,
+        "forecasts": forecasts,
+    }
+
+
+# The data options a task's loader takes to walk its series back in time.
+WALK_OPTIONS = ("forecast_days", "skip_last")
+
+
 def walk_forward(
     name: str,
     *,
@@ -92,46 +120,26 @@ def walk_forward(
     data_dir=None,
     log: Callable[[str], None] = print,
 ) -> dict:
-    """Train stock task `name` once per fold (seed `seed`) and score every forecast per fold
-    and over all folds. Returns the `backtest` object of the task's results row."""
-    from .classical import fit_classical
-    from .training import predict_test, train
-
+    """Train forecasting task `name` (a stock task) once per fold (seed `seed`) and score
+    every forecast per fold and over all folds. Returns the `backtest` object of the task's
+    results row."""
     spec = get_task(name)
-    if spec.family != "stock":
-        raise InvalidOverrideError(f"the walk-forward backtest is for stock tasks; {name!r} is a {spec.family} task")
+    if not set(WALK_OPTIONS) <= set(inspect.signature(spec.loader).parameters):
+        raise InvalidOverrideError(
+            f"the walk-forward backtest is for forecasting tasks whose data can be walked back in time (the stock "
+            f"tasks); {name!r} is a {spec.family} task"
+        )
     rows = []
     for fold in range(folds):
         options = {"forecast_days": forecast_days, "skip_last": (folds - 1 - fold) * forecast_days}
         result = train(
             name, seed=seed, epochs=epochs, data_dir=data_dir, verbose=0, validate=False, data_options=options
         )
-        data = result.data
-        # Rounded to 1e-4 first: the stored days then give back every figure exactly.
-        forecasts = {
-            k: _rounded(v)
-            for k, v in fold_forecasts(data, data.predicted_prices(predict_test(result.model, data))).items()
-        }
-        true = _rounded(data.test_prices[data.window :])
-        scale = float(np.mean(np.abs(np.diff(np.asarray(data.train_prices, dtype=np.float64)))))
-        dates = data.dates[-len(true) :]
-        rows.append(
-            {
-                "fold": fold + 1,
-                "train_rows": len(data.train_prices),
-                "forecast_days": len(true),
-                "first_day": str(dates[0])[:10],
-                "last_day": str(dates[-1])[:10],
-                "classical": fit_classical(data).settings,
-                "metrics": {k: forecast_errors(true, v, scale) for k, v in forecasts.items()},
-                "scale": scale,
-                "true": true,
-                "forecasts": forecasts,
-            }
-        )
+        rows.append(fold_record(fold + 1, result))
+        metrics = rows[-1]["metrics"]
         log(
             f"{name} fold {fold + 1}/{folds} ({rows[-1]['first_day']} to {rows[-1]['last_day']}): RMSE "
-            f"{rows[-1]['metrics']['rnn']['rmse']:.4g}, naive {rows[-1]['metrics']['naive']['rmse']:.4g}"
+            f"{metrics['rnn']['rmse']:.4g}, naive {metrics['naive']['rmse']:.4g}"
         )
     pooled = pooled_errors(rows)
     return {
@@ -144,5 +152,5 @@ def walk_forward(
         "epochs": result.epochs,
         "fold_count": folds,
         "days_per_fold": forecast_days,
-        "classical_name": fit_classical(data).name,
+        "classical_name": fit_classical(result.data).name,
     }

@@ -12,6 +12,24 @@ import sys
 import warnings
 from pathlib import Path
 
+from . import (
+    backend,
+    tasks,  # noqa: F401  (registers every task)
+)
+from ._version import __version__
+from .classical import classical_scores
+from .distributed import env_process_id
+from .errors import ExportCheckError, RnnZooError, TrainingDivergedError, UnknownTaskError
+from .exporting import EXPORT_FORMATS, export, write_export
+from .metrics import fmt_number
+from .outputs import EXPORT_MARKER, atomic_directory, check_destination
+from .plots import plot_results
+from .preset_files import write_preset
+from .provenance import TRAIN_FLAGS
+from .registry import get_task, list_tasks
+from .shipped import shipped_metadata
+from .standalone import FORMATS, require
+
 # Before TensorFlow is first imported (`import rnn_zoo` does not import it): keep its
 # start-up chatter (CPU features, no CUDA driver) out of the command's output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -51,24 +69,22 @@ def _table(rows: list[tuple], header: tuple) -> str:
 
 
 def _cmd_list(args) -> None:
-    import rnn_zoo
-    from rnn_zoo.metrics import fmt_number
-    from rnn_zoo.shipped import shipped_metadata
-
-    names = rnn_zoo.list_tasks(args.pattern)
+    names = list_tasks(args.pattern)
     if not names:
-        raise rnn_zoo.UnknownTaskError(f"no task matches {args.pattern!r}; `rnn-zoo list` shows them all")
+        raise UnknownTaskError(f"no task matches {args.pattern!r}; `rnn-zoo list` shows them all")
     rows = []
     for name in names:
-        spec = rnn_zoo.get_task(name)
+        spec = get_task(name)
         meta = shipped_metadata(name)
         if meta is not None:  # the preset knows its size: no need to build (and import Keras)
             params = f"{meta['parameters']:,}"
             preset = f"{meta['headline_metric']} {fmt_number(meta['metrics'][meta['headline_metric']])}"
         else:
+            from .models import build
+
             try:
-                params = f"{rnn_zoo.build(name, compile=False).count_params():,}"
-            except rnn_zoo.RnnZooError:  # sized by its data, and no preset to take the size from
+                params = f"{build(name, compile=False).count_params():,}"
+            except RnnZooError:  # sized by its data, and no preset to take the size from
                 params = "?"
             preset = "none"
         rows.append((name, spec.family, spec.model.cell, params, preset, spec.data_source))
@@ -76,10 +92,10 @@ def _cmd_list(args) -> None:
 
 
 def _cmd_info(args) -> None:
-    import rnn_zoo
+    from .models import build
 
-    spec = rnn_zoo.get_task(args.name)
-    model = rnn_zoo.build(args.name)
+    spec = get_task(args.name)
+    model = build(args.name)
     print(f"{spec.name}: {spec.description}")
     print(f"  family:    {spec.family}\n  tutorial:  {spec.source}\n  data:      {spec.data_source}")
     print(f"  input:     {spec.input_shape} {spec.input_dtype}\n  target:    {spec.target}")
@@ -90,34 +106,25 @@ def _cmd_info(args) -> None:
 
 def _load_preset(args):
     """The preset folder given by --model, else the task's shipped one; of task args.name only."""
-    import rnn_zoo
+    from .presets import load_preset
 
-    rnn_zoo.get_task(args.name)  # an unknown name fails here, with suggestions
+    get_task(args.name)  # an unknown name fails here, with suggestions
     if args.model is None:
-        return rnn_zoo.load_preset(args.name)
-    return rnn_zoo.load_preset(Path(args.model), task=args.name)
+        return load_preset(args.name)
+    return load_preset(Path(args.model), task=args.name)
 
 
 def _cmd_train(args) -> None:
-    import rnn_zoo
-    from rnn_zoo import backend
-    from rnn_zoo.exporting import write_export
-    from rnn_zoo.outputs import atomic_directory, check_destination
-    from rnn_zoo.plots import plot_results
-    from rnn_zoo.presets import write_preset
-    from rnn_zoo.training import predict_test
+    from .training import train
 
-    rnn_zoo.get_task(args.name)  # an unknown name fails here, with suggestions
+    get_task(args.name)  # an unknown name fails here, with suggestions
     out = Path(args.out or Path("saved_models") / args.name)
     # In a distributed run process 0 writes; the others (maybe on machines of their own) only train.
-    from rnn_zoo.distributed import env_process_id
-
-    writes = not args.distributed or env_process_id() == 0
-    if writes:
+    if not args.distributed or env_process_id() == 0:
         check_destination(out, kind="preset", overwrite=args.overwrite)  # before training, not after
     # Piped to a file, a progress bar is a stream of control characters: one line per epoch.
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
-    result = rnn_zoo.train(
+    result = train(
         args.name,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -134,35 +141,41 @@ def _cmd_train(args) -> None:
     if not result.writes:
         print(f"process {result.cluster.process_id} of {result.cluster.num_processes}: process 0 writes {out}/")
         return
-    with atomic_directory(out, kind="preset", overwrite=args.overwrite) as staging:
-        predictions = predict_test(result.model, result.data)
-        write_preset(staging, result.model, result.preprocessor, result.metadata())
-        saved_model = staging / SAVED_MODEL_DIR
-        saved_model.mkdir()
-        write_export(
-            "saved_model",
-            result.model,
-            saved_model,
-            result.preprocessor,
-            task=args.name,
-            x_test=None,
-            details={"keras_backend": backend.name()},
-        )
-        plots = plot_results(args.name, result.data, predictions, result.history, staging)
+    plots = _write_train_output(result, out, overwrite=args.overwrite)
     print(
         f"wrote {out}/: preset (model.keras, preprocessor, metadata.json), {SAVED_MODEL_DIR}/, "
         + ", ".join(p.name for p in plots)
     )
 
 
+def _write_train_output(result, out: Path, *, overwrite: bool) -> list[Path]:
+    """`out` written whole: the run's preset, its SavedModel and its figures; returns the figures."""
+    from .training import predict_test
+
+    with atomic_directory(out, kind="preset", overwrite=overwrite) as staging:
+        predictions = predict_test(result.model, result.data)
+        write_preset(staging, result.model, result.preprocessor, result.metadata())
+        saved_model = staging / SAVED_MODEL_DIR
+        saved_model.mkdir()
+        details = {"keras_backend": backend.name()}
+        write_export(
+            "saved_model",
+            result.model,
+            saved_model,
+            result.preprocessor,
+            task=result.task,
+            x_test=None,
+            details=details,
+        )
+        return plot_results(result.task, result.data, predictions, result.history, staging)
+
+
 def _cmd_evaluate(args) -> None:
-    import rnn_zoo
+    from .training import evaluate
 
     preset = _load_preset(args)
     data = preset.load_data(data_dir=args.data_dir, seed=args.seed)
-    metrics = rnn_zoo.evaluate(preset.model, args.name, data=data)
-    from rnn_zoo.classical import classical_scores
-
+    metrics = evaluate(preset.model, args.name, data=data)
     baseline, classical = data.baseline_scores(), classical_scores(data)
     rows = [(k, f"{v:.6g}", f"{baseline[k]:.6g}", f"{classical[k]:.6g}") for k, v in metrics.items()]
     print(_table(rows, ("metric", "model", f"baseline: {data.baseline_name}", f"classical: {classical['name']}")))
@@ -171,12 +184,10 @@ def _cmd_evaluate(args) -> None:
 def _cmd_export(args) -> None:
     if args.format != "saved_model":
         print(f"exporting to {args.format}: converting, then checking the file in its own runtime ...", flush=True)
-    out = _load_preset(args).export(args.out, format=args.format, overwrite=args.overwrite, data_dir=args.data_dir)
+    out = export(_load_preset(args), args.out, format=args.format, overwrite=args.overwrite, data_dir=args.data_dir)
     if args.format == "saved_model":
         print(f"wrote {out}")
         return
-    from rnn_zoo.outputs import EXPORT_MARKER
-
     check = json.loads((Path(out) / EXPORT_MARKER).read_text())["check"]
     print(
         f"wrote {out} (largest difference from the Keras model in {check['runtime']}: "
@@ -184,203 +195,53 @@ def _cmd_export(args) -> None:
     )
 
 
-def _parse_inputs(preset, inputs: list[str]):
-    """Command-line strings -> one human input each, in the form `preset.predict` takes."""
-    import numpy as np
-
-    spec = preset.input_spec
-    if spec.dtype.name == "string":
-        return list(inputs)
-    if spec.dtype.name == "uint8":
-        return [_read_image(path, tuple(spec.shape[1:])) for path in inputs]
-    n = spec.shape[-1]
-    parsed = []
-    for text in inputs:
-        try:
-            values = [float(v) for v in text.replace(",", " ").split()]
-        except ValueError:
-            raise UsageError(f"expected {n} numbers separated by commas, got {text!r}") from None
-        if len(values) != n:
-            raise UsageError(f"expected {n} numbers separated by commas, got {len(values)} in {text[:40]!r}")
-        parsed.append(np.array(values, dtype=np.float32))
-    return parsed
-
-
-def _read_image(path: str, shape: tuple):
-    import numpy as np
-
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"no image file {path}")
-    if p.suffix == ".npy":
-        try:
-            image = np.load(p, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
-            raise UsageError(f"{path} is not a readable .npy array ({e})") from None
-    else:
-        import tensorflow as tf
-
-        try:
-            image = tf.io.decode_image(p.read_bytes(), channels=1, expand_animations=False).numpy()[..., 0]
-        except tf.errors.InvalidArgumentError:
-            raise UsageError(f"{path} is not a PNG, JPEG, GIF or BMP image (or a .npy array)") from None
-    if image.shape != shape:
-        raise UsageError(f"{path}: image of shape {image.shape}; expected {shape} (grey, white digit on black)")
-    if image.dtype != np.uint8:
-        raise UsageError(f"{path}: pixels of type {image.dtype}; expected uint8 values 0-255")
-    return image
-
-
 def _cmd_predict(args) -> None:
-    from rnn_zoo.errors import RnnZooError
-
+    """Each input as the task's family reads it from the command line, and each output as
+    it writes one (hooks of its preprocessor)."""
     preset = _load_preset(args)
-    for text, item in zip(args.inputs, _parse_inputs(preset, args.inputs)):
+    shape = tuple(preset.input_spec.shape[1:])
+    for text in args.inputs:
+        shown = text if len(text) <= 40 else text[:37] + "..."
         try:
-            out = preset.predict(item)
+            out = preset.predict(preset.preprocessor.parse_input(text, shape))
         except RnnZooError as e:
-            shown = text if len(text) <= 40 else text[:37] + "..."
             raise UsageError(f"{shown!r}: {e}") from None
-        prediction = out["prediction"]
-        if args.json:
-            print(json.dumps({"input": text, **out}))
-        elif "spam_probability" in out:
-            print(f"{prediction}\t{out['spam_probability']:.4f}")
-        elif isinstance(prediction, list):
-            print(" ".join(f"{v:.6g}" for v in prediction))
-        else:
-            print(prediction if isinstance(prediction, (str, int)) else f"{prediction:.6g}")
-
-
-def _cmd_make_presets(args) -> None:
-    if not Path("README.md").is_file() and not args.no_readme:
-        raise UsageError(
-            "run `rnn-zoo make-presets` from the repository root (its README.md holds the presets "
-            "table), or pass --no-readme"
-        )
-    from rnn_zoo.shipping import make_presets
-
-    made = make_presets(
-        args.tasks,
-        data_dir=args.data_dir,
-        readme=None if args.no_readme else Path("README.md"),
-        log=lambda line: print(line, flush=True),
-    )
-    print(f"wrote {len(made)} preset(s): {', '.join(made)}")
-
-
-def _cmd_speed(args) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("torch") is None:
-        raise UsageError(
-            "the speed benchmark compares with PyTorch, which is not installed: "
-            "pip install torch==2.13.0 (a CPU build; benchmark only)"
-        )
-    if args.quick or args.seeds != "0,1,2":
-        raise UsageError("--quick and --seeds are for the results benchmark; --speed seeds each repetition itself")
-    if args.repeats < 1:
-        raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
-    from rnn_zoo import backend
-    from rnn_zoo.speed.benchmark import results_path, run_speed_benchmark
-
-    out = args.out or results_path(backend.name())
-    results = run_speed_benchmark(
-        args.tasks,
-        repeats=args.repeats,
-        data_dir=args.data_dir,
-        out=out,
-        readme=None if args.no_readme else Path("README.md"),
-        log=lambda line: print(line, flush=True),
-    )
-    slower = [row["task"] for row in results["training"] if not row["ratio_goal_met"]]
-    print(
-        f"wrote {out}: {len(results['training'])} task(s)"
-        + (f"; slower than PyTorch: {', '.join(slower)}" if slower else "")
-    )
-
-
-def _cmd_latency(args) -> None:
-    from rnn_zoo.standalone import require
-
-    if args.speed or args.quick or args.seeds != "0,1,2":
-        raise UsageError("--latency takes --tasks, --data-dir, --out and --no-readme only")
-    require("onnx")
-    require("litert")
-    from rnn_zoo.speed.latency import run_latency_benchmark
-
-    out = args.out or "results/latency.json"
-    results = run_latency_benchmark(
-        args.tasks,
-        data_dir=args.data_dir,
-        out=out,
-        readme=None if args.no_readme else Path("README.md"),
-        log=lambda line: print(line, flush=True),
-    )
-    print(f"wrote {out}: {len(results['rows'])} task(s)")
-
-
-def _cmd_bench(args) -> None:
-    if not args.no_readme and not Path("README.md").is_file():
-        raise UsageError(
-            "run `rnn-zoo bench` from the repository root (its README.md holds the table), or pass --no-readme"
-        )
-    if args.latency:
-        return _cmd_latency(args)
-    if args.speed:
-        return _cmd_speed(args)
-    from rnn_zoo.bench import run_benchmark
-
-    try:
-        seeds = [int(s) for s in args.seeds.split(",")]
-    except ValueError:
-        raise UsageError(f"--seeds expects comma-separated integers, got {args.seeds!r}") from None
-    from rnn_zoo import backend
-
-    out = args.out or ("results/quick.json" if args.quick else "results/results.json")
-    readme = None if args.no_readme else Path("README.md")
-    if backend.name() != "tensorflow":  # the published results are TensorFlow's: another backend's go apart
-        out = args.out or str(Path(out).with_name(f"{Path(out).stem}_{backend.name()}.json"))
-        readme = None
-    results = run_benchmark(
-        args.tasks,
-        seeds=seeds,
-        quick=args.quick,
-        data_dir=args.data_dir,
-        out=out,
-        readme=readme,
-        log=lambda line: print(line, flush=True),
-    )
-    failed = [row["task"] for row in results["rows"] if row["goals"] and not row["goals_met"]]
-    print(f"wrote {out}: {len(results['rows'])} task(s)" + (f"; goals missed: {', '.join(failed)}" if failed else ""))
+        print(json.dumps({"input": text, **out}) if args.json else preset.preprocessor.format_output(out))
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
-
     parser = _Parser(prog="rnn-zoo", description="Classic RNN tutorials as reproducible baselines.")
     parser.add_argument("--version", action="version", version=f"rnn-zoo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def data_args(p):
-        p.add_argument("--data-dir", help="folder with the dataset (default: $RNN_ZOO_DATA, then the cache)")
-        p.add_argument("--seed", type=int, default=0, help="seed of the data split and of training (default 0)")
-
     p = sub.add_parser("list", help="list the registered tasks")
     p.add_argument("pattern", nargs="?", help="fnmatch filter, e.g. 'stock_*'")
     p.set_defaults(func=_cmd_list)
     p = sub.add_parser("info", help="show a task's spec and model")
     p.add_argument("name")
     p.set_defaults(func=_cmd_info)
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_export(sub)
+    _add_predict(sub)
+    return parser
+
+
+DATA_DIR_HELP = "folder with the dataset (default: $RNN_ZOO_DATA, then the cache)"
+MODEL_HELP = "preset folder (written by `rnn-zoo train --out`; default: the task's shipped preset)"
+OVERWRITE_HELP = "replace --out even if it is not an rnn_zoo output"
+
+
+def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a task; write it as a preset, with a SavedModel and plots")
     p.add_argument("name")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    data_args(p)
+    p.add_argument(TRAIN_FLAGS["epochs"], type=int)
+    p.add_argument(TRAIN_FLAGS["batch_size"], type=int)
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
+    p.add_argument(TRAIN_FLAGS["seed"], type=int, default=0, help="seed of the data split and of training (default 0)")
     p.add_argument("--out", help="output folder, a preset (default: saved_models/NAME)")
     p.add_argument("--checkpoint-dir", help="resume from / back up to this folder")
     p.add_argument(
-        "--distributed",
+        TRAIN_FLAGS["distributed"],
         action="store_true",
         help="data-parallel over the processes that KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and "
         "_PROCESS_ID describe (KERAS_BACKEND=jax; run the same command on each); process 0 writes",
@@ -391,77 +252,57 @@ def _parser() -> argparse.ArgumentParser:
         choices=(0, 1, 2),
         help="0 silent, 1 progress bar, 2 a line per epoch (default: 1 on a terminal, else 2)",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an rnn_zoo output")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="model override, repeatable")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    help_set = "model override, repeatable (`rnn-zoo info NAME` and the README list them)"
+    p.add_argument(TRAIN_FLAGS["overrides"], action="append", default=[], metavar="KEY=VALUE", help=help_set)
     p.set_defaults(func=_cmd_train)
-    model_help = "preset folder (written by `rnn-zoo train --out`; default: the task's shipped preset)"
+
+
+def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="test metrics of a preset beside the naive baseline (needs the data)")
     p.add_argument("name")
-    p.add_argument("--model", help=model_help)
-    p.add_argument("--data-dir", help="folder with the dataset (default: $RNN_ZOO_DATA, then the cache)")
+    p.add_argument("--model", help=MODEL_HELP)
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument("--seed", type=int, help="seed of the data split (default: the preset's own)")
     p.set_defaults(func=_cmd_evaluate)
+
+
+def _add_export(sub) -> None:
     p = sub.add_parser(
         "export",
         help="export a preset as a SavedModel (human inputs), or an ONNX or LiteRT file "
         "(model inputs, with its preprocessing JSON)",
     )
     p.add_argument("name")
-    p.add_argument("--model", help=model_help)
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument(
         "--format",
-        choices=("saved_model", "onnx", "litert"),
-        default="saved_model",
-        help='saved_model (default); onnx or litert need `pip install "rnn_zoo[export]"`',
+        choices=EXPORT_FORMATS,
+        default=EXPORT_FORMATS[0],
+        help=f'{EXPORT_FORMATS[0]} (default); {" or ".join(FORMATS)} need `pip install "rnn_zoo[export]"`',
     )
     p.add_argument("--out", required=True, help="folder to write")
     p.add_argument(
         "--data-dir",
-        help="folder with the dataset whose test inputs check an onnx or litert file "
+        help=f"folder with the dataset whose test inputs check an {' or '.join(FORMATS)} file "
         "(default: $RNN_ZOO_DATA, then the cache; random inputs without it)",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an rnn_zoo output")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.set_defaults(func=_cmd_export)
+
+
+def _add_predict(sub) -> None:
     p = sub.add_parser("predict", help="run a preset on human inputs")
     p.add_argument("name")
     p.add_argument(
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="letters ('abcd'), a message, comma-separated numbers, or an image path",
+        help="letters ('abcd'), a message, comma-separated numbers, or an image path: what the task takes",
     )
-    p.add_argument("--model", help=model_help)
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--json", action="store_true", help="print every output as JSON, one line per input")
     p.set_defaults(func=_cmd_predict)
-    p = sub.add_parser("bench", help="train every task on its real data over seeds; write results and the README table")
-    p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
-    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
-    p.add_argument("--quick", action="store_true", help="first seed only, at most 2 epochs; writes results/quick.json")
-    p.add_argument(
-        "--speed",
-        action="store_true",
-        help="time training against plain PyTorch, and the serving paths; writes results/speed.json (needs torch)",
-    )
-    p.add_argument(
-        "--latency",
-        action="store_true",
-        help="batch-1 latency of every shipped preset as a SavedModel, in onnxruntime and in LiteRT; "
-        "writes results/latency.json and the README table (needs rnn_zoo[export])",
-    )
-    p.add_argument("--repeats", type=int, default=5, help="--speed: interleaved repetitions per task (default 5)")
-    p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
-    p.add_argument("--out", help="results file (default: results/results.json, or results/speed.json)")
-    p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's tables")
-    p.set_defaults(func=_cmd_bench)
-    p = sub.add_parser(
-        "make-presets",
-        help="train seed 0 of every task on its real data; rewrite the shipped presets and the README's presets table",
-    )
-    p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
-    p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
-    p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's presets table")
-    p.set_defaults(func=_cmd_make_presets)
-    return parser
 
 
 def _import_tensorflow_quietly() -> None:
@@ -511,13 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     message; RNN_ZOO_DEBUG=1 shows the traceback)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(argv)
-    from .errors import ExportCheckError, RnnZooError, TrainingDivergedError
 
     warnings.filterwarnings("ignore", module=r"keras(\.|$)")  # Keras's advice is for its own API users
     try:
         if args.command == "export" and args.format != "saved_model":
-            from .standalone import require
-
             require(args.format)  # a missing extra is named before TensorFlow takes seconds to load
         if args.command != "list":
             _import_tensorflow_quietly()

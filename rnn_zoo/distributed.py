@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from . import backend
 from .errors import InvalidOverrideError
 
 ENV_VARS = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID")
@@ -45,8 +46,6 @@ def check_strategy(strategy) -> None:
     under: any multi-worker strategy (upstream failure), or any strategy off TensorFlow."""
     if strategy is None:
         return
-    from . import backend
-
     if backend.name() != "tensorflow":
         raise InvalidOverrideError(
             f"strategy= takes a tf.distribute strategy, which needs the TensorFlow backend "
@@ -102,8 +101,6 @@ def start() -> Cluster:
     """Join (once per process) the cluster the KERAS_DISTRIBUTION_* variables describe and
     return a DataParallel distribution over all its devices. Call before any JAX work:
     CPU collectives are chosen when JAX first starts."""
-    from . import backend
-
     if backend.name() != "jax":
         raise InvalidOverrideError(
             f"distributed training needs the JAX backend (KERAS_BACKEND=jax; this is "

@@ -29,6 +29,10 @@ class TrainingDivergedError(RnnZooError, ArithmeticError):
     """Training produced a non-finite loss or weights: nothing is saved."""
 
 
+class InputError(RnnZooError, ValueError):
+    """A human input (to `predict`, or on the command line) that is not of the form the task takes."""
+
+
 class PresetError(RnnZooError, ValueError):
     """A preset folder that is incomplete, of another task, or not a preset at all."""
 

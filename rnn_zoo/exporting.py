@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import sys
 from pathlib import Path
 
-from .errors import DataError, DataNotFoundError, InvalidOverrideError, PresetError
-from .outputs import atomic_directory, check_destination, write_export_marker
-from .preprocessing import Preprocessor
-from .registry import get_task
+import numpy as np
 
-EXPORT_FORMATS = ("saved_model", "onnx", "litert")
+from . import backend, errors
+from .data.loading import load_task_data
+from .errors import DataError, DataNotFoundError, InvalidOverrideError, PresetError
+from .model_state import check_finite_weights
+from .outputs import atomic_directory, check_destination, write_export_marker
+from .preprocessing import Preprocessor, load_preprocessor
+from .preset_files import MODEL_FILE
+from .registry import get_task
+from .saved_model import check_not_inside, write_saved_model
+from .standalone import FORMATS, PREPROCESSING_FILE, require, write_standalone
+from .tf_writer import ANSWER_FILE, REQUEST_FILE, X_TEST_FILE, write_in_tensorflow
+
+# Every format an export can take: the SavedModel, then each standalone file format.
+EXPORT_FORMATS = ("saved_model", *FORMATS)
 # What an export's metadata keeps of the preset or run it was made from.
 PROVENANCE_KEYS = ("seed", "epochs", "metrics", "baseline", "headline_metric", "dataset", "versions", "date", "command")
 
@@ -17,8 +30,6 @@ PROVENANCE_KEYS = ("seed", "epochs", "metrics", "baseline", "headline_metric", "
 def _provenance(model, task: str) -> dict:
     """The preset's (or run's) record of how the model was made; for a bare keras.Model,
     the registered dataset and its terms only."""
-    import dataclasses
-
     metadata = getattr(model, "metadata", None)
     if callable(metadata):  # a TrainResult
         metadata = metadata()
@@ -33,8 +44,6 @@ def _test_inputs(model, task: str, preprocessor: Preprocessor, data_dir):
     `load_task_data` does; None where it can be neither."""
     data = getattr(model, "data", None)  # a TrainResult
     if data is None:
-        from . import load_task_data
-
         try:
             if hasattr(model, "load_data"):  # a Preset
                 data = model.load_data(data_dir=data_dir)
@@ -76,13 +85,31 @@ def export(
     (seed, metrics, dataset and its terms, versions) of the preset or run it came from.
     An existing `path` is replaced only if it is empty or an earlier export, or with
     `overwrite`; a trained preset is never replaced by an export without it."""
-    import keras
-
-    from .saved_model import check_finite_weights, check_not_inside
-
     if format not in EXPORT_FORMATS:
         raise InvalidOverrideError(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {format!r}")
     source = model
+    unwrapped = _keras_model(model, path, task, preprocessor)
+    if unwrapped is None:  # a distributed run's process other than 0: process 0 writes
+        return Path(path)
+    model, task, preprocessor = unwrapped
+    # The backend the model was in: a model of another backend is exported by TensorFlow.
+    details = {"provenance": _provenance(source, task), "keras_backend": backend.name()}
+    x_test = None
+    if format != "saved_model":
+        require(format)  # before anything is loaded or written
+        check_finite_weights(model)
+        check_destination(Path(path), kind="export", overwrite=overwrite)  # before the data is loaded
+        x_test = _test_inputs(source, task, preprocessor, data_dir)
+    with atomic_directory(path, kind="export", overwrite=overwrite) as staging:
+        write_export(format, model, staging, preprocessor, task=task, x_test=x_test, details=details)
+    return Path(path)
+
+
+def _keras_model(model, path, task: str | None, preprocessor: Preprocessor | None):
+    """(keras model, task, preprocessor) of what `export` was given, checked; None for a
+    distributed run's process other than 0, which writes nothing."""
+    import keras
+
     if not isinstance(model, keras.Model):
         if not hasattr(model, "preprocessor") or not hasattr(model, "model"):
             raise TypeError(f"export takes a keras.Model, a TrainResult or a Preset, not {type(model).__name__}")
@@ -90,8 +117,8 @@ def export(
         if task != model.task:
             raise PresetError(f"a model of task {model.task!r} cannot be exported as task {task!r}")
         check_not_inside(path, getattr(model, "path", None))
-        if not getattr(model, "writes", True):  # a distributed run's process other than 0
-            return Path(path)
+        if not getattr(model, "writes", True):
+            return None
         model, preprocessor = model.model, preprocessor or model.preprocessor
     if task is None or preprocessor is None:
         raise PresetError(
@@ -99,24 +126,7 @@ def export(
             "(result.preprocessor, preset.preprocessor or load_task_data(task).preprocessor)"
         )
     get_task(task)
-    from . import backend
-
-    # The backend the model was in: a model of another backend is exported by TensorFlow.
-    details = {"provenance": _provenance(source, task), "keras_backend": backend.name()}
-    if format == "saved_model":
-        with atomic_directory(path, kind="export", overwrite=overwrite) as staging:
-            write_export(format, model, staging, preprocessor, task=task, x_test=None, details=details)
-        return Path(path)
-
-    from .standalone import require
-
-    require(format)  # before anything is loaded or written
-    check_finite_weights(model)
-    check_destination(Path(path), kind="export", overwrite=overwrite)  # before the data is loaded
-    x_test = _test_inputs(source, task, preprocessor, data_dir)
-    with atomic_directory(path, kind="export", overwrite=overwrite) as staging:
-        write_export(format, model, staging, preprocessor, task=task, x_test=x_test, details=details)
-    return Path(path)
+    return model, task, preprocessor
 
 
 def write_export(
@@ -125,19 +135,11 @@ def write_export(
     """The files of one export of `model` in the existing `folder`, with its
     `rnn_zoo_export.json`; returns the standalone check's record (None for a SavedModel).
     Always written by TensorFlow: a model of another backend through a child process."""
-    from . import backend
-
     if backend.name() != "tensorflow":
-        return backend.write_in_tensorflow(
-            format_name, model, folder, preprocessor, task=task, x_test=x_test, details=details
-        )
+        return write_in_tensorflow(format_name, model, folder, preprocessor, task=task, x_test=x_test, details=details)
     if format_name == "saved_model":
-        from .saved_model import write_saved_model
-
         write_saved_model(model, folder, preprocessor, task=task, **details)
         return None
-    from .standalone import FORMATS, PREPROCESSING_FILE, write_standalone
-
     check = write_standalone(model, folder, preprocessor, task=task, format_name=format_name, x_test=x_test)
     write_export_marker(
         folder,
@@ -149,3 +151,53 @@ def write_export(
         **details,
     )
     return check
+
+
+def serve_writer_requests(replies) -> int:
+    """The loop of the TensorFlow process that writes another backend's exports
+    (`rnn_zoo.tf_writer`): one handover folder a line, each answered by
+    `answer_writer_request`; `take FOLDER` and `done FOLDER` on `replies` before and after."""
+    import keras
+
+    for line in sys.stdin:
+        handover = line.strip()
+        if handover:
+            replies.write(f"take {handover}\n")
+            replies.flush()
+            answer_writer_request(handover)
+            keras.backend.clear_session()
+            replies.write(f"done {handover}\n")
+            replies.flush()
+    return 0
+
+
+def answer_writer_request(handover) -> int:
+    """The TensorFlow side of `rnn_zoo.tf_writer.write_in_tensorflow`: one handover folder answered."""
+    import keras
+
+    handover = Path(handover)
+    request = json.loads((handover / REQUEST_FILE).read_text())
+    x_path = handover / X_TEST_FILE
+    try:
+        model = keras.saving.load_model(handover / MODEL_FILE, compile=False, safe_mode=True)
+        x_test = np.load(x_path, allow_pickle=False) if x_path.is_file() else None
+        result = write_export(
+            request["format"],
+            model,
+            Path(request["folder"]),
+            load_preprocessor(handover),
+            task=request["task"],
+            x_test=x_test,
+            details=request["details"],
+        )
+        answer = {"result": result}
+    except errors.RnnZooError as e:
+        answer = {"error": type(e).__name__, "message": str(e)}
+    except Exception as e:  # a converter's own failure: its first line, not a traceback
+        first = (str(e).strip().splitlines() or [""])[0][:300]
+        answer = {
+            "error": "ExportError",
+            "message": f"writing the {request['format']} export failed: {type(e).__name__}: {first}",
+        }
+    (handover / ANSWER_FILE).write_text(json.dumps(answer))
+    return 0

@@ -12,20 +12,23 @@ import keras
 
 from .errors import InvalidOverrideError
 from .preprocessing import Preprocessor
-from .registry import CELLS, ModelSpec, TaskSpec, TrainSpec
+from .registry import CELLS, ModelSpec, TaskSpec, TrainSpec, get_task
+from .shipped import shipped_preprocessor
 
-_RECURRENT_LAYERS = {
-    "simple_rnn": keras.layers.SimpleRNN,
-    "lstm": keras.layers.LSTM,
-    "gru": keras.layers.GRU,
-}
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
     "adamw": keras.optimizers.AdamW,
     "rmsprop": keras.optimizers.RMSprop,
     "sgd": keras.optimizers.SGD,
 }
-LOSSES = ("mse", "mae", "huber", "sparse_categorical_crossentropy")
+# Each loss a spec may name, and the Keras loss it compiles to (the classifiers' one is
+# built with the spec's from_logits).
+LOSSES = {
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "huber": "huber",
+    "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
+}
 
 # Every override build() accepts, with a one-line description for error messages.
 OVERRIDES = {
@@ -63,39 +66,53 @@ def resolve(spec: TaskSpec, overrides: dict[str, Any]) -> tuple[ModelSpec, Train
         raise InvalidOverrideError(
             f"unknown override {named} for task {spec.name!r}; valid overrides: {', '.join(OVERRIDES)}"
         )
-    model, train = spec.model, spec.train
-    m: dict[str, Any] = {}
-    t: dict[str, Any] = {}
-    o = {k: v for k, v in overrides.items() if v is not None}  # None keeps the default
+    given = {k: v for k, v in overrides.items() if v is not None}  # None keeps the default
+    model_changes = {**_cell_override(spec, given), "units": _units_override(spec.model, given)}
+    model_changes.update(_layer_overrides(spec, given))
+    train_changes = _train_overrides(spec, given)
+    if "lr_schedule" in overrides:  # None is a value here: it turns a schedule off
+        if overrides["lr_schedule"] not in (None, "cosine"):
+            raise _bad("lr_schedule", overrides["lr_schedule"])
+        train_changes["lr_schedule"] = overrides["lr_schedule"]
+    return dataclasses.replace(spec.model, **model_changes), dataclasses.replace(spec.train, **train_changes)
 
-    if "cell" in o:
-        if o["cell"] not in CELLS:
-            raise _bad("cell", o["cell"])
-        m["cell"] = o["cell"]
-        if o["cell"] != "simple_rnn" and model.activation != "tanh":
-            raise InvalidOverrideError(
-                f"override cell={o['cell']!r}: task {spec.name!r} has a linear recurrence, "
-                "which only simple_rnn layers can have"
-            )
-    if "num_layers" in o:
-        _positive_int("num_layers", o["num_layers"])
+
+def _cell_override(spec: TaskSpec, o: dict[str, Any]) -> dict[str, Any]:
+    if "cell" not in o:
+        return {}
+    if o["cell"] not in CELLS:
+        raise _bad("cell", o["cell"])
+    if o["cell"] != "simple_rnn" and spec.model.activation != "tanh":
+        raise InvalidOverrideError(
+            f"override cell={o['cell']!r}: task {spec.name!r} has a linear recurrence, "
+            "which only simple_rnn layers can have"
+        )
+    return {"cell": o["cell"]}
+
+
+def _units_override(model: ModelSpec, o: dict[str, Any]) -> tuple[int, ...]:
+    """The recurrent layers' widths from `units` and `num_layers`."""
+    layers = _positive_int("num_layers", o["num_layers"]) if "num_layers" in o else None
+    units = model.units
     if "units" in o:
         u = o["units"]
         if isinstance(u, (list, tuple)):
             if not u:
                 raise _bad("units", u)
             units = tuple(_positive_int("units", x) for x in u)
+            if layers is not None and len(units) != layers:
+                raise InvalidOverrideError(f"units={list(units)} has {len(units)} layers but num_layers={layers}")
         else:
-            units = (_positive_int("units", u),) * (o.get("num_layers") or len(model.units))
-    else:
-        units = model.units
-    if "num_layers" in o:
-        n = _positive_int("num_layers", o["num_layers"])
-        if isinstance(o.get("units"), (list, tuple)) and len(units) != n:
-            raise InvalidOverrideError(f"units={list(units)} has {len(units)} layers but num_layers={n}")
+            units = (_positive_int("units", u),) * (layers or len(model.units))
+    if layers is not None:
         # Fewer layers keep the first widths; more layers repeat the last width.
-        units = units[:n] + (units[-1],) * (n - len(units))
-    m["units"] = units
+        units = units[:layers] + (units[-1],) * (layers - len(units))
+    return units
+
+
+def _layer_overrides(spec: TaskSpec, o: dict[str, Any]) -> dict[str, Any]:
+    """Bidirectional wrapping, dropout between layers, and the Embedding's sizes."""
+    m: dict[str, Any] = {}
     if "bidirectional" in o:
         if not isinstance(o["bidirectional"], bool):
             raise _bad("bidirectional", o["bidirectional"])
@@ -107,11 +124,17 @@ def resolve(spec: TaskSpec, overrides: dict[str, Any]) -> tuple[ModelSpec, Train
         m["dropout"] = float(d)
     for key, field in (("embedding_dim", "embedding_dim"), ("vocab_size", "embedding_input_dim")):
         if key in o:
-            if model.embedding_dim is None:
+            if spec.model.embedding_dim is None:
                 raise InvalidOverrideError(f"override {key!r}: task {spec.name!r} has no Embedding layer")
             m[field] = _positive_int(key, o[key])
+    return m
+
+
+def _train_overrides(spec: TaskSpec, o: dict[str, Any]) -> dict[str, Any]:
+    """A stateful task's batch size, the learning rate, the optimizer and the loss."""
+    t: dict[str, Any] = {}
     if "batch_size" in o:
-        if not model.stateful:
+        if not spec.model.stateful:
             raise InvalidOverrideError(
                 f"override 'batch_size': task {spec.name!r} is not stateful, so its model does not "
                 "depend on the batch size; pass batch_size to load_data() or train() instead"
@@ -130,15 +153,11 @@ def resolve(spec: TaskSpec, overrides: dict[str, Any]) -> tuple[ModelSpec, Train
         elif opt not in OPTIMIZERS:
             raise _bad("optimizer", opt)
         t["optimizer"] = opt
-    if "lr_schedule" in overrides:  # None is a value here: it turns a schedule off
-        if overrides["lr_schedule"] not in (None, "cosine"):
-            raise _bad("lr_schedule", overrides["lr_schedule"])
-        t["lr_schedule"] = overrides["lr_schedule"]
     if "loss" in o:
         if o["loss"] not in LOSSES:
             raise _bad("loss", o["loss"])
         t["loss"] = o["loss"]
-    return dataclasses.replace(model, **m), dataclasses.replace(train, **t)
+    return t
 
 
 # SimpleRNN has no cuDNN kernel, so unrolling it blocks nothing on a GPU; on CPU it drops the
@@ -158,7 +177,7 @@ def _layers(model: ModelSpec, timesteps: int) -> list[keras.layers.Layer]:
     if model.projection_units is not None:
         # Dense on a 3-D input acts on the last axis: the same projection for every timestep.
         layers.append(keras.layers.Dense(model.projection_units, name="projection"))
-    recurrent = _RECURRENT_LAYERS[model.cell]
+    recurrent = getattr(keras.layers, CELLS[model.cell])
     # LSTM and GRU never unroll: that would cost them their cuDNN kernels on a GPU.
     options = {"unroll": True} if model.cell == "simple_rnn" and timesteps <= MAX_UNROLLED_STEPS else {}
     if model.activation != "tanh":
@@ -205,10 +224,9 @@ def compile_model(
                 ),
             )
     optimizer = train.optimizer if given else OPTIMIZERS[train.optimizer](learning_rate=learning_rate)
-    if train.loss == "sparse_categorical_crossentropy":
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=train.from_logits)
-    else:
-        loss = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}[train.loss]
+    loss = LOSSES[train.loss]
+    if not isinstance(loss, str):
+        loss = loss(from_logits=train.from_logits)
     model.compile(optimizer=optimizer, loss=loss, metrics=list(train.metrics), steps_per_execution=steps_per_execution)
     return model
 
@@ -217,8 +235,6 @@ def sized_overrides(spec: TaskSpec, preprocessor: Preprocessor | None, overrides
     """`overrides` plus the sizes the preprocessor fixes (e.g. vocab_size). Without one,
     the task's shipped preset's preprocessor gives the defaults, which overrides may change;
     a preprocessor passed in must agree with the overrides."""
-    from .shipped import shipped_preprocessor
-
     given = preprocessor is not None
     if given and tuple(preprocessor.input_shape) != spec.input_shape:
         raise InvalidOverrideError(
@@ -258,3 +274,14 @@ def build_from_spec(
     if compile:
         compile_model(model, train_spec)
     return model
+
+
+def build(name: str, *, preprocessor: Preprocessor | None = None, compile: bool = True, **overrides: Any):
+    """The model of task `name`: the tutorial's exact reference model unless overridden.
+
+    Sizes that depend on the data (the SMS vocabulary) come from `preprocessor`, the
+    family's preprocessing state (`load_task_data(name, seed=...).preprocessor`, or a
+    preset's); without one, from the task's shipped preset. The overrides and what each
+    accepts are `rnn_zoo.models.OVERRIDES` (its keys and what each takes).
+    """
+    return build_from_spec(get_task(name), preprocessor=preprocessor, compile=compile, **overrides)

@@ -20,6 +20,7 @@ import threading
 import uuid
 from pathlib import Path
 
+from ._version import __version__
 from .errors import OutputExistsError
 
 EXPORT_MARKER = "rnn_zoo_export.json"
@@ -29,8 +30,6 @@ PRESET_MARKER = "metadata.json"
 def write_export_marker(folder: Path, task: str, format_name: str = "saved_model", **details) -> None:
     """Mark `folder` as a zoo export, so that a later export may replace it; the record is
     also the export's metadata (its format, check and provenance, in `details`)."""
-    from . import __version__
-
     record = {"task": task, "rnn_zoo": __version__, "format": format_name, **details}
     (folder / EXPORT_MARKER).write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 

@@ -1,12 +1,11 @@
-"""Figures saved next to an export. matplotlib is imported here only, and lazily."""
+"""Figures of a run (training history, predictions), for the families to draw theirs with.
+matplotlib is imported here only, and lazily."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-
-from .data import ClassificationData, TaskData
 
 
 def _pyplot():
@@ -77,35 +76,9 @@ def plot_series(series: dict[str, np.ndarray], path=None, *, x=None, title: str 
     return _finish(fig, path)
 
 
-def plot_results(task: str, data: TaskData, y_pred: np.ndarray, history: dict | None, folder) -> list[Path]:
-    """The figures a reader wants for this kind of task, saved as PNGs in `folder`."""
-    from .tasks.stock import PriceData
-
+def plot_results(task: str, data, y_pred: np.ndarray, history: dict | None, folder) -> list[Path]:
+    """The figures a reader wants of a run, saved as PNGs in `folder`: its training history,
+    then the family's own view of its test predictions (`TaskData.plot_predictions`)."""
     folder = Path(folder)
     paths = [plot_history(history, folder / "history.png")] if history else []
-    if isinstance(data, ClassificationData):
-        paths.append(
-            plot_confusion(data.y_test, y_pred.argmax(-1), data.class_names, folder / "confusion.png", title=task)
-        )
-    elif isinstance(data, PriceData):
-        true, naive = data.naive_forecast()
-        paths.append(
-            plot_series(
-                {"real": true, "predicted": data.predicted_prices(y_pred), "tomorrow = today": naive},
-                folder / "forecast.png",
-                x=data.dates[-len(true) :],
-                title=f"{task}: test range",
-                ylabel="price",
-            )
-        )
-    else:
-        n = min(200, len(data.y_test))  # a readable stretch of the test set
-        paths.append(
-            plot_series(
-                {"true": np.ravel(data.y_test[:n]), "predicted": np.ravel(y_pred[:n])},
-                folder / "predictions.png",
-                title=f"{task}: first test targets",
-                ylabel="value",
-            )
-        )
-    return paths
+    return [*paths, data.plot_predictions(y_pred, folder, title=task)]

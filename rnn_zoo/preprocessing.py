@@ -16,7 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .errors import PresetError
+import numpy as np
+
+from .errors import InputError, PresetError
 
 PREPROCESSOR_FILE = "preprocessor.json"
 ASSETS_DIR = "assets"
@@ -74,6 +76,29 @@ class Preprocessor:
     def serving(self, model) -> Serving:
         """The `serve` endpoint for `model`: human inputs in, human outputs out."""
         raise NotImplementedError
+
+    # -- the command line ------------------------------------------------------------
+    def parse_input(self, text: str, shape: tuple[int, ...]):
+        """One human input written on the command line -> the form `Preset.predict` takes
+        (`shape`: one input's shape in the serving signature). By default numbers separated
+        by commas or spaces, as many as the shape holds; families whose inputs are text or
+        files say otherwise."""
+        size = int(np.prod(shape))
+        try:
+            values = [float(v) for v in text.replace(",", " ").split()]
+        except ValueError:
+            raise InputError(f"expected {size} numbers separated by commas, got {text[:40]!r}") from None
+        if len(values) != size:
+            raise InputError(f"expected {size} numbers separated by commas, got {len(values)} in {text[:40]!r}")
+        return np.array(values, dtype=np.float32).reshape(shape)
+
+    def format_output(self, output: dict) -> str:
+        """One human output (a dict from `Preset.predict`) as one line of the command line:
+        the prediction, numbers to 6 significant digits."""
+        prediction = output["prediction"]
+        if isinstance(prediction, list):
+            return " ".join(f"{v:.6g}" for v in prediction)
+        return str(prediction) if isinstance(prediction, (str, int)) else f"{prediction:.6g}"
 
     # -- saving ----------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

@@ -8,35 +8,27 @@ A preset is a folder (the layout of keras-hub's presets):
     metadata.json        task, spec, seed, metrics beside the baseline's, dataset and its
                          terms, versions, date, the command that reproduces it
 
-The zoo ships one for every task inside the package (`rnn_zoo/pretrained/NAME/`), made by
-`rnn-zoo make-presets` from seed 0 of a full run on the real data.
+The folder's format is `rnn_zoo.preset_files`'s; the zoo ships one preset for every task
+inside the package (`rnn_zoo.shipped`). A preset exports with `rnn_zoo.export(preset, path)`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import functools
-import hashlib
-import json
-import platform
-import shlex
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .data.loading import load_task_data
 from .errors import PresetError, UnknownTaskError
+from .model_state import reset_states
 from .preprocessing import PREPROCESSOR_FILE, Preprocessor, check_preprocessor, load_preprocessor
+from .preset_files import METADATA_FILE, MODEL_FILE, read_metadata, save_preset
 from .registry import get_task, list_tasks
-from .shipped import (
-    FORMAT_VERSION,
-    METADATA_FILE,
-    MODEL_FILE,
-    check_metadata,
-    read_metadata,
-    shipped_path,
-)
+from .shipped import shipped_path
+from .training import TrainResult, evaluate, samples_per_second
 
 
 def resolve_preset(name_or_path) -> Path:
@@ -109,17 +101,12 @@ class Preset:
 
     def reset_state(self) -> None:
         """A stateful model (sin_to_cos) starts a new sequence."""
-        from .training import reset_states
-
         reset_states(self.model)
 
-    def export(self, path, *, format: str = "saved_model", overwrite: bool = False, data_dir=None) -> Path:
-        """Export into the folder `path`: a SavedModel whose `serve` signature takes and
-        returns human values, or an ONNX / LiteRT file taking model inputs with its
-        preprocessing JSON (see `rnn_zoo.export`)."""
-        from .exporting import export
-
-        return export(self, path, format=format, overwrite=overwrite, data_dir=data_dir)
+    @classmethod
+    def from_result(cls, result: TrainResult) -> Preset:
+        """A training run (`rnn_zoo.train`'s result) as a preset, in memory."""
+        return cls(result.model, result.preprocessor, result.metadata())
 
     def save(self, folder, *, overwrite: bool = False) -> Path:
         return save_preset(folder, self.model, self.preprocessor, self.metadata, overwrite=overwrite)
@@ -127,8 +114,6 @@ class Preset:
     def load_data(self, *, data_dir=None, seed: int | None = None):
         """The data the preset was trained and tested on: its task's, with the data options
         it was trained with, split with its seed (or `seed`), encoded with its preprocessor."""
-        from . import load_task_data
-
         meta = self.metadata
         seed = meta["seed"] if seed is None else seed
         data = load_task_data(
@@ -139,16 +124,12 @@ class Preset:
 
     def evaluate(self, *, data_dir=None, seed: int | None = None) -> dict[str, float]:
         """The test metrics, recomputed on the preset's data (see `load_data`)."""
-        from .training import evaluate
-
         return evaluate(self.model, self.task, data=self.load_data(data_dir=data_dir, seed=seed))
 
-    def as_result(self, *, data_dir=None):
+    def as_result(self, *, data_dir=None) -> TrainResult:
         """The preset as a `TrainResult` on its task's data, with the metrics recomputed
         there and the training record from its metadata: what `train` would have returned,
         without the training (the notebooks use it)."""
-        from .training import TrainResult, evaluate
-
         data = self.load_data(data_dir=data_dir)
         meta, record = self.metadata, self.metadata.get("training", {})
         wall = record.get("wall_time_s", 0.0)
@@ -165,7 +146,7 @@ class Preset:
             seed=meta["seed"],
             overrides=meta["overrides"],
             wall_time_s=wall,
-            samples_per_s=len(data.x_train) * meta["epochs"] / wall if wall else 0.0,
+            samples_per_s=samples_per_second(data, meta["batch_size"], meta["epochs"], wall),
             data_options=meta["data_options"],
             max_train_samples=meta["max_train_samples"],
         )
@@ -201,162 +182,6 @@ def load_preset(name_or_path, *, task: str | None = None) -> Preset:
             f"{tuple(preprocessor.input_shape)} and task {spec.name!r} expects {spec.input_shape}"
         )
     return Preset(model, preprocessor, metadata, folder)
-
-
-def save_preset(folder, model, preprocessor: Preprocessor, metadata: dict, *, overwrite: bool = False) -> Path:
-    """Write a preset folder in one rename. An existing folder is replaced only if it is a
-    zoo output or empty, or with `overwrite`."""
-    from .outputs import atomic_directory
-
-    check_metadata(metadata)
-    with atomic_directory(folder, kind="preset", overwrite=overwrite) as staging:
-        write_preset(staging, model, preprocessor, metadata)
-    return Path(folder)
-
-
-def write_preset(folder: Path, model, preprocessor: Preprocessor, metadata: dict) -> None:
-    """The preset's files in an existing `folder`. The model is saved without its
-    optimizer: a preset is for predicting, and Adam's slots would triple its size."""
-    from .saved_model import check_finite_weights
-    from .training import local_copy
-
-    check_finite_weights(model)
-    local_copy(model).save(folder / MODEL_FILE)  # uncompiled (clone_model would compile it)
-    preprocessor.save(folder)
-    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=1) + "\n")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def data_fingerprint(data) -> tuple[str, str]:
-    """(source name, sha256): the data file's own hash when the data came from one plain
-    file (SH600519.csv, SMSSpamCollection, mnist.npz), else the hash of the arrays the
-    model saw (generated data, a zip, IDX files, a TFDS copy). Never a local path."""
-    source = Path(data.source)
-    if data.source != "generated" and source.is_file() and source.suffix != ".zip":
-        return source.name, file_sha256(source)
-    digest = hashlib.sha256()
-    for array in (data.x_train, data.y_train, data.x_test, data.y_test):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return source.name, digest.hexdigest()
-
-
-def reproduce_command(result) -> str:
-    """The `rnn-zoo train` command line that retrains `result` the same way; the Python
-    call where the command line cannot say it (data options, a slice of the data)."""
-    from . import backend
-
-    spec = get_task(result.task)
-    distributed = (
-        getattr(result, "cluster", None) is not None
-    )  # (the same run on as many devices: KERAS_DISTRIBUTION_*)
-    # A run on another backend is reproduced on that backend (seeds draw differently per backend).
-    env = [] if backend.name() == "tensorflow" else [f"KERAS_BACKEND={backend.name()}"]
-    if result.data_options or result.max_train_samples is not None:
-        args = [
-            repr(result.task),
-            f"seed={result.seed}",
-            f"epochs={result.epochs}",
-            f"batch_size={result.batch_size}",
-            f"data_options={_jsonable(result.data_options)!r}",
-            f"max_train_samples={result.max_train_samples!r}",
-            *(["distributed=True"] if distributed else []),
-            *(f"{k}={v!r}" for k, v in result.overrides.items() if k != "batch_size"),
-        ]
-        return " ".join([*env, f"rnn_zoo.train({', '.join(args)})"])
-    parts = [*env, "rnn-zoo", "train", result.task, "--seed", str(result.seed)]
-    if distributed:
-        parts.append("--distributed")
-    if result.epochs != spec.train.epochs:
-        parts += ["--epochs", str(result.epochs)]
-    if result.batch_size != spec.train.batch_size:
-        parts += ["--batch-size", str(result.batch_size)]
-    for key, value in result.overrides.items():
-        if key != "batch_size":  # a stateful task's, already given above
-            parts += ["--set", f"{key}={value!r}"]
-    return " ".join(env + [shlex.join(parts[len(env) :])])
-
-
-def backend_versions() -> dict:
-    """The Keras backend and its version, where it is not TensorFlow (whose version is always recorded)."""
-    from importlib.metadata import version
-
-    from . import backend
-
-    name = backend.name()
-    return {} if name == "tensorflow" else {"keras_backend": name, name: version(name)}
-
-
-def preset_metadata(result, *, headline_metric: str | None = None) -> dict:
-    """The metadata of a training result (`rnn_zoo.TrainResult`)."""
-    import keras
-    import tensorflow as tf
-
-    from . import __version__
-    from .metrics import primary_metric
-    from .models import resolve, sized_overrides
-
-    spec = get_task(result.task)
-    model_spec, train_spec = resolve(spec, sized_overrides(spec, result.preprocessor, result.overrides))
-    train_spec = dataclasses.replace(train_spec, epochs=result.epochs, batch_size=result.batch_size)
-    source_file, sha256 = data_fingerprint(result.data)
-    dataset = {**dataclasses.asdict(spec.dataset), "source_file": source_file, "sha256": sha256}
-    if result.data_options:  # the user's own data: its terms are not the registered dataset's
-        dataset.update(
-            name=f"user data ({source_file}), loaded with data options",
-            license="unknown: data supplied by the user",
-            citation="",
-            url="",
-        )
-    return {
-        "format_version": FORMAT_VERSION,
-        "task": result.task,
-        "family": spec.family,
-        "description": spec.description,
-        "spec": {
-            "model": _jsonable(dataclasses.asdict(model_spec)),
-            "train": _jsonable(dataclasses.asdict(train_spec)),
-            "data_options": _jsonable({**spec.data_options, **result.data_options}),
-        },
-        "data_options": _jsonable(result.data_options),
-        "max_train_samples": result.max_train_samples,
-        "overrides": _jsonable(result.overrides),
-        "seed": result.seed,
-        "epochs": result.epochs,
-        "batch_size": result.batch_size,
-        "parameters": int(result.model.count_params()),
-        "metrics": result.metrics,
-        "baseline": {"name": result.baseline_name, **result.baseline},
-        "headline_metric": headline_metric or primary_metric(spec, result.metrics),
-        "dataset": dataset,
-        "versions": {
-            "rnn_zoo": __version__,
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "python": platform.python_version(),
-            **backend_versions(),
-        },
-        "date": datetime.date.today().isoformat(),
-        "command": reproduce_command(result),
-        "training": {"wall_time_s": round(result.wall_time_s, 2), "history": result.history},
-    }
-
-
-def _jsonable(value):
-    """Specs and overrides as JSON values: tuples as lists, other objects by repr."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value) if isinstance(value, Path) else repr(value)
 
 
 def _as_batch(inputs, spec, preprocessor: Preprocessor):

@@ -11,7 +11,8 @@ from typing import Any
 
 from .errors import UnknownTaskError
 
-CELLS = ("simple_rnn", "lstm", "gru")
+# The recurrent cells, each with the name of its Keras layer: the one list of them.
+CELLS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +153,7 @@ def register(spec: TaskSpec) -> TaskSpec:
     if spec.variant_of is not None and spec.variant_of not in _REGISTRY:
         raise ValueError(f"task {spec.name!r}: variant of unknown task {spec.variant_of!r}")
     if spec.model.cell not in CELLS:
-        raise ValueError(f"task {spec.name!r}: cell must be one of {CELLS}, got {spec.model.cell!r}")
+        raise ValueError(f"task {spec.name!r}: cell must be one of {tuple(CELLS)}, got {spec.model.cell!r}")
     if spec.model.activation != "tanh" and spec.model.cell != "simple_rnn":
         raise ValueError(
             f"task {spec.name!r}: only simple_rnn layers may change their activation (LSTM and GRU keep tanh for cuDNN)"

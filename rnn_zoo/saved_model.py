@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
-import tensorflow as tf
-
-from .errors import PresetError, TrainingDivergedError
+from .errors import PresetError
+from .model_state import check_finite_weights, reset_states
 from .outputs import write_export_marker
 from .preprocessing import Preprocessor
 from .registry import get_task
-from .training import reset_states, weights_are_finite
 
 
-def write_saved_model(model: keras.Model, folder, preprocessor: Preprocessor, *, task: str, **details) -> None:
+def write_saved_model(model, folder, preprocessor: Preprocessor, *, task: str, **details) -> None:
     """Write the SavedModel into `folder`: `serve` (human inputs -> dict of human outputs)
     and, for stateful models, `reset_state` to start a new sequence; and its
     `rnn_zoo_export.json` with `details` (provenance)."""
+    import keras
+    import tensorflow as tf
+
     check_finite_weights(model)
     stateful = get_task(task).model.stateful
     serving = preprocessor.serving(model)
@@ -53,12 +53,4 @@ def check_not_inside(path, preset_folder) -> None:
     if out == own or own in out.parents or out in own.parents:
         raise PresetError(
             f"exporting to {path} would overwrite the preset it is made from ({preset_folder}); choose another folder"
-        )
-
-
-def check_finite_weights(model: keras.Model) -> None:
-    """A model whose weights hold NaN or inf (a diverged run) is never saved as if fine."""
-    if not weights_are_finite(model):
-        raise TrainingDivergedError(
-            "the model's weights are not finite (NaN or inf): training diverged; nothing was written"
         )

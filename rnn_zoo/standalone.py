@@ -34,7 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .backend import states_tracked
 from .errors import ExportCheckError, ExportError, MissingExtraError
+from .model_state import reset_states, stateful_rnns
+from .registry import get_task
 
 TOLERANCE = 1e-5
 CHECK_ROWS = 64  # test inputs each export is checked on
@@ -72,8 +75,6 @@ def require(format_name: str) -> None:
 # -- the standalone twin ---------------------------------------------------------------
 def is_stateful(model) -> bool:
     """Whether a recurrent layer of `model` (or inside a Bidirectional) keeps its state."""
-    from .training import stateful_rnns
-
     return bool(stateful_rnns(model))
 
 
@@ -222,9 +223,6 @@ def keras_reference(model, task_spec, x: np.ndarray, batch: int) -> np.ndarray:
     probabilities where it outputs logits. The model's state is reset afterwards."""
     import keras
 
-    from .backend import states_tracked
-    from .training import reset_states
-
     reset_states(model)
     try:
         # predict_on_batch runs a compiled graph: an eager call steps a long masked loop in
@@ -276,8 +274,6 @@ def write_standalone(
     model inputs, or random ones when None). Returns the check's record for the metadata."""
     from importlib.metadata import version
 
-    from .registry import get_task
-
     require(format_name)
     spec, fmt = get_task(task), FORMATS[format_name]
     twin = standalone_twin(model, spec)
@@ -314,24 +310,31 @@ def write_standalone(
             f"{difference:.3g} (more than {TOLERANCE:g}) on {source}; nothing was written"
         )
 
-    shapes = [[batch, *t.shape[1:]] for t in twin.inputs], [[batch, *t.shape[1:]] for t in twin.outputs]
-    client = {
-        "task": task,
-        "format": format_name,
-        "file": fmt.filename,
-        "inputs": [
-            {"name": n, "shape": s, "dtype": str(t.dtype)} for n, s, t in zip(input_names, shapes[0], twin.inputs)
-        ],
-        "outputs": [{"name": n, "shape": s, "dtype": "float32"} for n, s in zip(output_names, shapes[1])],
-        "classes": preprocessor.classes,
-        "preprocessor": preprocessor.standalone_config(),
-    }
-    text = json.dumps(client, indent=1, ensure_ascii=False)
-    (folder / PREPROCESSING_FILE).write_text(text + "\n", encoding="utf-8")
+    client = _client_spec(twin, preprocessor, task=task, fmt=fmt, names=(input_names, output_names), batch=batch)
+    (folder / PREPROCESSING_FILE).write_text(json.dumps(client, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return {
         "runtime": f"{fmt.runtime} {version(fmt.runtime)}",
         "inputs": source,
         "rows": int(len(x)),
         "max_abs_difference": difference,
         "tolerance": TOLERANCE,
+    }
+
+
+def _client_spec(twin, preprocessor, *, task: str, fmt: FileFormat, names, batch: int | None) -> dict:
+    """The JSON beside a standalone file: its inputs and outputs (names, shapes, dtypes), the
+    class names, and the preprocessing state a client needs to make its inputs."""
+    input_names, output_names = names
+    in_shapes = [[batch, *t.shape[1:]] for t in twin.inputs]
+    out_shapes = [[batch, *t.shape[1:]] for t in twin.outputs]
+    return {
+        "task": task,
+        "format": fmt.name,
+        "file": fmt.filename,
+        "inputs": [
+            {"name": n, "shape": s, "dtype": str(t.dtype)} for n, s, t in zip(input_names, in_shapes, twin.inputs)
+        ],
+        "outputs": [{"name": n, "shape": s, "dtype": "float32"} for n, s in zip(output_names, out_shapes)],
+        "classes": preprocessor.classes,
+        "preprocessor": preprocessor.standalone_config(),
     }

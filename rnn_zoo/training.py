@@ -14,14 +14,19 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from .backend import states_tracked
+from .classical import classical_scores
 from .data import TaskData
+from .data.loading import check_seed, load_task_data
 from .distributed import check_strategy
 from .distributed import start as start_cluster
 from .errors import InvalidOverrideError, TrainingDivergedError
-from .registry import get_task
+from .model_state import local_copy, reset_states, weights_are_finite
+from .models import build, compile_model, resolve
+from .preset_files import save_preset
+from .provenance import preset_metadata
+from .registry import TaskSpec, get_task
 
 
 @dataclasses.dataclass
@@ -55,22 +60,12 @@ class TrainResult:
     def classical(self) -> dict[str, Any]:
         """The family's classical model (scikit-learn or closed form), fitted on this run's
         training split only and scored on its test split: {"name", "settings", metric: value}."""
-        from .classical import classical_scores
-
         return classical_scores(self.data)
 
     def metadata(self) -> dict[str, Any]:
         """The preset metadata of this run: spec, seed, metrics beside the baseline's,
         dataset and terms, versions, date, the command that reproduces it."""
-        from .presets import preset_metadata
-
         return preset_metadata(self)
-
-    def to_preset(self):
-        """This run as a `Preset` (model, preprocessor, metadata), in memory."""
-        from .presets import Preset
-
-        return Preset(self.model, self.preprocessor, self.metadata())
 
     def save_preset(self, folder, *, overwrite: bool = False):
         """Write this run as a preset folder, loadable with `rnn_zoo.load_preset(folder)`.
@@ -78,7 +73,7 @@ class TrainResult:
         In a distributed run only process 0 writes (the others return at once)."""
         if not self.writes:
             return Path(folder)
-        return self.to_preset().save(folder, overwrite=overwrite)
+        return save_preset(folder, self.model, self.preprocessor, self.metadata(), overwrite=overwrite)
 
     @property
     def writes(self) -> bool:
@@ -114,26 +109,13 @@ MAX_STEPS_PER_EXECUTION = 32
 def set_seed(seed: int) -> None:
     """Seed Python, numpy and TensorFlow, and make TF ops deterministic, so that two CPU
     runs with the same seed give identical results."""
+    import tensorflow as tf  # the input pipelines are tf.data on every backend
+
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
 
-def stateful_rnns(model: keras.Model) -> list:
-    """The recurrent layers of `model` that keep their state (both halves of a Bidirectional)."""
-    return [
-        rnn
-        for layer in model.layers
-        for rnn in (getattr(layer, "forward_layer", layer), getattr(layer, "backward_layer", None))
-        if getattr(rnn, "stateful", False)
-    ]
-
-
-def reset_states(model: keras.Model) -> None:
-    for rnn in stateful_rnns(model):
-        rnn.reset_state()
-
-
-def _one_iterator(dataset: tf.data.Dataset, batches: int) -> tuple[tf.data.Dataset, int | None]:
+def _one_iterator(dataset, batches: int) -> tuple[Any, int | None]:
     """(dataset, steps per pass) for `fit`. A one-batch dataset (the letters tasks) is
     repeated with 1 step per pass, so that `fit` keeps one iterator: a fresh one each epoch
     costs more than the tiny step itself. Others keep Keras's default (None)."""
@@ -169,8 +151,6 @@ def check_run_settings(*, epochs, batch_size, seed, max_train_samples, verbose) 
     for key, value in (("epochs", epochs), ("batch_size", batch_size), ("max_train_samples", max_train_samples)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
             raise InvalidOverrideError(f"{key} must be a positive whole number, got {value!r}")
-    from . import check_seed
-
     check_seed(seed)
     if verbose not in (0, 1, 2, "auto") or isinstance(verbose, bool):
         raise InvalidOverrideError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
@@ -221,10 +201,6 @@ def claim_checkpoint_dir(folder, run: dict) -> None:
     marker.write_text(json.dumps(record) + "\n")
 
 
-def weights_are_finite(model: keras.Model) -> bool:
-    return all(np.isfinite(w).all() for w in model.get_weights())
-
-
 def check_converged(name: str, model: keras.Model, history: dict, metrics: dict) -> None:
     """A TrainingDivergedError when the loss, the weights or the test metrics are not finite."""
     losses = history.get("loss", [])
@@ -245,6 +221,180 @@ class ResetStatesEachEpoch(keras.callbacks.Callback):
         reset_states(self.model)
 
 
+@dataclasses.dataclass
+class _Run:
+    """One call of `train`, its settings checked and completed with the task's defaults."""
+
+    name: str
+    spec: TaskSpec
+    epochs: int
+    batch_size: int
+    seed: int
+    overrides: dict[str, Any]
+    max_train_samples: int | None
+    data_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    checkpoint_dir: Any = None
+    strategy: Any = None  # a tf.distribute strategy
+    distributed: bool = False
+    steps_per_execution: int | None = None
+    cluster: Any = None  # a distributed run's `rnn_zoo.distributed.Cluster`, once joined
+
+    @property
+    def scope(self):
+        """The distribution scope the model is built in, if any."""
+        return self.strategy or (self.cluster.distribution if self.cluster is not None else None)
+
+
+def _checked_run(name: str, epochs, batch_size, seed, max_train_samples, verbose, **settings) -> _Run:
+    """The run's settings, each checked before any work starts (loading, building, fitting)."""
+    spec = get_task(name)
+    check_run_settings(
+        epochs=epochs, batch_size=batch_size, seed=seed, max_train_samples=max_train_samples, verbose=verbose
+    )
+    resolve(spec, settings["overrides"])
+    epochs = spec.train.epochs if epochs is None else epochs
+    batch_size = spec.train.batch_size if batch_size is None else batch_size
+    return _Run(name, spec, epochs, batch_size, seed, max_train_samples=max_train_samples, **settings)
+
+
+def _check_distribution(run: _Run) -> None:
+    """A run is on one device, under one tf.distribute strategy, or distributed; never both,
+    and a stateful task only on one device, with its batch of one. (Before any work.)"""
+    name, strategy, distributed = run.name, run.strategy, run.distributed
+    if distributed and run.checkpoint_dir is not None:
+        raise InvalidOverrideError(
+            "checkpoint_dir cannot be used with distributed=True: Keras's BackupAndRestore "
+            "has no process 0, so every process would write and delete the same folder"
+        )
+    if strategy is not None and distributed:
+        raise InvalidOverrideError(
+            "give strategy= (TensorFlow, one machine) or distributed=True (JAX, any number of machines), not both"
+        )
+    check_strategy(strategy)
+    given = run.steps_per_execution
+    if given is not None and (isinstance(given, bool) or not isinstance(given, int) or given < 1):
+        raise InvalidOverrideError(f"steps_per_execution must be a positive int, got {given!r}")
+    if given is not None and given > 1 and strategy is not None:
+        raise InvalidOverrideError(
+            "steps_per_execution > 1 fails under a tf.distribute strategy in Keras 3.15; "
+            "leave it at its default (1 with a strategy)"
+        )
+    if run.spec.model.stateful:
+        if strategy is not None or distributed:
+            raise InvalidOverrideError(f"task {name!r} is stateful: its state cannot be split across replicas")
+        if run.batch_size != 1:
+            raise InvalidOverrideError(
+                f"task {name!r} is stateful and trains on one unbroken curve: batch_size must be 1, "
+                f"got {run.batch_size}"
+            )
+
+
+def _join_cluster(run: _Run) -> None:
+    """A distributed run joins its cluster, before any JAX work (set_seed included): JAX
+    picks its CPU collectives when it starts."""
+    if not run.distributed:
+        return
+    run.cluster = start_cluster()
+    if run.batch_size % run.cluster.num_devices:
+        raise InvalidOverrideError(
+            f"batch_size {run.batch_size} must be a multiple of the cluster's "
+            f"{run.cluster.num_devices} devices: every global batch is split evenly between them"
+        )
+
+
+def _run_data(run: _Run, data_dir) -> TaskData:
+    """The run's data (a slice of it with `max_train_samples`), its checkpoint folder claimed."""
+    data = load_task_data(run.name, data_dir=data_dir, seed=run.seed, **run.data_options)
+    if run.max_train_samples is not None:
+        data = data.head(run.max_train_samples)
+    if run.checkpoint_dir is not None:
+        settings = ("epochs", "batch_size", "max_train_samples", "data_options", "overrides")
+        record = {"task": run.name, "seed": run.seed, **{key: getattr(run, key) for key in settings}}
+        claim_checkpoint_dir(run.checkpoint_dir, {**record, "data_source": data.source})
+    if tuple(data.x_train.shape[1:]) != run.spec.input_shape:
+        raise InvalidOverrideError(
+            f"the data options give inputs of shape {tuple(data.x_train.shape[1:])}, but task {run.name!r} "
+            f"models take {run.spec.input_shape}; register a task with that input shape instead"
+        )
+    if run.spec.model.stateful:
+        run.overrides.setdefault("batch_size", run.batch_size)
+    return data
+
+
+def _fit_inputs(run: _Run, data: TaskData, validate: bool) -> tuple[Any, dict, int]:
+    """(training dataset, `fit` options, steps per epoch)."""
+    whole_batches = run.cluster is not None
+    train_ds, test_ds = data.datasets(run.batch_size, seed=run.seed, whole_batches=whole_batches)
+    steps = data.steps_per_epoch(run.batch_size, whole_batches=whole_batches)
+    if steps == 0:
+        raise InvalidOverrideError(
+            f"{len(data.x_train)} training samples fill no batch of {run.batch_size}: give a smaller batch_size"
+        )
+    fit_options = {}
+    if not run.spec.model.stateful:
+        train_ds, fit_options["steps_per_epoch"] = _one_iterator(train_ds, steps)
+        # (A stateful model validated between epochs would carry the test curve's state on;
+        # a distributed one would split the validation pass between processes too.)
+        if validate and run.cluster is None:
+            fit_options["validation_data"], fit_options["validation_steps"] = _one_iterator(
+                test_ds, data.test_batches(run.batch_size)
+            )
+    return train_ds, fit_options, steps
+
+
+def _compiled_model(run: _Run, data: TaskData, steps: int):
+    """The task's model, built in the run's distribution scope and compiled for `steps` a pass."""
+    steps_per_execution = run.steps_per_execution
+    if steps_per_execution is None:
+        # Keras 3.15's multi-step loop fails under MirroredStrategy ("You must feed a value
+        # for placeholder tensor"), so a distributed run keeps one step per call.
+        steps_per_execution = 1 if run.strategy is not None else min(steps, MAX_STEPS_PER_EXECUTION)
+    with run.scope.scope() if run.scope is not None else contextlib.nullcontext():
+        # Sizes that depend on the data (the SMS vocabulary of this split) come from its preprocessor.
+        model = build(run.name, preprocessor=data.preprocessor, compile=False, **run.overrides)
+        train_spec = resolve(run.spec, run.overrides)[1]
+        compile_model(model, train_spec, total_steps=run.epochs * steps, steps_per_execution=steps_per_execution)
+    return model
+
+
+def _run_callbacks(run: _Run, callbacks, verbose, steps: int) -> tuple[list, Any]:
+    """(the callbacks `fit` gets, the verbosity it gets): the user's, then the zoo's."""
+    callbacks = [*(callbacks or []), keras.callbacks.TerminateOnNaN()]
+    if run.spec.model.stateful:
+        callbacks.append(ResetStatesEachEpoch())
+    if run.checkpoint_dir is not None:
+        callbacks.append(keras.callbacks.BackupAndRestore(str(run.checkpoint_dir)))
+    if verbose == 2:  # one line per epoch (Keras writes two)
+        return [*callbacks, EpochLines()], 0
+    if steps == 1 and verbose in (1, "auto"):
+        # An epoch of one tiny step (the letters tasks): one bar over the epochs, not one per epoch.
+        return [*callbacks, EpochProgressBar()], 0
+    return callbacks, verbose
+
+
+def _fit(run: _Run, model, train_ds, fit_options: dict, callbacks, verbose) -> tuple[Any, dict, float]:
+    """(the trained model, its history, the wall time of `fit`). A distributed run's model
+    comes back as a local copy: every process holds a whole replica, which then evaluates,
+    predicts and saves with no collective, the same on every process."""
+    start = time.perf_counter()
+    with run.scope.scope() if run.cluster is not None else contextlib.nullcontext(), states_tracked(model):
+        # shuffle=False: the pipeline shuffles (and a stateful task's order matters).
+        history = model.fit(
+            train_ds, epochs=run.epochs, verbose=verbose, callbacks=callbacks, shuffle=False, **fit_options
+        )
+    wall = time.perf_counter() - start
+    model = local_copy(model) if run.cluster is not None else model
+    return model, {k: [float(v) for v in vs] for k, vs in history.history.items()}, wall
+
+
+def samples_per_second(data: TaskData, batch_size: int, epochs: int, wall_time_s: float, **batching) -> float:
+    """Training samples per second: the samples of one epoch (less a tail that fills no
+    batch, where the data drops it; `batching` as `TaskData.steps_per_epoch` takes it),
+    times the epochs run, over the wall time; 0 without a time."""
+    steps = data.steps_per_epoch(batch_size, **batching)
+    return min(len(data.x_train), steps * batch_size) * epochs / wall_time_s if wall_time_s > 0 else 0.0
+
+
 def train(
     name: str,
     *,
@@ -253,9 +403,9 @@ def train(
     data_dir=None,
     seed: int = 0,
     checkpoint_dir=None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy=None,
     verbose: int | str = "auto",
-    callbacks: list[keras.callbacks.Callback] | None = None,
+    callbacks: list | None = None,
     data_options: dict[str, Any] | None = None,
     max_train_samples: int | None = None,
     validate: bool = True,
@@ -266,172 +416,51 @@ def train(
     """Build task `name` (with `overrides`, see `rnn_zoo.build`), fit it on its training
     data, validating on the test data each epoch, and evaluate it beside its baseline.
 
-    Defaults reproduce the tutorial (epochs, batch size, optimizer). `checkpoint_dir`
-    makes the run resumable (a killed run restarts from its last finished epoch);
-    `strategy` is a tf.distribute strategy whose scope builds the model (TensorFlow, one
-    machine); `distributed=True` trains data-parallel over the processes and machines that
-    the KERAS_DISTRIBUTION_* variables describe (JAX; see `rnn_zoo.distributed`): every
-    process runs the same call and gets the same result (its `model` an uncompiled copy of
-    the trained weights), per-epoch validation is off, and only process 0's `save_preset`
-    and `export` write;
-    `max_train_samples` trains on the first samples only (a quick run on a slice);
-    `validate=False` skips the per-epoch test pass (the curves), not the final evaluation;
-    `steps_per_execution` is how many training steps run in one compiled call (default:
-    the whole epoch, at most 32): larger saves Python overhead per step, but batch-level
-    callbacks and the progress bar then see one batch per call. With a cosine `lr_schedule`,
-    an optimizer instance passed as an override is copied with the schedule built in; the
-    copy, `result.model.optimizer`, is the one that trains."""
-    from . import build, load_task_data
-    from .models import compile_model, resolve
-
-    spec = get_task(name)
-    # Every setting is checked before any work starts (loading, building, fitting).
-    check_run_settings(
-        epochs=epochs, batch_size=batch_size, seed=seed, max_train_samples=max_train_samples, verbose=verbose
-    )
-    resolve(spec, overrides)
-    batch_size = spec.train.batch_size if batch_size is None else batch_size
-    epochs = spec.train.epochs if epochs is None else epochs
-    if distributed and checkpoint_dir is not None:
-        raise InvalidOverrideError(
-            "checkpoint_dir cannot be used with distributed=True: Keras's BackupAndRestore "
-            "has no process 0, so every process would write and delete the same folder"
-        )
-    if strategy is not None and distributed:
-        raise InvalidOverrideError(
-            "give strategy= (TensorFlow, one machine) or distributed=True (JAX, any number of machines), not both"
-        )
-    check_strategy(strategy)
-    if spec.model.stateful:
-        if strategy is not None or distributed:
-            raise InvalidOverrideError(f"task {name!r} is stateful: its state cannot be split across replicas")
-        if batch_size != 1:
-            raise InvalidOverrideError(
-                f"task {name!r} is stateful and trains on one unbroken curve: batch_size must be 1, got {batch_size}"
-            )
-    given = steps_per_execution
-    if given is not None and (isinstance(given, bool) or not isinstance(given, int) or given < 1):
-        raise InvalidOverrideError(f"steps_per_execution must be a positive int, got {steps_per_execution!r}")
-    if steps_per_execution is not None and steps_per_execution > 1 and strategy is not None:
-        raise InvalidOverrideError(
-            "steps_per_execution > 1 fails under a tf.distribute strategy in Keras 3.15; "
-            "leave it at its default (1 with a strategy)"
-        )
-    # Before any JAX work (set_seed included): JAX picks its CPU collectives when it starts.
-    cluster = start_cluster() if distributed else None
-    if cluster is not None and batch_size % cluster.num_devices:
-        raise InvalidOverrideError(
-            f"batch_size {batch_size} must be a multiple of the cluster's "
-            f"{cluster.num_devices} devices: every global batch is split evenly between them"
-        )
+    Defaults reproduce the tutorial. `checkpoint_dir` makes the run resumable (a killed run
+    restarts from its last finished epoch); `strategy`: a tf.distribute strategy (TensorFlow,
+    one machine); `distributed=True`: data-parallel over the processes that the
+    KERAS_DISTRIBUTION_* variables describe (JAX; see `rnn_zoo.distributed`), where only
+    process 0's `save_preset` and `export` write; `max_train_samples`: train on the first
+    samples only; `validate=False` skips the per-epoch test pass; `steps_per_execution`:
+    training steps per compiled call (default: the epoch, at most 32). A cosine
+    `lr_schedule` copies an optimizer instance given as an override with the schedule in."""
+    run = _checked_run(name, epochs, batch_size, seed, max_train_samples, verbose, overrides=overrides)
+    run.data_options, run.checkpoint_dir, run.strategy = dict(data_options or {}), checkpoint_dir, strategy
+    run.distributed, run.steps_per_execution = distributed, steps_per_execution
+    _check_distribution(run)
+    _join_cluster(run)
     set_seed(seed)
-    data = load_task_data(name, data_dir=data_dir, seed=seed, **(data_options or {}))
-    if max_train_samples is not None:
-        data = data.head(max_train_samples)
-    if checkpoint_dir is not None:
-        claim_checkpoint_dir(
-            checkpoint_dir,
-            dict(
-                task=name,
-                seed=seed,
-                epochs=epochs,
-                batch_size=batch_size,
-                max_train_samples=max_train_samples,
-                data_source=data.source,
-                data_options=data_options or {},
-                overrides=overrides,
-            ),
-        )
-    if tuple(data.x_train.shape[1:]) != spec.input_shape:
-        raise InvalidOverrideError(
-            f"the data options give inputs of shape {tuple(data.x_train.shape[1:])}, but task {name!r} "
-            f"models take {spec.input_shape}; register a task with that input shape instead"
-        )
-    if spec.model.stateful:
-        overrides.setdefault("batch_size", batch_size)
-    whole_batches = cluster is not None
-    train_ds, test_ds = data.datasets(batch_size, seed=seed, whole_batches=whole_batches)
-    steps = data.steps_per_epoch(batch_size, whole_batches=whole_batches)
-    if steps == 0:
-        raise InvalidOverrideError(
-            f"{len(data.x_train)} training samples fill no batch of {batch_size}: give a smaller batch_size"
-        )
-    validate = validate and cluster is None  # a validation pass would be split between processes too
-    if steps_per_execution is None:
-        # Keras 3.15's multi-step loop fails under MirroredStrategy ("You must feed a value
-        # for placeholder tensor"), so a distributed run keeps one step per call.
-        steps_per_execution = 1 if strategy is not None else min(steps, MAX_STEPS_PER_EXECUTION)
-    fit_options = {}
-    if not spec.model.stateful:
-        train_ds, fit_options["steps_per_epoch"] = _one_iterator(train_ds, steps)
-        # (A stateful model validated between epochs would carry the test curve's state on.)
-        if validate:
-            fit_options["validation_data"], fit_options["validation_steps"] = _one_iterator(
-                test_ds, data.test_batches(batch_size)
-            )
-    scope = strategy or (cluster.distribution if cluster is not None else None)
-    with scope.scope() if scope is not None else contextlib.nullcontext():
-        # Sizes that depend on the data (the SMS vocabulary of this split) come from its preprocessor.
-        model = build(name, preprocessor=data.preprocessor, compile=False, **overrides)
-        compile_model(
-            model, resolve(spec, overrides)[1], total_steps=epochs * steps, steps_per_execution=steps_per_execution
-        )
-    callbacks = [*(callbacks or []), keras.callbacks.TerminateOnNaN()]
-    if spec.model.stateful:
-        callbacks.append(ResetStatesEachEpoch())
-    if checkpoint_dir is not None:
-        callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoint_dir)))
-    if verbose == 2:  # one line per epoch (Keras writes two)
-        callbacks.append(EpochLines())
-        verbose = 0
-    elif steps == 1 and verbose in (1, "auto"):
-        # An epoch of one tiny step (the letters tasks): one bar over the epochs, not one per epoch.
-        callbacks.append(EpochProgressBar())
-        verbose = 0
-    start = time.perf_counter()
-    with scope.scope() if cluster is not None else contextlib.nullcontext(), states_tracked(model):
-        history = model.fit(
-            train_ds,
-            epochs=epochs,
-            verbose=verbose,
-            callbacks=callbacks,
-            shuffle=False,  # the pipeline shuffles (and a stateful task's order matters)
-            **fit_options,
-        )
-    wall = time.perf_counter() - start
-    if cluster is not None:
-        # Every process holds a whole replica: a local copy evaluates, predicts and saves
-        # with no collective, the same on every process.
-        model = local_copy(model)
-    history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-    epochs_run = len(history.get("loss", []))
+    data = _run_data(run, data_dir)
+    train_ds, fit_options, steps = _fit_inputs(run, data, validate)
+    model = _compiled_model(run, data, steps)
+    callbacks, verbose = _run_callbacks(run, callbacks, verbose, steps)
+    model, history, wall = _fit(run, model, train_ds, fit_options, callbacks, verbose)
     metrics = evaluate(model, name, data=data)
     check_converged(name, model, history, metrics)
+    return _result(run, data, model, history, metrics, wall)
+
+
+def _result(run: _Run, data: TaskData, model, history: dict, metrics: dict, wall: float) -> TrainResult:
+    epochs_run = len(history.get("loss", []))
+    whole_batches = run.cluster is not None
     return TrainResult(
-        task=name,
+        task=run.name,
         model=model,
         data=data,
         history=history,
         metrics=metrics,
         baseline=data.baseline_scores(),
         baseline_name=data.baseline_name,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        overrides=overrides,
+        epochs=run.epochs,
+        batch_size=run.batch_size,
+        seed=run.seed,
+        overrides=run.overrides,
         wall_time_s=wall,
-        samples_per_s=min(len(data.x_train), steps * batch_size) * epochs_run / max(wall, 1e-9),
-        data_options=dict(data_options or {}),
-        max_train_samples=max_train_samples,
-        cluster=cluster,
+        samples_per_s=samples_per_second(data, run.batch_size, epochs_run, wall, whole_batches=whole_batches),
+        data_options=run.data_options,
+        max_train_samples=run.max_train_samples,
+        cluster=run.cluster,
     )
-
-
-def local_copy(model: keras.Model) -> keras.Model:
-    """An uncompiled model of `model`'s architecture and weights, outside any distribution."""
-    copy = type(model).from_config(model.get_config())
-    copy.set_weights([np.asarray(w) for w in model.get_weights()])
-    return copy
 
 
 def predict_test(model: keras.Model, data: TaskData) -> np.ndarray:
@@ -464,8 +493,6 @@ def evaluate(
     Pass `data` (from `load_task_data`), or the `preprocessor` the model was trained with
     (a preset's, `result.preprocessor`), so that the test split is encoded as in training;
     without either, the preprocessing is fitted again on the split of `seed`."""
-    from . import load_task_data
-
     if data is None:
         data = load_task_data(name, data_dir=data_dir, seed=seed, preprocessor=preprocessor, **data_options)
     return data.score(predict_test(model, data))

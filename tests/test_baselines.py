@@ -11,11 +11,11 @@ import pytest
 
 import rnn_zoo
 from rnn_zoo.backtest import diebold_mariano, forecast_errors, pooled_errors, walk_forward
-from rnn_zoo.bench import significance, verdict
 from rnn_zoo.classical import classical_scores, fit_classical
 from rnn_zoo.registry import Goal
 from rnn_zoo.tasks.sine import learned_response
 from rnn_zoo.tasks.stock import load_stock, return_lags
+from tools.reports import significance, verdict
 
 
 def _scrambled(value, rng):

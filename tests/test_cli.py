@@ -1,6 +1,7 @@
 """The `rnn-zoo` command: train -> predict end to end, and one-line errors with exit code 2."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -213,3 +214,92 @@ def test_console_script_lists_the_registry():
     assert lines[0].split() == ["name", "family", "cell", "parameters", "preset", "(test)", "data"]
     assert [line.split()[0] for line in lines[1:]] == rnn_zoo.list_tasks("stock_*")
     assert "98,741" in proc.stdout  # stock_lstm's reference parameter count
+
+
+USER_COMMANDS = ["list", "info", "train", "evaluate", "export", "predict"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.backend_free
+def test_help_lists_exactly_the_user_commands(capsys):
+    import re
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    commands = out.split("positional arguments:", 1)[1].split("options:", 1)[0]
+    assert re.findall(r"^ {4}([a-z][\w-]*)", commands, re.M) == USER_COMMANDS
+    with pytest.raises(SystemExit) as done:  # the maintainers' tools are not user commands
+        main(["bench"])
+    assert done.value.code == 2 and "invalid choice: 'bench'" in capsys.readouterr().err
+
+
+@pytest.mark.backend_free
+def test_the_package_leaves_the_tools_out():
+    import setuptools
+
+    assert 'include = ["rnn_zoo*"]' in (ROOT / "pyproject.toml").read_text()  # what the wheel and sdist pack
+    packed = setuptools.find_packages(where=str(ROOT), include=["rnn_zoo*"])
+    assert "rnn_zoo" in packed and not [p for p in packed if p.split(".")[0] != "rnn_zoo"]
+    assert "tools" in setuptools.find_packages(where=str(ROOT), exclude=["tests*", "build*"])  # it is a package
+
+
+@pytest.mark.parametrize("module", ["tools.bench", "tools.make_presets", "tools.speed", "tools.latency"])
+@pytest.mark.backend_free
+def test_each_tool_runs_as_a_module_from_the_checkout(module):
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=environ
+    )
+    assert done.returncode == 0 and done.stdout.startswith(f"usage: python -m {module} "), done.stderr
+    assert "--no-readme" in done.stdout and done.stderr == ""
+
+
+def tool_run(capsys, tool, *argv):
+    code = tool.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.backend_free
+def test_tool_mistakes_exit_2_with_one_line(capsys, tmp_path, monkeypatch):
+    import importlib.util
+
+    from tools import bench, latency, make_presets
+    from tools.speed import benchmark as speed
+
+    mistakes = [
+        (bench, ["--tasks", "nothing*", "--no-readme"], "tools.bench: error: no task matches 'nothing*'"),
+        (bench, ["--seeds", "0,x", "--no-readme"], "--seeds expects comma-separated integers"),
+        (latency, ["--tasks", "nothing*", "--no-readme"], "tools.latency: error: no task matches 'nothing*'"),
+        (make_presets, ["--tasks", "nothing*", "--no-readme"], "tools.make_presets: error: no task matches"),
+        (
+            speed,
+            ["--repeats", "0", "--no-readme"],
+            "--repeats must be at least 1" if importlib.util.find_spec("torch") else "pip install torch",
+        ),
+    ]
+    for tool, argv, message in mistakes:
+        code, _, err = tool_run(capsys, tool, *argv)
+        assert code == 2 and message in err and err.count("\n") == 1, err
+    with pytest.raises(SystemExit) as done:  # a flag of the results benchmark, not of the speed one
+        speed.main(["--quick"])
+    assert done.value.code == 2 and "unrecognized arguments: --quick" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)  # no README.md here: the tables cannot be rewritten
+    for tool, module in ((bench, "tools.bench"), (make_presets, "tools.make_presets"), (speed, "tools.speed")):
+        code, _, err = tool_run(capsys, tool, "--tasks", "nothing*")
+        assert code == 2 and f"run `python -m {module}` from the repository root" in err and err.count("\n") == 1
+
+
+@pytest.mark.backend_free
+def test_make_presets_writes_into_the_checkout_only(capsys, tmp_path, monkeypatch):
+    from rnn_zoo.shipped import SHIPPED_DIR
+    from tools import make_presets
+
+    assert make_presets.PRESETS_DIR == SHIPPED_DIR.resolve() == ROOT / "rnn_zoo" / "pretrained"
+    # An rnn_zoo imported from elsewhere (installed non-editable: site-packages) is refused before any training.
+    monkeypatch.setattr(make_presets, "PRESETS_DIR", tmp_path / "checkout" / "rnn_zoo" / "pretrained")
+    code, _, err = tool_run(capsys, make_presets, "--tasks", "letters_4pre1", "--no-readme")
+    assert code == 2 and "not this checkout's" in err and err.count("\n") == 1
+    assert not (tmp_path / "checkout").exists()

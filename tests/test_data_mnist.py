@@ -7,7 +7,7 @@ import pytest
 from fixtures import write_idx, write_mnist_idx
 
 import rnn_zoo
-from rnn_zoo.data.formats import read_idx
+from rnn_zoo.tasks.mnist import read_idx
 
 pytestmark = pytest.mark.backend_free  # readers only (the models: test_data_feeds_models.py)
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 from conftest import fast_per_family
 
 import rnn_zoo
+import rnn_zoo.tf_writer
 from rnn_zoo.outputs import atomic_directory
 from rnn_zoo.training import reset_states
 
@@ -151,26 +152,26 @@ def test_atomic_directory_refuses_a_file(tmp_path):
 @pytest.mark.skipif(rnn_zoo.backend.name() == "tensorflow", reason="on TensorFlow the exports are written in process")
 def test_one_tensorflow_writer_serves_the_exports_and_a_dead_one_is_replaced(tmp_path):
     preset = rnn_zoo.load_preset("letters_4pre1")
-    preset.export(tmp_path / "a")
-    writer = rnn_zoo.backend._WRITER.pid
+    rnn_zoo.export(preset, tmp_path / "a")
+    writer = rnn_zoo.tf_writer._WRITER.pid
     assert writer is not None
-    preset.export(tmp_path / "b", format="onnx")
-    assert rnn_zoo.backend._WRITER.pid == writer  # TensorFlow started once for both
+    rnn_zoo.export(preset, tmp_path / "b", format="onnx")
+    assert rnn_zoo.tf_writer._WRITER.pid == writer  # TensorFlow started once for both
     os.kill(writer, signal.SIGKILL)
-    path = preset.export(tmp_path / "c")
-    assert rnn_zoo.backend._WRITER.pid not in (None, writer)
+    path = rnn_zoo.export(preset, tmp_path / "c")
+    assert rnn_zoo.tf_writer._WRITER.pid not in (None, writer)
     serve = tf.saved_model.load(str(path)).signatures["serve"]
     assert serve(text=tf.constant(["abcd"]))["prediction"].numpy()[0] == b"e"
 
 
 @pytest.mark.skipif(rnn_zoo.backend.name() == "tensorflow", reason="on TensorFlow the exports are written in process")
 def test_a_writer_that_dies_on_a_request_fails_it_in_one_line_and_the_next_export_works(tmp_path):
-    writer = rnn_zoo.backend._WRITER
+    writer = rnn_zoo.tf_writer._WRITER
     broken = tmp_path / "handover"
     broken.mkdir()
-    (broken / rnn_zoo.backend.REQUEST_FILE).write_text("{not json")  # the writer takes it, then dies on it
+    (broken / rnn_zoo.tf_writer.REQUEST_FILE).write_text("{not json")  # the writer takes it, then dies on it
     failure = writer.write(broken)
     assert failure.startswith("it stopped with exit status 1; its last line: ") and "JSONDecodeError" in failure
     assert writer.pid is None and not (broken / rnn_zoo.backend.ANSWER_FILE).exists()
-    path = rnn_zoo.load_preset("letters_4pre1").export(tmp_path / "next")
+    path = rnn_zoo.export(rnn_zoo.load_preset("letters_4pre1"), tmp_path / "next")
     assert "serve" in tf.saved_model.load(str(path)).signatures

@@ -59,7 +59,7 @@ def test_an_export_never_replaces_a_trained_preset(tmp_path, capsys):
     assert one_line_error(err, code) and "holds an rnn_zoo preset; refusing to replace it with an export" in err
     assert (trained / "model.keras").is_file()
     with pytest.raises(OutputExistsError, match="holds an rnn_zoo export"):
-        rnn_zoo.load_preset("letters_4pre1").save(rnn_zoo.load_preset("letters_4pre1").export(tmp_path / "e"))
+        rnn_zoo.load_preset("letters_4pre1").save(rnn_zoo.export(rnn_zoo.load_preset("letters_4pre1"), tmp_path / "e"))
 
 
 @pytest.mark.backend_free
@@ -119,7 +119,7 @@ def test_a_folder_of_the_user_with_a_metadata_json_is_not_a_zoo_output(tmp_path)
     mine.mkdir()
     (mine / "metadata.json").write_text(json.dumps({"task": "classification"}))
     with pytest.raises(OutputExistsError, match="not an rnn_zoo output"):
-        rnn_zoo.load_preset("letters_4pre1").export(mine)
+        rnn_zoo.export(rnn_zoo.load_preset("letters_4pre1"), mine)
     assert (mine / "metadata.json").is_file()
 
 
@@ -208,7 +208,7 @@ def test_a_model_with_non_finite_weights_is_never_saved(tmp_path):
     weights = preset.model.get_weights()
     preset.model.set_weights([w * np.nan for w in weights])
     with pytest.raises(TrainingDivergedError, match="weights are not finite"):
-        preset.export(tmp_path / "export")
+        rnn_zoo.export(preset, tmp_path / "export")
     with pytest.raises(TrainingDivergedError, match="weights are not finite"):
         preset.save(tmp_path / "preset")
     assert list(tmp_path.iterdir()) == []
@@ -269,7 +269,7 @@ def test_negative_numbers_are_inputs_not_options(capsys):
 def test_predict_runs_only_presets(tmp_path, capsys):
     """A SavedModel runs its own graph (a crafted one can read and write files), so
     `predict --model` takes only a preset, whose Keras file loads in safe mode."""
-    exported = rnn_zoo.load_preset("letters_4pre1").export(tmp_path / "savedmodel")
+    exported = rnn_zoo.export(rnn_zoo.load_preset("letters_4pre1"), tmp_path / "savedmodel")
     code, _, err = run(capsys, "predict", "letters_4pre1", "abcd", "--model", str(exported))
     assert one_line_error(err, code) and "not an rnn_zoo preset" in err
 
@@ -289,7 +289,7 @@ def test_unsafe_keras_file_is_refused(tmp_path):
 
 @pytest.mark.backend_free
 def test_sms_reader_accepts_a_bom_and_any_line_ends(tmp_path):
-    from rnn_zoo.data.formats import read_sms_collection
+    from rnn_zoo.tasks.sms import read_sms_collection
 
     text = "\n".join(SMS_LINES)
     for name, raw in (
@@ -354,7 +354,6 @@ def _cli(*argv, **env):
         (["train", "letters_4pre1", "--epochs", "abc"], "invalid int value: 'abc'"),
         (["no_such_command"], "invalid choice: 'no_such_command'"),
         (["predict", "sine_regression", "-inf,1"], "expected 10 numbers"),
-        (["bench", "--tasks", "nothing*", "--no-readme"], "no task matches 'nothing*'"),
         (["list", "nothing*"], "no task matches 'nothing*'"),
     ],
 )

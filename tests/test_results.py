@@ -1,4 +1,4 @@
-"""results/results.json, written by `rnn-zoo bench`: every task has a row that meets its goals."""
+"""results/results.json, written by `python -m tools.bench`: every task has a row that meets its goals."""
 
 import json
 from pathlib import Path
@@ -7,8 +7,8 @@ import pytest
 
 import rnn_zoo
 from rnn_zoo.backtest import forecast_errors, pooled_errors
-from rnn_zoo.bench import BACKTEST_END, BACKTEST_START, README_END, README_START, backtest_table, results_table
 from rnn_zoo.registry import Goal
+from tools.bench import BACKTEST_END, BACKTEST_START, README_END, README_START, backtest_table, results_table
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "results.json"
@@ -16,7 +16,7 @@ RESULTS = ROOT / "results" / "results.json"
 
 @pytest.fixture(scope="module")
 def results():
-    assert RESULTS.is_file(), "run `rnn-zoo bench` to produce results/results.json"
+    assert RESULTS.is_file(), "run `python -m tools.bench` to produce results/results.json"
     return json.loads(RESULTS.read_text())
 
 
@@ -30,7 +30,7 @@ def test_a_full_run_over_three_seeds(results):
 @pytest.mark.backend_free
 def test_every_task_has_a_row_meeting_its_goals(results, name):
     rows = {row["task"]: row for row in results["rows"]}
-    assert name in rows, f"{name} has no row in results.json: rerun `rnn-zoo bench`"
+    assert name in rows, f"{name} has no row in results.json: rerun `python -m tools.bench`"
     row, spec = rows[name], rnn_zoo.get_task(name)
     assert row["metric"] in row["summary"] and row["metric"] in row["baseline"] and row["metric"] in row["classical"]
     assert row["settings"]["epochs"] == spec.train.epochs and row["settings"]["batch_size"] == spec.train.batch_size
@@ -95,7 +95,8 @@ def test_goal_checks():
 
 
 def test_quick_benchmark_writes_rows_and_a_table(tiny_data_dir, tmp_path):
-    from rnn_zoo.bench import run_benchmark, update_readme
+    from tools.bench import run_benchmark
+    from tools.reports import update_readme
 
     out = tmp_path / "quick.json"
     results = run_benchmark(
@@ -108,6 +109,6 @@ def test_quick_benchmark_writes_rows_and_a_table(tiny_data_dir, tmp_path):
     assert row["classical"]["name"] and set(row["classical"]) - {"name"} == set(row["summary"])
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nrest\n")
-    update_readme(readme, results_table(results))
+    update_readme(readme, results_table(results), start=README_START, end=README_END)
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("rest\n") and "`sms_spam_rnn`" in text and "old" not in text

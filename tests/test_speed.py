@@ -17,7 +17,7 @@ SPEED = ROOT / "results" / "speed.json"
 
 def _torch_trainer(name, data):
     pytest.importorskip("torch")
-    from rnn_zoo.speed.measure import torch_trainer
+    from tools.speed.measure import torch_trainer
 
     return torch_trainer(name, data, seed=0, epochs=1)
 
@@ -51,7 +51,7 @@ def test_torch_optimizer_takes_the_keras_defaults(optimizer):
     torch = pytest.importorskip("torch")
     from rnn_zoo.models import OPTIMIZERS
     from rnn_zoo.registry import TrainSpec
-    from rnn_zoo.speed.torch_models import make_optimizer
+    from tools.speed.torch_models import make_optimizer
 
     keras_config = OPTIMIZERS[optimizer](learning_rate=0.01).get_config()
     spec = TrainSpec(optimizer=optimizer, learning_rate=0.01, loss="mse", epochs=1, batch_size=1)
@@ -84,8 +84,8 @@ def test_torch_equivalent_skips_padding_like_the_keras_mask(tiny_data_dir):
 @pytest.mark.slow
 def test_speed_benchmark_runs_for_real_and_writes_its_tables(tmp_path):
     pytest.importorskip("torch")
-    from rnn_zoo.bench import update_readme
-    from rnn_zoo.speed.benchmark import README_END, README_START, run_speed_benchmark, speed_tables
+    from tools.reports import update_readme
+    from tools.speed.benchmark import README_END, README_START, run_speed_benchmark, speed_tables
 
     out = tmp_path / "speed.json"
     results = run_speed_benchmark(
@@ -112,7 +112,7 @@ def test_speed_benchmark_runs_for_real_and_writes_its_tables(tmp_path):
         update_readme(readme, speed_tables(results), start=README_START, end=README_END)
         assert "`letters_1pre1`" in readme.read_text() and "old" not in readme.read_text()
     else:  # the JAX table sits beside TensorFlow's, from the published TensorFlow run
-        from rnn_zoo.speed.benchmark import backend_tables
+        from tools.speed.benchmark import backend_tables
 
         assert "`letters_1pre1`" in backend_tables(results, json.loads(SPEED.read_text()))
 
@@ -120,13 +120,13 @@ def test_speed_benchmark_runs_for_real_and_writes_its_tables(tmp_path):
 @pytest.fixture(scope="module")
 def speed():
     if not SPEED.is_file():
-        pytest.fail("results/speed.json is missing: run `rnn-zoo bench --speed`")
+        pytest.fail("results/speed.json is missing: run `python -m tools.speed`")
     return json.loads(SPEED.read_text())
 
 
 # Registered after the published speed run (issue 13). A speed run keeps only rows timed on
 # one machine, and the one available since had another kernel build, so these wait for the
-# next full run of `rnn-zoo bench --speed` (issue 15 redoes the tables for both backends).
+# next full run of `python -m tools.speed` (issue 15 redoes the tables for both backends).
 NOT_YET_TIMED = {"sine_regression_linear", "sin_to_cos_linear", "sms_spam_symbols"}
 
 
@@ -149,7 +149,7 @@ def test_published_speed_run_covers_every_task_with_three_repetitions(speed):
 
 @pytest.mark.backend_free
 def test_readme_speed_tables_are_the_ones_generated_from_speed_json(speed):
-    from rnn_zoo.speed.benchmark import README_END, README_START, speed_tables
+    from tools.speed.benchmark import README_END, README_START, speed_tables
 
     readme = (ROOT / "README.md").read_text()
     assert readme.split(README_START, 1)[1].split(README_END, 1)[0].strip() == speed_tables(speed)
@@ -157,10 +157,10 @@ def test_readme_speed_tables_are_the_ones_generated_from_speed_json(speed):
 
 @pytest.mark.backend_free
 def test_published_jax_run_covers_every_task_and_its_readme_table_is_generated(speed):
-    from rnn_zoo.speed.benchmark import JAX_README_END, JAX_README_START, backend_tables
+    from tools.speed.benchmark import JAX_README_END, JAX_README_START, backend_tables
 
     jax_file = ROOT / "results" / "speed_jax.json"
-    assert jax_file.is_file(), "results/speed_jax.json is missing: run `KERAS_BACKEND=jax rnn-zoo bench --speed`"
+    assert jax_file.is_file(), "results/speed_jax.json is missing: run `KERAS_BACKEND=jax python -m tools.speed`"
     jax_run = json.loads(jax_file.read_text())
     assert jax_run["machine"]["keras_backend"] == "jax" and jax_run["settings"]["repeats"] >= 3
     assert [row["task"] for row in jax_run["training"]] == rnn_zoo.list_tasks()

@@ -29,8 +29,8 @@ def exports(tmp_path_factory, tiny_data_dir):
     def export(name, format_name):
         if (name, format_name) not in made:
             folder = tmp_path_factory.mktemp("standalone") / f"{name}-{format_name}"
-            made[name, format_name] = rnn_zoo.load_preset(name).export(
-                folder, format=format_name, data_dir=tiny_data_dir
+            made[name, format_name] = rnn_zoo.export(
+                rnn_zoo.load_preset(name), folder, format=format_name, data_dir=tiny_data_dir
             )
         return made[name, format_name]
 
@@ -118,7 +118,7 @@ def test_sin_to_cos_state_is_an_input_and_an_output(format_name, exports):
 def test_an_export_that_differs_from_keras_is_refused_and_nothing_is_written(tmp_path, monkeypatch, tiny_data_dir):
     monkeypatch.setattr(standalone, "TOLERANCE", -1.0)  # no file can pass: every difference is >= 0
     with pytest.raises(ExportCheckError, match="differ from the Keras model's .* nothing was written"):
-        rnn_zoo.load_preset("sine_regression").export(tmp_path / "out", format="onnx", data_dir=tiny_data_dir)
+        rnn_zoo.export(rnn_zoo.load_preset("sine_regression"), tmp_path / "out", format="onnx", data_dir=tiny_data_dir)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -134,8 +134,8 @@ def test_export_checks_a_trained_model_on_its_own_data_and_refuses_a_bad_format(
 
 def test_without_data_the_check_uses_random_inputs_and_says_so(tmp_path):
     # The stock CSV has no public download: without a local copy, the data can never be found.
-    folder = rnn_zoo.load_preset("stock_gru_returns").export(
-        tmp_path / "stock", format="onnx", data_dir=tmp_path / "none"
+    folder = rnn_zoo.export(
+        rnn_zoo.load_preset("stock_gru_returns"), tmp_path / "stock", format="onnx", data_dir=tmp_path / "none"
     )
     check = json.loads((folder / EXPORT_MARKER).read_text())["check"]
     assert check["inputs"] == "64 random inputs (the task's data was not found)"
@@ -254,7 +254,7 @@ def test_a_model_that_is_not_a_zoo_model_is_refused_in_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_latency_benchmark_times_every_format_of_a_task(tmp_path):
-    from rnn_zoo.speed.latency import PATHS, run_latency_benchmark
+    from tools.speed.latency import PATHS, run_latency_benchmark
 
     results = run_latency_benchmark(
         "letters_1pre1", rounds=1, out=tmp_path / "latency.json", readme=None, log=lambda line: None
@@ -267,7 +267,7 @@ def test_latency_benchmark_times_every_format_of_a_task(tmp_path):
 
 @pytest.mark.backend_free
 def test_readme_latency_table_is_generated_from_the_results_of_every_task():
-    from rnn_zoo.speed.latency import README_END, README_START, latency_table
+    from tools.speed.latency import README_END, README_START, latency_table
 
     results = json.loads((README.parent / "results" / "latency.json").read_text())
     assert [row["task"] for row in results["rows"]] == rnn_zoo.list_tasks()

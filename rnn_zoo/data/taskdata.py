@@ -8,10 +8,12 @@ messages); the preprocessing state itself (codec, scaler, vocabulary) is the fam
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
+from ..plots import plot_confusion, plot_series
 from ..preprocessing import Preprocessor
 from .pipeline import interleave_streams, make_dataset
 
@@ -106,6 +108,13 @@ class TaskData:
         argument name; test samples repeat when `n` exceeds the test set."""
         raise NotImplementedError
 
+    def plot_predictions(self, y_pred: np.ndarray, folder: Path, *, title: str) -> Path:
+        """The family's figure of the model's test outputs, saved in `folder`; by default the
+        first test targets against the outputs."""
+        n = min(200, len(self.y_test))  # a readable stretch of the test set
+        series = {"true": np.ravel(self.y_test[:n]), "predicted": np.ravel(y_pred[:n])}
+        return plot_series(series, folder / "predictions.png", title=f"{title}: first test targets", ylabel="value")
+
     def _test_rows(self, n: int, available: int | None = None) -> np.ndarray:
         return np.arange(n) % (available or len(self.x_test))
 
@@ -125,6 +134,10 @@ class ClassificationData(TaskData):
 
     def score(self, y_pred):
         return {"accuracy": float(np.mean(np.argmax(y_pred, -1) == self.y_test))}
+
+    def plot_predictions(self, y_pred, folder, *, title):
+        """The confusion matrix of the test set."""
+        return plot_confusion(self.y_test, y_pred.argmax(-1), self.class_names, folder / "confusion.png", title=title)
 
     def baseline_predictions(self):
         # Ties go to the lowest class id; with every class equally frequent (the letters

@@ -7,6 +7,8 @@ import string
 
 import numpy as np
 
+from ..backend import tf_call
+from ..classical import ClassicalModel
 from ..data import ClassificationData, Preprocessor, Serving
 from ..errors import DataError
 from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
@@ -24,6 +26,9 @@ class LetterCodec(Preprocessor):
 
     input_name = "text"
     input_description = "a string of letters"
+
+    def parse_input(self, text, shape):
+        return text  # the input is the text itself
 
     def __post_init__(self):
         # The serving graph maps a letter to its id by its code point, so the alphabet must
@@ -72,8 +77,6 @@ class LetterCodec(Preprocessor):
         """Strings of `window` letters -> the next letter and the probabilities."""
         import tensorflow as tf
 
-        from ..backend import tf_call
-
         call = tf_call(model)
 
         size = len(self.alphabet)
@@ -109,7 +112,6 @@ class LetterData(ClassificationData):
         """A lookup table: each training window -> the next letter seen most often after it
         (ties to the lowest id); a window never seen -> the majority class. The training set
         holds every pattern, so the table is exact, as the RNN is meant to become."""
-        from ..classical import ClassicalModel
 
         n_classes = len(self.class_names)
         votes: dict[bytes, np.ndarray] = {}

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import os
+import struct
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ..backend import tf_call
+from ..classical import ClassicalModel
 from ..data import ClassificationData, Preprocessor, RemoteFile, Serving, search_dirs
-from ..data.formats import read_idx, read_mnist_npz
-from ..errors import DataError, DataNotFoundError
+from ..errors import DataError, DataNotFoundError, InputError
 from ..registry import DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 IDX_NAMES = {
@@ -36,6 +40,59 @@ MNIST = DatasetInfo(
     citation="Y. LeCun, C. Cortes, C. J. C. Burges, The MNIST database of handwritten digits",
     url="http://yann.lecun.com/exdb/mnist/",
 )
+
+
+# -- the file formats: IDX (gzipped or not) and Keras's mnist.npz --------------------------
+_IDX_UBYTE = 0x08
+
+
+def read_idx(path: Path, *, ndim: int) -> np.ndarray:
+    """An IDX file of unsigned bytes (optionally gzipped) as a uint8 array.
+
+    The magic number is 0x0000 0x08 ndim (2051 for images, 2049 for labels); the payload
+    must hold exactly the product of the dimensions."""
+    try:
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: cannot read IDX data ({e})") from None
+    if len(raw) < 4 + 4 * ndim:
+        raise DataError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
+    magic = struct.unpack(">I", raw[:4])[0]
+    if magic != (_IDX_UBYTE << 8 | ndim):
+        raise DataError(
+            f"{path}: bad IDX magic number {magic}; expected {_IDX_UBYTE << 8 | ndim} "
+            f"(unsigned bytes, {ndim} dimension(s))"
+        )
+    dims = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
+    payload = raw[4 + 4 * ndim :]
+    if len(payload) != int(np.prod(dims)):
+        raise DataError(f"{path}: header says shape {dims} ({int(np.prod(dims))} bytes) but holds {len(payload)}")
+    return np.frombuffer(payload, dtype=np.uint8).reshape(dims)
+
+
+def read_mnist_npz(path: Path) -> dict[str, np.ndarray]:
+    """Keras' mnist.npz: x_train, y_train, x_test, y_test."""
+    keys = ("x_train", "y_train", "x_test", "y_test")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in keys if k not in npz.files]
+            if missing:
+                raise DataError(f"{path}: missing arrays {missing}; expected {list(keys)}")
+            arrays = {k: npz[k] for k in keys}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        if isinstance(e, DataError):
+            raise
+        raise DataError(f"{path}: not a readable mnist.npz ({e})") from None
+    # Keras' layout holds raw uint8 pixels; scaled floats would be divided by 255 twice.
+    for key in ("x_train", "x_test"):
+        if arrays[key].dtype != np.uint8:
+            raise DataError(
+                f"{path}: {key} holds {arrays[key].dtype} pixels; expected uint8 values 0-255 "
+                "(the Keras mnist.npz layout, not images already scaled)"
+            )
+    return arrays
 
 
 def _idx_path(folder, stem):
@@ -102,6 +159,31 @@ class PixelScaler(Preprocessor):
     input_name = "images"
     input_description = "a grey image"
 
+    def parse_input(self, text, shape):
+        """The path of an image file (PNG, JPEG, GIF, BMP) or a .npy array."""
+        path = Path(text)
+        if not path.is_file():
+            raise InputError(f"no image file {text}")
+        if path.suffix == ".npy":
+            try:
+                image = np.load(path, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as e:
+                raise InputError(f"{text} is not a readable .npy array ({e})") from None
+        else:
+            import tensorflow as tf
+
+            try:
+                image = tf.io.decode_image(path.read_bytes(), channels=1, expand_animations=False).numpy()[..., 0]
+            except tf.errors.InvalidArgumentError:
+                raise InputError(f"{text} is not a PNG, JPEG, GIF or BMP image (or a .npy array)") from None
+        if image.shape != tuple(shape):
+            raise InputError(
+                f"{text}: image of shape {image.shape}; expected {tuple(shape)} (grey, white digit on black)"
+            )
+        if image.dtype != np.uint8:
+            raise InputError(f"{text}: pixels of type {image.dtype}; expected uint8 values 0-255")
+        return image
+
     @property
     def input_shape(self):
         return (self.height, self.width)
@@ -122,8 +204,6 @@ class PixelScaler(Preprocessor):
         """uint8 images (0 = black background) -> the digit and the probabilities."""
         import tensorflow as tf
 
-        from ..backend import tf_call
-
         call = tf_call(model)
 
         def serve(images):
@@ -143,8 +223,6 @@ class MnistData(ClassificationData):
         chosen on the last `HOLDOUT` training images (fitted on the others), then the model
         is refitted on the whole training split."""
         from sklearn.linear_model import LogisticRegression
-
-        from ..classical import ClassicalModel
 
         x, y = self.x_train.reshape(len(self.x_train), -1), self.y_train
         holdout = min(self.HOLDOUT, len(x) // 5)

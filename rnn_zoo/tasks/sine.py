@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 
+from ..backend import tf_call
+from ..classical import ClassicalModel
 from ..data import Preprocessor, RegressionData, Serving
 from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
@@ -33,8 +35,6 @@ class SineWindow(Preprocessor):
         stateful model's batch size is fixed; its state carries from call to call and the
         export's `reset_state` endpoint starts a new curve."""
         import tensorflow as tf
-
-        from ..backend import tf_call
 
         call = tf_call(model)
 
@@ -95,8 +95,6 @@ class SineData(RegressionData):
         last two inputs, so this model is exact up to float32 rounding of the data."""
         from sklearn.linear_model import LinearRegression
 
-        from ..classical import ClassicalModel
-
         model = LinearRegression().fit(self.x_train[..., 0].astype(np.float64), self.y_train[:, 0])
 
         def predict(data):
@@ -127,8 +125,6 @@ class SinToCosData(RegressionData):
         (cos(h) sin(x) - sin(x - h)) / sin(h): a two-tap linear filter is exact. The first
         test point's previous input is the last training one, as the RNN's state carries it."""
         from sklearn.linear_model import LinearRegression
-
-        from ..classical import ClassicalModel
 
         stream = self.x_train.reshape(-1).astype(np.float64)
         model = LinearRegression().fit(np.stack([stream[1:], stream[:-1]], 1), self.y_train.reshape(-1)[1:])

@@ -6,13 +6,16 @@ import collections
 import dataclasses
 import re
 import string
+import warnings
+import zipfile
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
+from ..backend import tf_call
+from ..classical import ClassicalModel
 from ..data import ClassificationData, Preprocessor, RemoteFile, Serving, find_file, make_dataset, search_dirs
-from ..data.formats import read_sms_collection
 from ..errors import DataError, DataNotFoundError, PresetError
 from ..registry import DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
@@ -47,6 +50,47 @@ ASCII_LOWER = str.maketrans(LOWERCASED, LOWERCASED.lower())
 SPACE = " \t\n\r\f\v"
 SYMBOL = rf"([^a-z0{SPACE}])"  # after lowercasing and digits -> "0": any other character
 SYMBOL_STEPS = ((SYMBOL, r" \1 "), (r"([a-z])0", r"\1 0"), (r"0([a-z])", r"0 \1"))
+
+
+# -- the file format: the UCI SMS Spam Collection -----------------------------------------
+SMS_LABELS = ("ham", "spam")
+
+
+def read_sms_collection(path: Path, member: str = "SMSSpamCollection"):
+    """(labels, texts) from the UCI file ("ham"/"spam", a tab, the message per line), or
+    from the UCI zip holding it. Lines with no tab or another label are rejected with the
+    line named; blank lines are skipped; lines with an empty message are skipped with a
+    warning (there is nothing to classify)."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                raw = zf.read(member)
+        else:
+            raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")  # a byte order mark, as some editors save, is not part of line 1
+    except KeyError:
+        raise DataError(f"{path}: the zip holds no {member!r}") from None
+    except (OSError, zipfile.BadZipFile, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: not a readable UTF-8 SMS collection ({e})") from None
+    # Line ends: LF (the UCI file), CRLF (Windows) and a lone CR (old Mac) all end a line.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    labels, texts, empty = [], [], []
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        label, tab, message = line.partition("\t")
+        if not tab or label not in SMS_LABELS:
+            raise DataError(f"{path}:{lineno}: expected 'ham' or 'spam', a tab, then the message; got {line[:60]!r}")
+        if not message.strip():
+            empty.append(lineno)
+            continue
+        labels.append(label)
+        texts.append(message)
+    if empty:
+        warnings.warn(f"{path}: skipped {len(empty)} empty message(s) on line(s) {empty[:5]}", stacklevel=3)
+    if not texts:
+        raise DataError(f"{path}: no messages found")
+    return labels, texts
 
 
 def _dropped(digit_symbol: bool) -> str:
@@ -129,6 +173,13 @@ class SmsVocabulary(Preprocessor):
         check_tokens(self.tokens, self.digit_symbol)
 
     input_name = "text"
+
+    def parse_input(self, text, shape):
+        return text  # the input is the text itself
+
+    def format_output(self, output):
+        return f"{output['prediction']}\t{output['spam_probability']:.4f}"
+
     input_description = "a message"
     VOCABULARY_FILE: ClassVar[str] = "vocabulary.txt"
 
@@ -147,7 +198,7 @@ class SmsVocabulary(Preprocessor):
 
     @property
     def classes(self):
-        return ["ham", "spam"]
+        return list(SMS_LABELS)
 
     def model_sizes(self):
         return {"vocab_size": self.vocab_size}
@@ -199,8 +250,6 @@ class SmsVocabulary(Preprocessor):
         the vocabulary lookup and the padding of `encode` run inside the graph."""
         import tensorflow as tf
 
-        from ..backend import tf_call
-
         call = tf_call(model)
 
         table = tf.lookup.StaticHashTable(
@@ -227,7 +276,7 @@ class SmsVocabulary(Preprocessor):
             # A message with no word left is one OOV id, as in `encode_texts`.
             ids = tf.concat([tf.where(ids[:, :1] == 0, 1, ids[:, :1]), ids[:, 1:]], axis=1)
             spam = tf.nn.softmax(call(ids))[:, 1]
-            return {"prediction": tf.where(spam > 0.5, "spam", "ham"), "spam_probability": spam}
+            return {"prediction": tf.where(spam > 0.5, SMS_LABELS[1], SMS_LABELS[0]), "spam_probability": spam}
 
         return Serving(serve, [tf.TensorSpec([None], tf.string, name=self.input_name)], (table,))
 
@@ -277,8 +326,6 @@ class SmsData(ClassificationData):
         from sklearn.model_selection import GridSearchCV, StratifiedKFold
         from sklearn.pipeline import make_pipeline, make_union
         from sklearn.svm import LinearSVC
-
-        from ..classical import ClassicalModel
 
         features = make_union(
             TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2)),
@@ -360,7 +407,7 @@ def load_sms(
     source = _collection_path(path, data_dir)
     labels, texts = read_sms_collection(source)
     texts = np.array(texts, dtype=object)
-    y = np.array([label == "spam" for label in labels], dtype=np.int32)
+    y = np.array([SMS_LABELS.index(label) for label in labels], dtype=np.int32)
     order = np.random.default_rng(seed).permutation(len(texts))
     n_test = round(len(texts) * test_fraction)
     test, train = order[:n_test], order[n_test:]

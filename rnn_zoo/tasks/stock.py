@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ..backend import tf_call
+from ..classical import ClassicalModel, time_series_cv_mse
 from ..data import Preprocessor, RegressionData, Serving, find_file, search_dirs
-from ..data.formats import read_price_csv
 from ..errors import DataError, DataNotFoundError, PresetError
-from ..registry import DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, register
+from ..plots import plot_series
+from ..registry import CELLS, DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, register
 
 SOURCE = "PKU MOOC 'TensorFlow notes' class 6: p38_rnn_stock / p47_LSTM_stock / p56_GRU_stock"
 DEFAULT_FILE = "SH600519.csv"
@@ -30,6 +33,70 @@ There is no public download of this file. Either
     end='2020-04-26').to_csv('{file}'), or
   * pass csv_path= any daily CSV with a date column and a price column
     (e.g. a Yahoo Finance Date/Open/High/Low/Close file with price_column='Open')."""
+
+
+# -- the file format: a daily price CSV ---------------------------------------------------
+# Column names tried, lowercase, when the caller does not name the date column.
+DATE_COLUMNS = ("date", "trade_date", "datetime", "timestamp", "time")
+
+
+def _line_list(rows, limit: int = 5) -> str:
+    # CSV line numbers: 1 is the header, so data row i (0-based) is on line i + 2.
+    lines = [str(i + 2) for i in rows[:limit]]
+    return ", ".join(lines) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def read_price_csv(path: Path, price_column: str = "open", date_column: str | None = None):
+    """(dates, prices) from a daily CSV, oldest first; columns matched by name, ignoring case.
+
+    Rejected with an error naming the lines: unparseable dates, missing or non-numeric or
+    non-positive prices, duplicated dates. Unsorted rows are sorted, with a warning."""
+    import pandas as pd
+
+    try:
+        # No NA guessing: a 'null' or empty price is reported as written, not as nan.
+        frame = pd.read_csv(path, keep_default_na=False)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: not a readable CSV ({e})") from None
+    by_lower = {str(c).strip().lower(): c for c in frame.columns}
+
+    def column(name: str | None, candidates: tuple[str, ...], what: str):
+        for key in (name.lower(),) if name else candidates:
+            if key in by_lower:
+                return by_lower[key]
+        wanted = repr(name) if name else " or ".join(map(repr, candidates))
+        raise DataError(f"{path}: no {what} column named {wanted}; columns are {list(frame.columns)}")
+
+    date_col = column(date_column, DATE_COLUMNS, "date")
+    price_col = column(price_column, (), "price")
+    raw_dates = frame[date_col]
+    if pd.api.types.is_integer_dtype(raw_dates):
+        raw_dates = raw_dates.astype(str)  # 20200424 is a date, not nanoseconds since 1970
+    dates = pd.to_datetime(raw_dates, errors="coerce")
+    bad = np.flatnonzero(dates.isna().to_numpy())
+    if len(bad):
+        raise DataError(f"{path}: unparseable or empty {date_col!r} on line(s) {_line_list(bad)}")
+    prices = pd.to_numeric(frame[price_col], errors="coerce")
+    bad = np.flatnonzero(prices.isna().to_numpy())
+    if len(bad):
+        raise DataError(
+            f"{path}: missing or non-numeric {price_col!r} on line(s) {_line_list(bad)} "
+            f"(first value: {str(frame[price_col].iloc[bad[0]])!r}); drop or fill those rows first"
+        )
+    bad = np.flatnonzero(~np.isfinite(prices.to_numpy(dtype=np.float64)))
+    if len(bad):
+        raise DataError(f"{path}: infinite {price_col!r} on line(s) {_line_list(bad)}; expected finite prices")
+    bad = np.flatnonzero((prices <= 0).to_numpy())
+    if len(bad):
+        raise DataError(f"{path}: non-positive {price_col!r} on line(s) {_line_list(bad)}")
+    bad = np.flatnonzero(dates.duplicated(keep=False).to_numpy())
+    if len(bad):
+        raise DataError(f"{path}: duplicated dates on line(s) {_line_list(bad)}")
+    if not dates.is_monotonic_increasing:
+        warnings.warn(f"{path}: rows are not in date order; sorting them oldest first", stacklevel=3)
+        order = np.argsort(dates.to_numpy(), kind="stable")
+        dates, prices = dates.iloc[order], prices.iloc[order]
+    return dates.to_numpy(), prices.to_numpy(dtype=np.float64)
 
 
 def sliding_windows(series: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,6 +129,13 @@ class PriceData(RegressionData):
         """(true, predicted) next prices on the test windows for "tomorrow = today"."""
         return self.test_prices[self.window :], self.test_prices[self.window - 1 : -1]
 
+    def plot_predictions(self, y_pred, folder, *, title):
+        """The forecast over the test range, beside the real prices and "tomorrow = today"."""
+        true, naive = self.naive_forecast()
+        series = {"real": true, "predicted": self.predicted_prices(y_pred), "tomorrow = today": naive}
+        x = self.dates[-len(true) :]
+        return plot_series(series, folder / "forecast.png", x=x, title=f"{title}: test range", ylabel="price")
+
     def predicted_prices(self, y_pred) -> np.ndarray:
         """Model outputs on the test windows -> forecast prices."""
         return self.preprocessor.predicted_prices(y_pred, self.test_prices[self.window - 1 : -1])
@@ -93,7 +167,6 @@ class PriceData(RegressionData):
         there too. Every candidate is fitted and compared on the same days (from the one after
         the longest lag on), and the winner is refitted on all of those days; its drift can
         therefore differ a little from the backtest's, which averages every training day."""
-        from ..classical import ClassicalModel, time_series_cv_mse
 
         lags = [p for p in self.AR_LAGS if p < self.window]
         x, y, last = return_lags(self.train_prices, max(lags, default=0))
@@ -212,8 +285,6 @@ class PriceScaler(PriceWindows):
         """A window of `window` prices in price units -> the next price in price units."""
         import tensorflow as tf
 
-        from ..backend import tf_call
-
         call = tf_call(model)
 
         scale, offset = self.scale, self.offset
@@ -249,8 +320,6 @@ class ReturnScaler(PriceWindows):
     def serving(self, model):
         """A window of `window` prices in price units -> the next price in price units."""
         import tensorflow as tf
-
-        from ..backend import tf_call
 
         call = tf_call(model)
 
@@ -311,49 +380,11 @@ def load_stock(
     `target` is "level" (the tutorial's scaled price, `PriceScaler`) or "return"
     (`ReturnScaler`). A given `preprocessor` (a preset's) is used as it is, instead of one
     fitted here. `seed` does not change the data."""
-    if target not in _SCALERS:
-        raise DataError(f"target must be 'level' or 'return', got {target!r}")
-    if preprocessor is not None:
-        if type(preprocessor) is not _SCALERS[target]:
-            raise PresetError(
-                f"a {target} model takes a {_SCALERS[target].__name__}, not a {type(preprocessor).__name__}"
-            )
-        window = preprocessor.window
-    for key, value, least in (("forecast_days", forecast_days, 1), ("skip_last", skip_last, 0)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
-            raise DataError(f"{key} must be a whole number >= {least}, got {value!r}")
-    if forecast_days is None and skip_last:
-        raise DataError("skip_last places a walk-forward fold: give forecast_days with it")
-    if forecast_days is not None and test_rows is not None:
-        raise DataError("give test_rows (the tutorial's split) or forecast_days (a walk-forward fold), not both")
+    window = _checked_split_options(target, preprocessor, window, forecast_days, skip_last, test_rows)
     test_rows = 300 if test_rows is None else test_rows
-    if csv_path is not None:
-        path = Path(csv_path).expanduser()
-        if not path.is_file():
-            raise DataNotFoundError(f"price CSV {path} does not exist")
-    else:
-        path = find_file((DEFAULT_FILE,), data_dir)
-        if path is None:
-            dirs = ", ".join(str(d) for d in search_dirs(data_dir))
-            raise DataNotFoundError(_NOT_FOUND.format(file=DEFAULT_FILE, dirs=dirs))
+    path = _price_file(csv_path, data_dir)
     dates, prices = read_price_csv(path, price_column, date_column)
-    if forecast_days is None:
-        if len(prices) - test_rows <= window or test_rows <= window:
-            raise DataError(
-                f"{path}: {len(prices)} rows; need more than {window} training rows and {window} test "
-                f"rows (test_rows={test_rows}, window={window}), i.e. at least {test_rows + window + 1}"
-            )
-        train_end = test_start = len(prices) - test_rows
-        test_end = len(prices)
-    else:
-        test_end = len(prices) - skip_last
-        train_end = test_end - forecast_days
-        test_start = train_end - window
-        if train_end <= window:
-            raise DataError(
-                f"{path}: {len(prices)} rows leave {max(train_end, 0)} training rows before the "
-                f"{forecast_days} forecast days (skip_last={skip_last}); need more than {window}"
-            )
+    train_end, test_start, test_end = _split_rows(path, len(prices), window, test_rows, forecast_days, skip_last)
     train_prices, test_prices = prices[:train_end], prices[test_start:test_end]
     scaler = preprocessor or _SCALERS[target].fit(train_prices, window)
     kind = StockReturnData if target == "return" else StockData
@@ -370,10 +401,64 @@ def load_stock(
     )
 
 
+def _checked_split_options(target, preprocessor, window, forecast_days, skip_last, test_rows) -> int:
+    """`load_stock`'s options checked; returns the window (a given preprocessor's own)."""
+    if target not in _SCALERS:
+        raise DataError(f"target must be 'level' or 'return', got {target!r}")
+    if preprocessor is not None:
+        if type(preprocessor) is not _SCALERS[target]:
+            raise PresetError(
+                f"a {target} model takes a {_SCALERS[target].__name__}, not a {type(preprocessor).__name__}"
+            )
+        window = preprocessor.window
+    for key, value, least in (("forecast_days", forecast_days, 1), ("skip_last", skip_last, 0)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+            raise DataError(f"{key} must be a whole number >= {least}, got {value!r}")
+    if forecast_days is None and skip_last:
+        raise DataError("skip_last places a walk-forward fold: give forecast_days with it")
+    if forecast_days is not None and test_rows is not None:
+        raise DataError("give test_rows (the tutorial's split) or forecast_days (a walk-forward fold), not both")
+    return window
+
+
+def _price_file(csv_path, data_dir) -> Path:
+    """The CSV given, else the default file in the search folders."""
+    if csv_path is not None:
+        path = Path(csv_path).expanduser()
+        if not path.is_file():
+            raise DataNotFoundError(f"price CSV {path} does not exist")
+        return path
+    path = find_file((DEFAULT_FILE,), data_dir)
+    if path is None:
+        dirs = ", ".join(str(d) for d in search_dirs(data_dir))
+        raise DataNotFoundError(_NOT_FOUND.format(file=DEFAULT_FILE, dirs=dirs))
+    return path
+
+
+def _split_rows(path, rows: int, window: int, test_rows: int, forecast_days, skip_last) -> tuple[int, int, int]:
+    """(end of the training rows, start and end of the test rows): the tutorial's split, or
+    a walk-forward fold's."""
+    if forecast_days is None:
+        if rows - test_rows <= window or test_rows <= window:
+            raise DataError(
+                f"{path}: {rows} rows; need more than {window} training rows and {window} test "
+                f"rows (test_rows={test_rows}, window={window}), i.e. at least {test_rows + window + 1}"
+            )
+        return rows - test_rows, rows - test_rows, rows
+    test_end = rows - skip_last
+    train_end = test_end - forecast_days
+    if train_end <= window:
+        raise DataError(
+            f"{path}: {rows} rows leave {max(train_end, 0)} training rows before the "
+            f"{forecast_days} forecast days (skip_last={skip_last}); need more than {window}"
+        )
+    return train_end, train_end - window, test_end
+
+
 _SCALERS = {"level": PriceScaler, "return": ReturnScaler}
 
 
-for _cell, _name in (("simple_rnn", "SimpleRNN"), ("lstm", "LSTM"), ("gru", "GRU")):
+for _cell, _name in CELLS.items():
     register(
         TaskSpec(
             name=f"stock_{_name.lower()}",

@@ -37,7 +37,7 @@ def zoo_training(task: str, *, epochs: int, seed: int, data_dir, max_train_sampl
     default without the per-epoch test pass): (TrainResult, epoch times after the first)."""
     import keras
 
-    from ..training import train
+    from rnn_zoo.training import train
 
     class EpochEnds(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
@@ -68,8 +68,9 @@ def zoo_step_time(result) -> float:
 
 
 def torch_trainer(task: str, data, *, seed: int, epochs: int):
-    from ..models import resolve
-    from ..registry import get_task
+    from rnn_zoo.models import resolve
+    from rnn_zoo.registry import get_task
+
     from .torch_models import TorchTrainer
 
     spec = get_task(task)
@@ -101,8 +102,8 @@ def inference_times(result, *, batch: int = 256) -> dict:
     backend than TensorFlow, the two Keras paths only (its exports are TensorFlow's)."""
     import tensorflow as tf
 
-    from .. import backend
-    from ..exporting import export
+    from rnn_zoo import backend
+    from rnn_zoo.exporting import export
 
     model, data = result.model, result.data
     stateful = data.stateful

@@ -1,21 +1,31 @@
-"""`rnn-zoo bench --speed`: per task, interleaved repetitions of the zoo's training and of
+"""`python -m tools.speed`: per task, interleaved repetitions of the zoo's training and of
 its plain-PyTorch equivalent; then inference paths and import time. Writes
-results/speed.json and the README's speed tables (between their markers)."""
+results/speed.json (results/speed_jax.json on JAX) and the README's speed tables (between
+their markers).
+
+    python -m tools.speed [--tasks PATTERN] [--repeats 5] [--data-dir D] [--out F] [--no-readme]
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import math
 import statistics
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..bench import kept_rows, machine, update_readme, write_results
-from ..errors import UnknownTaskError
-from ..registry import get_task, list_tasks
+from rnn_zoo.errors import UnknownTaskError
+from rnn_zoo.registry import get_task, list_tasks
+
+from ..command import ToolParser, UsageError, log, readme_or_refuse, run_tool
+from ..reports import kept_rows, machine, update_readme, write_results
 from . import measure
 
+MODULE = "tools.speed"
+COMMAND = f"python -m {MODULE}"
 README_START, README_END = "<!-- speed:start -->", "<!-- speed:end -->"
 # The JAX backend's run: its own file (a run keeps rows of one backend) and README section.
 JAX_README_START, JAX_README_END = "<!-- speed-jax:start -->", "<!-- speed-jax:end -->"
@@ -34,59 +44,102 @@ MAX_SAMPLES = 6000
 MIN_TIMED_EPOCHS, MAX_TIMED_EPOCHS, MIN_TIMED_S = 3, 40, 2.0
 TINY_EPOCHS = 100  # one-batch epochs (the letters tasks): the tutorial's 100
 GOAL_RATIO, GOAL_OVERHEAD_MS = 1.0, 2.0
+FRAMEWORKS = ("zoo", "torch")
 
 
 def _median(values):
     return statistics.median(values) if values else None
 
 
-def bench_task(name: str, *, repeats: int, data_dir, log: Callable[[str], None]) -> dict:
-    from .. import backend, load_task_data
-    from ..training import MAX_STEPS_PER_EXECUTION
+@dataclasses.dataclass
+class Timings:
+    """One framework's numbers on one task, a value per repetition."""
+
+    samples_per_s: list[float] = dataclasses.field(default_factory=list)
+    epoch_ms: list[float] = dataclasses.field(default_factory=list)
+    step_ms: list[float] = dataclasses.field(default_factory=list)  # the bare compiled step (one-batch tasks)
+    overhead_ms: list[float] = dataclasses.field(default_factory=list)  # epoch minus bare step
+
+    def add(self, samples_per_s: float, epoch: float, step_s: float | None) -> None:
+        self.samples_per_s.append(samples_per_s)
+        self.epoch_ms.append(epoch * 1e3)
+        if step_s is not None:
+            self.step_ms.append(step_s * 1e3)
+            self.overhead_ms.append((epoch - step_s) * 1e3)
+
+    def summary(self) -> dict:
+        return {
+            "samples_per_s": self.samples_per_s,
+            "median_samples_per_s": _median(self.samples_per_s),
+            "median_epoch_ms": _median(self.epoch_ms),
+        }
+
+
+def calibrated_epochs(name: str, data_dir) -> int:
+    """Epochs per repetition of task `name`: one warm-up, then enough for MIN_TIMED_S seconds
+    of the zoo's training, from one warm-up and one timed epoch of it."""
+    first = measure.zoo_training(name, epochs=2, seed=0, data_dir=data_dir, max_train_samples=MAX_SAMPLES)[1][0]
+    return 1 + min(MAX_TIMED_EPOCHS, max(MIN_TIMED_EPOCHS, math.ceil(MIN_TIMED_S / first)))
+
+
+def time_training(framework: str, name: str, seed: int, *, epochs: int, data_dir, time_step: bool):
+    """One repetition of `framework` ("zoo" or "torch") on task `name`: (the zoo's
+    TrainResult, or None for PyTorch; the timed epochs' seconds; the bare step's seconds,
+    or None unless `time_step`)."""
+    if framework == "zoo":
+        result, times = measure.zoo_training(
+            name, epochs=epochs, seed=seed, data_dir=data_dir, max_train_samples=MAX_SAMPLES
+        )
+        return result, times, measure.zoo_step_time(result) if time_step else None
+    from rnn_zoo import load_task_data
+
+    data = load_task_data(name, data_dir=data_dir, seed=seed).head(MAX_SAMPLES)
+    trainer = measure.torch_trainer(name, data, seed=seed, epochs=epochs)
+    times = measure.torch_training(trainer, epochs=epochs)
+    return None, times, measure.torch_step_time(trainer) if time_step else None
+
+
+def epoch_ms_with_test_pass(name: str, *, epochs: int, repeats: int, data_dir) -> float:
+    """What `rnn_zoo.train(name)` costs per epoch as it is called by default: with the
+    per-epoch test pass the tutorials do (not part of the comparison with PyTorch)."""
+    with_test = [
+        statistics.median(
+            measure.zoo_training(
+                name, epochs=epochs, seed=rep, data_dir=data_dir, max_train_samples=MAX_SAMPLES, validate=True
+            )[1]
+        )
+        for rep in range(repeats)
+    ]
+    return _median(with_test) * 1e3
+
+
+def time_task(name: str, *, repeats: int, data_dir, log: Callable[[str], None]) -> dict:
+    """Task `name`'s row of speed.json: `repeats` interleaved repetitions of the zoo's training
+    and PyTorch's, their ratio; on one-batch tasks the loop's overhead; the inference paths."""
+    from rnn_zoo import backend, load_task_data
+    from rnn_zoo.training import MAX_STEPS_PER_EXECUTION, samples_per_second
 
     spec = get_task(name)
     probe = load_task_data(name, data_dir=data_dir).head(MAX_SAMPLES)
     batch, samples = spec.train.batch_size, len(probe.x_train)
     steps = probe.steps_per_epoch(batch)
-    tiny = steps == 1
     # The bare compiled step is timed through TensorFlow's train_function (JAX's takes the
     # whole training state as arguments): the overhead columns are TensorFlow's only.
-    time_steps = tiny and backend.name() == "tensorflow"
-    if tiny:
-        epochs = TINY_EPOCHS
-    else:  # calibrate: one warm-up and one timed epoch of the zoo
-        first = measure.zoo_training(name, epochs=2, seed=0, data_dir=data_dir, max_train_samples=MAX_SAMPLES)[1][0]
-        epochs = 1 + min(MAX_TIMED_EPOCHS, max(MIN_TIMED_EPOCHS, math.ceil(MIN_TIMED_S / first)))
-    sps = {"zoo": [], "torch": []}
-    epoch_ms = {"zoo": [], "torch": []}
-    overhead = {"zoo": [], "torch": []}
-    step_ms = {"zoo": [], "torch": []}
-    result = None
-    ratios = []
+    time_steps = steps == 1 and backend.name() == "tensorflow"
+    epochs = TINY_EPOCHS if steps == 1 else calibrated_epochs(name, data_dir)
+    timings, ratios, result = {framework: Timings() for framework in FRAMEWORKS}, [], None
     for rep in range(repeats):
         # Alternate who goes first, so that a slow stretch of the machine hits both.
-        for framework in ("zoo", "torch") if rep % 2 == 0 else ("torch", "zoo"):
-            if framework == "zoo":
-                result, times = measure.zoo_training(
-                    name, epochs=epochs, seed=rep, data_dir=data_dir, max_train_samples=MAX_SAMPLES
-                )
-                step = measure.zoo_step_time(result) if time_steps else None
-            else:
-                data = load_task_data(name, data_dir=data_dir, seed=rep).head(MAX_SAMPLES)
-                trainer = measure.torch_trainer(name, data, seed=rep, epochs=epochs)
-                times = measure.torch_training(trainer, epochs=epochs)
-                step = measure.torch_step_time(trainer) if time_steps else None
-            epoch = statistics.median(times)
-            sps[framework].append(samples / epoch)
-            epoch_ms[framework].append(epoch * 1e3)
-            if step is not None:
-                step_ms[framework].append(step * 1e3)
-                overhead[framework].append((epoch - step) * 1e3)
-        ratios.append(sps["zoo"][-1] / sps["torch"][-1])
-        log(
-            f"{name} repetition {rep + 1}/{repeats}: zoo {sps['zoo'][-1]:,.0f} samples/s, "
-            f"PyTorch {sps['torch'][-1]:,.0f} samples/s"
-        )
+        for framework in FRAMEWORKS if rep % 2 == 0 else FRAMEWORKS[::-1]:
+            trained, times, step = time_training(
+                framework, name, rep, epochs=epochs, data_dir=data_dir, time_step=time_steps
+            )
+            result = trained if trained is not None else result
+            epoch = statistics.median(times)  # both frameworks' speed by the rule `train` reports its own by
+            timings[framework].add(samples_per_second(probe, batch, 1, epoch), epoch, step)
+        zoo, torch = timings["zoo"].samples_per_s[-1], timings["torch"].samples_per_s[-1]
+        ratios.append(zoo / torch)
+        log(f"{name} repetition {rep + 1}/{repeats}: zoo {zoo:,.0f} samples/s, PyTorch {torch:,.0f} samples/s")
     row = {
         "task": name,
         "cell": spec.model.cell,
@@ -97,38 +150,50 @@ def bench_task(name: str, *, repeats: int, data_dir, log: Callable[[str], None])
         "zoo_steps_per_execution": min(steps, MAX_STEPS_PER_EXECUTION),
         "epochs_per_repetition": epochs,
         "parameters": result.model.count_params(),
-        "zoo": {
-            "samples_per_s": sps["zoo"],
-            "median_samples_per_s": _median(sps["zoo"]),
-            "median_epoch_ms": _median(epoch_ms["zoo"]),
-        },
-        "torch": {
-            "samples_per_s": sps["torch"],
-            "median_samples_per_s": _median(sps["torch"]),
-            "median_epoch_ms": _median(epoch_ms["torch"]),
-        },
+        **{framework: timings[framework].summary() for framework in FRAMEWORKS},
     }
     row["ratio"] = row["zoo"]["median_samples_per_s"] / row["torch"]["median_samples_per_s"]
     row["ratio_per_repetition"] = ratios  # each from two back-to-back runs
     row["ratio_goal_met"] = row["ratio"] >= GOAL_RATIO
     if time_steps:
-        for framework in ("zoo", "torch"):
-            row[framework]["median_step_ms"] = _median(step_ms[framework])
-            row[framework]["median_overhead_ms_per_epoch"] = _median(overhead[framework])
+        for framework in FRAMEWORKS:
+            row[framework]["median_step_ms"] = _median(timings[framework].step_ms)
+            row[framework]["median_overhead_ms_per_epoch"] = _median(timings[framework].overhead_ms)
         row["overhead_goal_met"] = row["zoo"]["median_overhead_ms_per_epoch"] < GOAL_OVERHEAD_MS
-        # What `rnn_zoo.train(name)` costs per epoch as it is called by default: with the
-        # per-epoch test pass the tutorials do (not part of the comparison with PyTorch).
-        with_test = [
-            statistics.median(
-                measure.zoo_training(
-                    name, epochs=epochs, seed=rep, data_dir=data_dir, max_train_samples=MAX_SAMPLES, validate=True
-                )[1]
-            )
-            for rep in range(repeats)
-        ]
-        row["zoo"]["median_epoch_ms_with_test_pass"] = _median(with_test) * 1e3
+        row["zoo"]["median_epoch_ms_with_test_pass"] = epoch_ms_with_test_pass(
+            name, epochs=epochs, repeats=repeats, data_dir=data_dir
+        )
     row["inference"] = measure.inference_times(result)
     return row
+
+
+def speed_settings(repeats: int) -> dict:
+    return {
+        "repeats": repeats,
+        "max_samples_per_epoch": MAX_SAMPLES,
+        "min_timed_epochs": MIN_TIMED_EPOCHS,
+        "max_timed_epochs": MAX_TIMED_EPOCHS,
+        "min_timed_s": MIN_TIMED_S,
+        "tiny_task_epochs": TINY_EPOCHS,
+        "validate": False,
+        "verbose": 0,
+        "goal_ratio": GOAL_RATIO,
+        "goal_overhead_ms": GOAL_OVERHEAD_MS,
+    }
+
+
+def speed_machine() -> dict:
+    """The machine record, with PyTorch's version and threads, and the Keras backend's when it is not TensorFlow."""
+    import torch
+
+    from rnn_zoo import backend
+
+    record = {**machine(), "torch": torch.__version__, "torch_threads": torch.get_num_threads()}
+    if backend.name() != "tensorflow":
+        import importlib.metadata
+
+        record.update(keras_backend=backend.name(), jax=importlib.metadata.version("jax"))
+    return record
 
 
 def run_speed_benchmark(
@@ -144,45 +209,25 @@ def run_speed_benchmark(
     """Benchmark every task matching `pattern` on the Keras backend in use; rows of other
     tasks already in `out` (default: `results_path(backend)`) are kept. The README tables are
     rewritten once `out` holds every registered task."""
-    import torch
-
-    from .. import backend
-
-    out = out or results_path(backend.name())
+    from rnn_zoo import backend
 
     names = list_tasks(pattern)
     if not names:
         raise UnknownTaskError(f"no task matches {pattern!r}; `rnn-zoo list` shows the tasks")
     if repeats < 3:
         log(f"note: {repeats} repetition(s); the published table uses at least 3")
-    out = Path(out)
-    settings = {
-        "repeats": repeats,
-        "max_samples_per_epoch": MAX_SAMPLES,
-        "min_timed_epochs": MIN_TIMED_EPOCHS,
-        "max_timed_epochs": MAX_TIMED_EPOCHS,
-        "min_timed_s": MIN_TIMED_S,
-        "tiny_task_epochs": TINY_EPOCHS,
-        "validate": False,
-        "verbose": 0,
-        "goal_ratio": GOAL_RATIO,
-        "goal_overhead_ms": GOAL_OVERHEAD_MS,
-    }
-    this_machine = {**machine(), "torch": torch.__version__, "torch_threads": torch.get_num_threads()}
-    if backend.name() != "tensorflow":
-        import importlib.metadata
-
-        this_machine.update(keras_backend=backend.name(), jax=importlib.metadata.version("jax"))
+    out = Path(out or results_path(backend.name()))
+    settings, this_machine = speed_settings(repeats), speed_machine()
     # Keep other tasks' rows only from a run with the same settings on the same machine,
     # so that the file always describes one kind of run.
     rows = kept_rows(out, "training", settings=settings, machine=this_machine)
     for name in names:
         rows[name] = {
-            **bench_task(name, repeats=repeats, data_dir=data_dir, log=log),
+            **time_task(name, repeats=repeats, data_dir=data_dir, log=log),
             "date": datetime.date.today().isoformat(),
         }
     results = {
-        "command": "rnn-zoo bench --speed",
+        "command": COMMAND,
         "date": datetime.date.today().isoformat(),
         "machine": this_machine,
         "settings": settings,
@@ -213,6 +258,14 @@ def _n(value, digits=3):
 
 def _span(values, fmt="{:.2f}") -> str:
     return f"{fmt.format(min(values))} to {fmt.format(max(values))}"
+
+
+def _cell(row: dict) -> str:
+    return ("bi-" if row["bidirectional"] else "") + row["cell"]
+
+
+def _ratio_span(row: dict) -> str:
+    return f"{min(row['ratio_per_repetition']):.2f}–{max(row['ratio_per_repetition']):.2f}"
 
 
 def summary_lines(results: dict) -> list[str]:
@@ -275,11 +328,11 @@ def _ms(value: float) -> str:
     return f"{value:.2f}" if value >= 0.05 else "≈ 0"
 
 
-def speed_tables(results: dict) -> str:
-    """The README's speed section, made from speed.json."""
+def training_table(results: dict) -> list[str]:
+    """The README's training table against PyTorch, with the sentence that reads it first."""
     m, s = results["machine"], results["settings"]
     lines = [
-        f"Measured by `{results['command']}` on {results['date']}: {m['cpu']}, {m['cores']} cores, no GPU; "
+        f"Measured by `{COMMAND}` on {results['date']}: {m['cpu']}, {m['cores']} cores, no GPU; "
         f"TensorFlow {m['tensorflow']}, Keras {m['keras']}, PyTorch {m['torch']} ({m['torch_threads']} threads), "
         f"Python {m['python']}. Medians of {s['repeats']} interleaved repetitions; each times the epochs "
         f"after a warm-up epoch: at least {s['min_timed_epochs']} and {s['min_timed_s']:g} s of the zoo's "
@@ -294,7 +347,6 @@ def speed_tables(results: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["training"]:
-        cell = ("bi-" if row["bidirectional"] else "") + row["cell"]
         overhead = with_test = "—"
         if "overhead_goal_met" in row:
             with_test = f"{row['zoo']['median_epoch_ms_with_test_pass']:.2f}"
@@ -304,16 +356,23 @@ def speed_tables(results: dict) -> str:
                 + ("" if row["overhead_goal_met"] else " (**over**)")
             )
         lines.append(
-            f"| `{row['task']}` | {cell} | {row['batch_size']} × {row['steps_per_epoch']} | "
+            f"| `{row['task']}` | {_cell(row)} | {row['batch_size']} × {row['steps_per_epoch']} | "
             f"{row['epochs_per_repetition'] - 1} | "
             f"{_n(row['zoo']['median_samples_per_s'])} | {_n(row['torch']['median_samples_per_s'])} | "
-            f"{row['ratio']:.2f} | {min(row['ratio_per_repetition']):.2f}–{max(row['ratio_per_repetition']):.2f} | "
+            f"{row['ratio']:.2f} | {_ratio_span(row)} | "
             f"{'met' if row['ratio_goal_met'] else '**not met**'} | {overhead} | {with_test} |"
         )
-    lines += ["", *summary_lines(results)]
-    paths = ("saved_model_serve", "model_predict", "model_predict_on_batch", "tf_function_call")
-    lines += [
-        "",
+    return lines
+
+
+# The ways to run a trained model that the inference table compares (keys of measure.inference_times).
+INFERENCE_PATHS = ("saved_model_serve", "model_predict", "model_predict_on_batch", "tf_function_call")
+
+
+def inference_table(results: dict) -> list[str]:
+    """The README's inference table, between its sentence and the serving summary."""
+    paths = INFERENCE_PATHS
+    lines = [
         "Inference (the same trained models): batch-1 latency in ms, then batch-256 samples/s. `serve` is "
         "the reloaded SavedModel with its pre- and post-processing; the others take model inputs.",
         "",
@@ -329,32 +388,38 @@ def speed_tables(results: dict) -> str:
         lat = [_n(inf[p].get("batch1_latency_ms")) for p in paths]
         thr = [_n(inf[p].get("batch256_samples_per_s")) for p in paths]
         lines.append(f"| `{row['task']}` | " + " | ".join(lat + thr) + " |")
-    lines += ["", serving_summary(rows=results["training"], paths=paths)]
-    imp = results["import"]
+    return [*lines, "", serving_summary(rows=results["training"], paths=paths)]
+
+
+def import_paragraph(imp: dict) -> str:
+    """Import times and the heavy modules each import loads, in words."""
     heavy = {k: ", ".join(v) or "none" for k, v in imp["heavy_modules"].items()}
     extra = set(imp["heavy_modules"]["import_rnn_zoo_training"]) - set(imp["heavy_modules"]["import_tensorflow_keras"])
-    lines += [
-        "",
+    beyond = imp["rnn_zoo_beyond_tensorflow_s"]
+    return (
         f"Import (fresh interpreter, median of {imp['repeats']}): `import rnn_zoo` {imp['import_rnn_zoo_s']:.2f} s, "
         f"loading no heavy module ({heavy['import_rnn_zoo']}; TensorFlow waits until it is needed). "
         f"`import tensorflow, keras` takes {imp['import_tensorflow_keras_s']:.2f} s and itself loads "
         f"{heavy['import_tensorflow_keras']}. `import rnn_zoo.training, rnn_zoo.saved_model` (all that "
         f"training and export need) takes {imp['import_rnn_zoo_training_s']:.2f} s: "
         + (
-            f"{imp['rnn_zoo_beyond_tensorflow_s']:.2f} s beyond TensorFlow's own"
-            if imp["rnn_zoo_beyond_tensorflow_s"] > 0
-            else f"nothing measurable beyond TensorFlow's own (the difference, {imp['rnn_zoo_beyond_tensorflow_s']:.2f} s, "
-            "is run-to-run noise)"
+            f"{beyond:.2f} s beyond TensorFlow's own"
+            if beyond > 0
+            else f"nothing measurable beyond TensorFlow's own (the difference, {beyond:.2f} s, is run-to-run noise)"
         )
-        + ", and it loads "
-        f"{heavy['import_rnn_zoo_training']}"
+        + f", and it loads {heavy['import_rnn_zoo_training']}"
         + (
             f", beyond TensorFlow's: {', '.join(sorted(extra))}."
             if extra
             else ", nothing beyond what TensorFlow loads."
-        ),
-    ]
-    return "\n".join(lines)
+        )
+    )
+
+
+def speed_tables(results: dict) -> str:
+    """The README's speed section, made from speed.json."""
+    lines = [*training_table(results), "", *summary_lines(results), "", *inference_table(results)]
+    return "\n".join([*lines, "", import_paragraph(results["import"])])
 
 
 def backend_tables(jax_results: dict, tf_results: dict) -> str:
@@ -366,7 +431,7 @@ def backend_tables(jax_results: dict, tf_results: dict) -> str:
     tf_rows = {row["task"]: row for row in tf_results["training"]}
     differs = sorted(k for k, v in tf_results["machine"].items() if m.get(k) != v)
     lines = [
-        f"Measured by `KERAS_BACKEND=jax {jax_results['command']}` on {jax_results['date']}: {m['cpu']}, "
+        f"Measured by `KERAS_BACKEND=jax {COMMAND}` on {jax_results['date']}: {m['cpu']}, "
         f"{m['cores']} cores, no GPU; JAX {m['jax']}, Keras {m['keras']}, PyTorch {m['torch']} "
         f"({m['torch_threads']} threads). The same settings as the TensorFlow table: medians of {s['repeats']} "
         "repetitions interleaved with PyTorch. JAX / TensorFlow is (JAX / PyTorch) ÷ (TensorFlow / PyTorch), "
@@ -379,16 +444,15 @@ def backend_tables(jax_results: dict, tf_results: dict) -> str:
     ]
     faster = []
     for row in jax_results["training"]:
-        cell = ("bi-" if row["bidirectional"] else "") + row["cell"]
         tf_row = tf_rows.get(row["task"])
         versus = row["ratio"] / tf_row["ratio"] if tf_row else None
         winner = "—" if versus is None else "JAX" if versus > 1 else "TensorFlow"
         if winner == "JAX":
             faster.append((row["task"], versus))
         lines.append(
-            f"| `{row['task']}` | {cell} | {row['batch_size']} × {row['steps_per_epoch']} | "
+            f"| `{row['task']}` | {_cell(row)} | {row['batch_size']} × {row['steps_per_epoch']} | "
             f"{_n(row['zoo']['median_samples_per_s'])} | {_n(row['torch']['median_samples_per_s'])} | "
-            f"{row['ratio']:.2f} | {min(row['ratio_per_repetition']):.2f}–{max(row['ratio_per_repetition']):.2f} | "
+            f"{row['ratio']:.2f} | {_ratio_span(row)} | "
             + (f"{tf_row['ratio']:.2f} | {versus:.2f} | {winner} |" if tf_row else "— | — | — |")
         )
     jax_wins = [f"`{r['task']}` ({r['ratio']:.2f})" for r in jax_results["training"] if r["ratio_goal_met"]]
@@ -400,3 +464,50 @@ def backend_tables(jax_results: dict, tf_results: dict) -> str:
         f"- JAX faster than PyTorch (ratio ≥ {s['goal_ratio']:g}): {', '.join(jax_wins) or 'none'}.",
     ]
     return "\n".join(lines)
+
+
+def parser() -> ToolParser:
+    p = ToolParser(
+        MODULE,
+        description="Time every task's training against plain PyTorch, and its serving paths; write "
+        "results/speed.json (results/speed_jax.json on JAX) and the README's speed tables (needs torch).",
+    )
+    p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
+    p.add_argument("--repeats", type=int, default=5, help="interleaved repetitions per task (default 5)")
+    p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
+    p.add_argument("--out", help="results file (default: results/speed.json, results/speed_jax.json on JAX)")
+    p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's speed tables")
+    return p
+
+
+def speed(args) -> None:
+    import importlib.util
+
+    readme = readme_or_refuse(COMMAND, no_readme=args.no_readme, holds="the speed tables")
+    if importlib.util.find_spec("torch") is None:
+        raise UsageError(
+            "the speed benchmark compares with PyTorch, which is not installed: "
+            "pip install torch==2.13.0 (a CPU build; benchmark only)"
+        )
+    if args.repeats < 1:
+        raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
+    from rnn_zoo import backend
+
+    out = args.out or results_path(backend.name())
+    results = run_speed_benchmark(
+        args.tasks, repeats=args.repeats, data_dir=args.data_dir, out=out, readme=readme, log=log
+    )
+    slower = [row["task"] for row in results["training"] if not row["ratio_goal_met"]]
+    print(
+        f"wrote {out}: {len(results['training'])} task(s)"
+        + (f"; slower than PyTorch: {', '.join(slower)}" if slower else "")
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return run_tool(MODULE, lambda: speed(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

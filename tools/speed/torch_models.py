@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..registry import ModelSpec, TrainSpec
+from rnn_zoo.registry import ModelSpec, TrainSpec
 
 _CELLS = {"simple_rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 _LOSSES = {

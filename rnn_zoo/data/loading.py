@@ -1,0 +1,67 @@
+"""A task's data by name: its arrays (`load_task_data`) or tf.data pipelines (`load_data`),
+with the seed and the data options checked first."""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from typing import Any
+
+from ..errors import DataError, InvalidOverrideError, RnnZooError
+from ..preprocessing import Preprocessor, check_preprocessor
+from ..registry import get_task
+from .taskdata import TaskData
+
+
+def check_seed(seed) -> None:
+    """Seeds are what numpy and TensorFlow accept: whole numbers from 0 to 2**32 - 1."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise InvalidOverrideError(f"seed must be a whole number from 0 to 4294967295, got {seed!r}")
+
+
+def load_task_data(
+    name: str, *, data_dir=None, seed: int = 0, preprocessor: Preprocessor | None = None, **options: Any
+) -> TaskData:
+    """Task `name`'s data as numpy arrays, with `.preprocessor`, the family's preprocessing
+    state (letter codec, price scaler, vocabulary) fitted on the training split.
+
+    `data_dir` defaults to $RNN_ZOO_DATA, then the user cache; `options` override the
+    task's loader defaults (e.g. csv_path= and price_column= for the stock tasks). A given
+    `preprocessor` (a trained model's) encodes the data instead of one fitted here."""
+    spec = get_task(name)
+    check_seed(seed)
+    if preprocessor is not None:
+        check_preprocessor(spec, preprocessor)
+        options["preprocessor"] = preprocessor
+    params = inspect.signature(spec.loader).parameters
+    valid = sorted(set(params) - {"data_dir", "seed", "preprocessor"})
+    unknown = sorted(set(options) - set(valid) - {"preprocessor"})
+    if unknown:
+        raise InvalidOverrideError(
+            f"unknown data option(s) {unknown} for task {name!r}; valid options: {', '.join(valid) or 'none'}"
+        )
+    try:
+        data = spec.loader(**{**spec.data_options, **options}, data_dir=data_dir, seed=seed)
+    except (TypeError, ValueError, IndexError) as e:
+        if isinstance(e, RnnZooError) or not options:
+            raise
+        given = {k: v for k, v in options.items() if k != "preprocessor"}
+        raise DataError(f"task {name!r}: data options {given} were refused by its loader ({e})") from None
+    for part, x in (("training", data.x_train), ("test", data.x_test)):
+        if len(x) == 0:
+            raise DataError(
+                f"task {name!r}: the {part} split is empty with these data options; nothing could be trained or scored"
+            )
+    return data
+
+
+def load_data(name: str, *, data_dir=None, batch_size: int | None = None, seed: int = 0, **options: Any):
+    """(train_ds, test_ds): batched, cached, prefetched tf.data pipelines of (inputs,
+    targets) that feed `build(name)` directly. Only the training set is shuffled, with
+    `seed`. `batch_size` defaults to the task's. The SMS tasks' vocabulary depends on the
+    split seed: build the model for another seed than 0 with
+    `build(name, preprocessor=load_task_data(name, seed=...).preprocessor)` (`train` does
+    this)."""
+    spec = get_task(name)
+    data = load_task_data(name, data_dir=data_dir, seed=seed, **options)
+    return data.datasets(batch_size or spec.train.batch_size, seed=seed)

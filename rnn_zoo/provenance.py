@@ -1,0 +1,149 @@
+"""A training run's record, as a preset's metadata keeps it: the spec it ran, the versions
+it ran on, a fingerprint of its data, and the command that runs it again."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import platform
+import shlex
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+from ._version import __version__
+from .metrics import primary_metric
+from .preset_files import FORMAT_VERSION
+from .registry import get_task
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_fingerprint(data) -> tuple[str, str]:
+    """(source name, sha256): the data file's own hash when the data came from one plain
+    file (SH600519.csv, SMSSpamCollection, mnist.npz), else the hash of the arrays the
+    model saw (generated data, a zip, IDX files, a TFDS copy). Never a local path."""
+    source = Path(data.source)
+    if data.source != "generated" and source.is_file() and source.suffix != ".zip":
+        return source.name, file_sha256(source)
+    digest = hashlib.sha256()
+    for array in (data.x_train, data.y_train, data.x_test, data.y_test):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return source.name, digest.hexdigest()
+
+
+# The `rnn-zoo train` options that say how a run was made, by the `train` keyword each
+# sets: the command line defines its options from this table, and `reproduce_command`
+# writes a run's command with it.
+TRAIN_FLAGS = {
+    "seed": "--seed",
+    "epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "distributed": "--distributed",
+    "overrides": "--set",
+}
+
+
+def reproduce_command(result) -> str:
+    """The `rnn-zoo train` command line that retrains `result` the same way; the Python
+    call where the command line cannot say it (data options, a slice of the data)."""
+    # A run on another backend is reproduced on that backend (seeds draw differently per backend).
+    env = [] if backend.name() == "tensorflow" else [f"KERAS_BACKEND={backend.name()}"]
+    distributed = getattr(result, "cluster", None) is not None  # the same run on as many devices
+    # (A stateful task's batch_size override is the run's batch size, given already.)
+    overrides = {k: v for k, v in result.overrides.items() if k != "batch_size"}
+    if result.data_options or result.max_train_samples is not None:
+        settings = {key: getattr(result, key) for key in ("seed", "epochs", "batch_size")}
+        settings.update(data_options=_jsonable(result.data_options), max_train_samples=result.max_train_samples)
+        settings.update({"distributed": True} if distributed else {}, **overrides)
+        args = [repr(result.task), *(f"{key}={value!r}" for key, value in settings.items())]
+        return " ".join([*env, f"rnn_zoo.train({', '.join(args)})"])
+    defaults = get_task(result.task).train
+    parts = ["rnn-zoo", "train", result.task, TRAIN_FLAGS["seed"], str(result.seed)]
+    parts += [TRAIN_FLAGS["distributed"]] if distributed else []
+    for key in ("epochs", "batch_size"):
+        if getattr(result, key) != getattr(defaults, key):
+            parts += [TRAIN_FLAGS[key], str(getattr(result, key))]
+    for key, value in overrides.items():
+        parts += [TRAIN_FLAGS["overrides"], f"{key}={value!r}"]
+    return " ".join([*env, shlex.join(parts)])
+
+
+def backend_versions() -> dict:
+    """The Keras backend and its version, where it is not TensorFlow (whose version is always recorded)."""
+    from importlib.metadata import version
+
+    name = backend.name()
+    return {} if name == "tensorflow" else {"keras_backend": name, name: version(name)}
+
+
+def preset_metadata(result, *, headline_metric: str | None = None) -> dict:
+    """The metadata of a training result (`rnn_zoo.TrainResult`)."""
+    import keras
+    import tensorflow as tf
+
+    from .models import resolve, sized_overrides  # (Keras: heavy; this module is read by the command line)
+
+    spec = get_task(result.task)
+    model_spec, train_spec = resolve(spec, sized_overrides(spec, result.preprocessor, result.overrides))
+    train_spec = dataclasses.replace(train_spec, epochs=result.epochs, batch_size=result.batch_size)
+    source_file, sha256 = data_fingerprint(result.data)
+    dataset = {**dataclasses.asdict(spec.dataset), "source_file": source_file, "sha256": sha256}
+    if result.data_options:  # the user's own data: its terms are not the registered dataset's
+        dataset.update(
+            name=f"user data ({source_file}), loaded with data options",
+            license="unknown: data supplied by the user",
+            citation="",
+            url="",
+        )
+    return {
+        "format_version": FORMAT_VERSION,
+        "task": result.task,
+        "family": spec.family,
+        "description": spec.description,
+        "spec": {
+            "model": _jsonable(dataclasses.asdict(model_spec)),
+            "train": _jsonable(dataclasses.asdict(train_spec)),
+            "data_options": _jsonable({**spec.data_options, **result.data_options}),
+        },
+        "data_options": _jsonable(result.data_options),
+        "max_train_samples": result.max_train_samples,
+        "overrides": _jsonable(result.overrides),
+        "seed": result.seed,
+        "epochs": result.epochs,
+        "batch_size": result.batch_size,
+        "parameters": int(result.model.count_params()),
+        "metrics": result.metrics,
+        "baseline": {"name": result.baseline_name, **result.baseline},
+        "headline_metric": headline_metric or primary_metric(spec, result.metrics),
+        "dataset": dataset,
+        "versions": {
+            "rnn_zoo": __version__,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+            **backend_versions(),
+        },
+        "date": datetime.date.today().isoformat(),
+        "command": reproduce_command(result),
+        "training": {"wall_time_s": round(result.wall_time_s, 2), "history": result.history},
+    }
+
+
+def _jsonable(value):
+    """Specs and overrides as JSON values: tuples as lists, other objects by repr."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value) if isinstance(value, Path) else repr(value)

@@ -1,0 +1,79 @@
+"""What the tools' command lines share with `rnn-zoo`'s: a user mistake prints one line on
+stderr and returns 2; a run that diverges, or any other failure, prints a short message and
+returns 1."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+# UsageError is the CLI's: a tool's mistakes read like `rnn-zoo`'s. Importing rnn_zoo.cli
+# also keeps TensorFlow's start-up chatter out of the output (TF_CPP_MIN_LOG_LEVEL).
+from rnn_zoo.cli import UsageError, _import_tensorflow_quietly
+
+README = Path("README.md")  # the tools run from the checkout's root, where the README is
+
+__all__ = ["README", "ToolParser", "UsageError", "log", "readme_or_refuse", "run_tool"]
+
+
+class ToolParser(argparse.ArgumentParser):
+    """argparse for `python -m MODULE`, with its mistakes in one line (no usage block)."""
+
+    def __init__(self, module: str, **kwargs):
+        super().__init__(prog=f"python -m {module}", **kwargs)
+        self.module = module
+
+    def error(self, message):
+        self.exit(2, f"{self.module}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def readme_or_refuse(command: str, *, no_readme: bool, holds: str = "the table") -> Path | None:
+    """The README whose tables a run rewrites (None with --no-readme); a UsageError when the
+    run is not in the checkout's root."""
+    if no_readme:
+        return None
+    if not README.is_file():
+        raise UsageError(f"run `{command}` from the repository root (its README.md holds {holds}), or pass --no-readme")
+    return README
+
+
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def run_tool(module: str, body: Callable[[], None]) -> int:
+    """Run `body` as `rnn_zoo.cli.main` runs a command. Returns 0 done, 2 a user mistake (one
+    line on stderr), 1 anything else (a short message; RNN_ZOO_DEBUG=1 shows the traceback),
+    130 on Ctrl-C."""
+    from rnn_zoo.errors import ExportCheckError, RnnZooError, TrainingDivergedError
+
+    warnings.filterwarnings("ignore", module=r"keras(\.|$)")  # Keras's advice is for its own API users
+    try:
+        _import_tensorflow_quietly()
+        body()
+    except (TrainingDivergedError, ExportCheckError) as e:
+        print(f"{module}: error: {_one_line(e)}", file=sys.stderr)
+        return 1
+    except (UsageError, RnnZooError, OSError) as e:  # OSError: a folder that cannot be written, ...
+        print(f"{module}: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{module}: stopped; nothing half-written was left behind", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if os.environ.get("RNN_ZOO_DEBUG"):
+            raise
+        print(
+            f"{module}: internal error: {type(e).__name__}: {_one_line(e)[:300]} (RNN_ZOO_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
