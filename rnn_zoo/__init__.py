@@ -27,6 +27,7 @@ from .data.loading import check_seed, load_data, load_task_data
 from .errors import (
     DataError,
     DataNotFoundError,
+    InputError,
     InvalidOverrideError,
     PresetError,
     RnnZooError,
@@ -89,4 +90,5 @@ __all__ = [
     "InvalidOverrideError",
     "DataError",
     "DataNotFoundError",
+    "InputError",
 ]

@@ -8,13 +8,13 @@ others walk back from there. Scaling is fitted on each fold's training rows, by 
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 
 import numpy as np
 
 from .classical import fit_classical
+from .data.loading import data_class
 from .errors import InvalidOverrideError
 from .registry import get_task
 from .training import predict_test, train
@@ -106,10 +106,6 @@ def fold_record(fold: int, result) -> dict:
     }
 
 
-# The data options a task's loader takes to walk its series back in time.
-WALK_OPTIONS = ("forecast_days", "skip_last")
-
-
 def walk_forward(
     name: str,
     *,
@@ -124,11 +120,8 @@ def walk_forward(
     every forecast per fold and over all folds. Returns the `backtest` object of the task's
     results row."""
     spec = get_task(name)
-    if not set(WALK_OPTIONS) <= set(inspect.signature(spec.loader).parameters):
-        raise InvalidOverrideError(
-            f"the walk-forward backtest is for forecasting tasks whose data can be walked back in time (the stock "
-            f"tasks); {name!r} is a {spec.family} task"
-        )
+    if not data_class(name).supports_backtest:
+        raise InvalidOverrideError(f"the walk-forward backtest is for stock tasks; {name!r} is a {spec.family} task")
     rows = []
     for fold in range(folds):
         options = {"forecast_days": forecast_days, "skip_last": (folds - 1 - fold) * forecast_days}

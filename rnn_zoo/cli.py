@@ -20,15 +20,18 @@ from ._version import __version__
 from .classical import classical_scores
 from .distributed import env_process_id
 from .errors import ExportCheckError, RnnZooError, TrainingDivergedError, UnknownTaskError
-from .exporting import EXPORT_FORMATS, export, write_export
+from .exporting import EXPORT_FORMATS, SAVED_MODEL, export, write_export
 from .metrics import fmt_number
 from .outputs import EXPORT_MARKER, atomic_directory, check_destination
 from .plots import plot_results
 from .preset_files import write_preset
 from .provenance import TRAIN_FLAGS
 from .registry import get_task, list_tasks
-from .shipped import shipped_metadata
+from .shipped import shipped_metadata, shipped_preprocessor
 from .standalone import FORMATS, require
+
+# models, training and presets import Keras (and with it TensorFlow): they are imported in the
+# commands that use them, so that `rnn-zoo list`, `--help` and a mistyped command answer at once.
 
 # Before TensorFlow is first imported (`import rnn_zoo` does not import it): keep its
 # start-up chatter (CPU features, no CUDA driver) out of the command's output.
@@ -92,15 +95,19 @@ def _cmd_list(args) -> None:
 
 
 def _cmd_info(args) -> None:
-    from .models import build
+    from .models import OVERRIDES, build
 
     spec = get_task(args.name)
     model = build(args.name)
     print(f"{spec.name}: {spec.description}")
-    print(f"  family:    {spec.family}\n  tutorial:  {spec.source}\n  data:      {spec.data_source}")
+    print(f"  family:    {spec.family}\n  recipe:    {spec.recipe}\n  data:      {spec.data_source}")
     print(f"  input:     {spec.input_shape} {spec.input_dtype}\n  target:    {spec.target}")
+    preprocessor = shipped_preprocessor(args.name)
+    if preprocessor is not None:
+        print(f"  predict:   {preprocessor.input_description} (rnn-zoo predict {args.name} INPUT)")
     t = spec.train
     print(f"  training:  {t.optimizer} lr {t.learning_rate}, loss {t.loss}, {t.epochs} epochs, batch {t.batch_size}")
+    print(f"  overrides: {', '.join(OVERRIDES)} (--set KEY=VALUE)")
     model.summary(print_fn=lambda line, *a, **k: print("  " + line))
 
 
@@ -159,7 +166,7 @@ def _write_train_output(result, out: Path, *, overwrite: bool) -> list[Path]:
         saved_model.mkdir()
         details = {"keras_backend": backend.name()}
         write_export(
-            "saved_model",
+            SAVED_MODEL,
             result.model,
             saved_model,
             result.preprocessor,
@@ -182,10 +189,10 @@ def _cmd_evaluate(args) -> None:
 
 
 def _cmd_export(args) -> None:
-    if args.format != "saved_model":
+    if args.format != SAVED_MODEL:
         print(f"exporting to {args.format}: converting, then checking the file in its own runtime ...", flush=True)
     out = export(_load_preset(args), args.out, format=args.format, overwrite=args.overwrite, data_dir=args.data_dir)
-    if args.format == "saved_model":
+    if args.format == SAVED_MODEL:
         print(f"wrote {out}")
         return
     check = json.loads((Path(out) / EXPORT_MARKER).read_text())["check"]
@@ -200,11 +207,12 @@ def _cmd_predict(args) -> None:
     it writes one (hooks of its preprocessor)."""
     preset = _load_preset(args)
     shape = tuple(preset.input_spec.shape[1:])
-    for text in args.inputs:
-        shown = text if len(text) <= 40 else text[:37] + "..."
+    items = [preset.preprocessor.parse_input(text, shape) for text in args.inputs]  # all read before any answer
+    for text, item in zip(args.inputs, items):
         try:
-            out = preset.predict(preset.preprocessor.parse_input(text, shape))
+            out = preset.predict(item)
         except RnnZooError as e:
+            shown = text if len(text) <= 40 else text[:37] + "..."
             raise UsageError(f"{shown!r}: {e}") from None
         print(json.dumps({"input": text, **out}) if args.json else preset.preprocessor.format_output(out))
 
@@ -253,7 +261,7 @@ def _add_train(sub) -> None:
         help="0 silent, 1 progress bar, 2 a line per epoch (default: 1 on a terminal, else 2)",
     )
     p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
-    help_set = "model override, repeatable (`rnn-zoo info NAME` and the README list them)"
+    help_set = "model override, repeatable (`rnn-zoo info NAME` lists them)"
     p.add_argument(TRAIN_FLAGS["overrides"], action="append", default=[], metavar="KEY=VALUE", help=help_set)
     p.set_defaults(func=_cmd_train)
 
@@ -298,14 +306,15 @@ def _add_predict(sub) -> None:
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="letters ('abcd'), a message, comma-separated numbers, or an image path: what the task takes",
+        help="letters ('abcd'), a message, comma-separated numbers, or an image path: what the task takes "
+        "(`rnn-zoo info NAME` says)",
     )
     p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--json", action="store_true", help="print every output as JSON, one line per input")
     p.set_defaults(func=_cmd_predict)
 
 
-def _import_tensorflow_quietly() -> None:
+def import_tensorflow_quietly() -> None:
     """TensorFlow's C++ start-up lines (absl, oneDNN, CUDA probing) are written to file
     descriptor 2 before any Python setting can stop them: hide them while TensorFlow loads
     and looks for devices. Its own Python warnings (retracing notes) are kept to errors."""
@@ -355,10 +364,10 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore", module=r"keras(\.|$)")  # Keras's advice is for its own API users
     try:
-        if args.command == "export" and args.format != "saved_model":
+        if args.command == "export" and args.format != SAVED_MODEL:
             require(args.format)  # a missing extra is named before TensorFlow takes seconds to load
         if args.command != "list":
-            _import_tensorflow_quietly()
+            import_tensorflow_quietly()
         args.func(args)
     except (TrainingDivergedError, ExportCheckError) as e:
         print(f"rnn-zoo: error: {_one_line(e)}", file=sys.stderr)

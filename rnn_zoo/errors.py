@@ -30,7 +30,7 @@ class TrainingDivergedError(RnnZooError, ArithmeticError):
 
 
 class InputError(RnnZooError, ValueError):
-    """A human input (to `predict`, or on the command line) that is not of the form the task takes."""
+    """A human input written on the command line that is not of the form the task takes."""
 
 
 class PresetError(RnnZooError, ValueError):

@@ -17,12 +17,13 @@ from .outputs import atomic_directory, check_destination, write_export_marker
 from .preprocessing import Preprocessor, load_preprocessor
 from .preset_files import MODEL_FILE
 from .registry import get_task
+from .saved_model import FORMAT as SAVED_MODEL
 from .saved_model import check_not_inside, write_saved_model
 from .standalone import FORMATS, PREPROCESSING_FILE, require, write_standalone
 from .tf_writer import ANSWER_FILE, REQUEST_FILE, X_TEST_FILE, write_in_tensorflow
 
 # Every format an export can take: the SavedModel, then each standalone file format.
-EXPORT_FORMATS = ("saved_model", *FORMATS)
+EXPORT_FORMATS = (SAVED_MODEL, *FORMATS)
 # What an export's metadata keeps of the preset or run it was made from.
 PROVENANCE_KEYS = ("seed", "epochs", "metrics", "baseline", "headline_metric", "dataset", "versions", "date", "command")
 
@@ -58,7 +59,7 @@ def export(
     model,
     path,
     *,
-    format: str = "saved_model",
+    format: str = SAVED_MODEL,
     task: str | None = None,
     preprocessor: Preprocessor | None = None,
     overwrite: bool = False,
@@ -87,19 +88,19 @@ def export(
     `overwrite`; a trained preset is never replaced by an export without it."""
     if format not in EXPORT_FORMATS:
         raise InvalidOverrideError(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {format!r}")
-    source = model
+    given = model  # a TrainResult or a Preset carries its provenance and its data
     unwrapped = _keras_model(model, path, task, preprocessor)
     if unwrapped is None:  # a distributed run's process other than 0: process 0 writes
         return Path(path)
     model, task, preprocessor = unwrapped
     # The backend the model was in: a model of another backend is exported by TensorFlow.
-    details = {"provenance": _provenance(source, task), "keras_backend": backend.name()}
+    details = {"provenance": _provenance(given, task), "keras_backend": backend.name()}
     x_test = None
-    if format != "saved_model":
+    if format != SAVED_MODEL:
         require(format)  # before anything is loaded or written
         check_finite_weights(model)
         check_destination(Path(path), kind="export", overwrite=overwrite)  # before the data is loaded
-        x_test = _test_inputs(source, task, preprocessor, data_dir)
+        x_test = _test_inputs(given, task, preprocessor, data_dir)
     with atomic_directory(path, kind="export", overwrite=overwrite) as staging:
         write_export(format, model, staging, preprocessor, task=task, x_test=x_test, details=details)
     return Path(path)
@@ -137,7 +138,7 @@ def write_export(
     Always written by TensorFlow: a model of another backend through a child process."""
     if backend.name() != "tensorflow":
         return write_in_tensorflow(format_name, model, folder, preprocessor, task=task, x_test=x_test, details=details)
-    if format_name == "saved_model":
+    if format_name == SAVED_MODEL:
         write_saved_model(model, folder, preprocessor, task=task, **details)
         return None
     check = write_standalone(model, folder, preprocessor, task=task, format_name=format_name, x_test=x_test)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from .registry import TaskSpec
 
-HIGHER_IS_BETTER = ("accuracy", "spam_precision", "spam_recall", "spam_f1")
-
 
 def primary_metric(spec: TaskSpec, metrics: dict) -> str:
-    """The metric a task is judged on: its first goal's, else RMSE or accuracy."""
+    """The metric a task is judged and reported on: its own headline, else its first goal's,
+    else RMSE or accuracy."""
+    if spec.headline:
+        return spec.headline
     if spec.goals:
         return spec.goals[0].metric
     return "rmse" if "rmse" in metrics else next(iter(metrics))

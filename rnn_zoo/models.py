@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import math
 import numbers
+import typing
 from typing import Any
 
 import keras
@@ -30,25 +31,46 @@ LOSSES = {
     "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
 }
 
-# Every override build() accepts, with a one-line description for error messages.
+
+class Override(typing.NamedTuple):
+    """A `build` override: what values it takes (error messages say it), and what it does."""
+
+    takes: str
+    does: str
+
+
+# Every override build() (and train(), and `rnn-zoo train --set`) accepts: the one list of them.
 OVERRIDES = {
-    "cell": f"one of {', '.join(CELLS)}",
-    "units": "a positive int (every layer) or a list of positive ints (one per layer)",
-    "num_layers": "a positive int",
-    "bidirectional": "a bool",
-    "dropout": "a float in [0, 1), applied between recurrent layers",
-    "learning_rate": "a positive, finite float",
-    "optimizer": f"one of {', '.join(OPTIMIZERS)} or a keras optimizer instance",
-    "loss": f"one of {', '.join(LOSSES)}",
-    "embedding_dim": "a positive int (tasks with an Embedding only)",
-    "vocab_size": "a positive int (tasks with an Embedding only)",
-    "batch_size": "a positive int (stateful tasks only: it fixes the input's batch size)",
-    "lr_schedule": "None or 'cosine' (per-step cosine decay to 0, applied by train())",
+    "cell": Override(f"one of {', '.join(CELLS)}", "the cell of every recurrent layer"),
+    "units": Override(
+        "a positive int (every layer) or a list of positive ints (one per layer)", "the recurrent layers' widths"
+    ),
+    "num_layers": Override("a positive int", "depth: fewer layers keep the first widths, more repeat the last"),
+    "bidirectional": Override("a bool", "wrap every recurrent layer in Bidirectional (doubles its output width)"),
+    "dropout": Override(
+        "a float in [0, 1), applied between recurrent layers",
+        "Dropout after each recurrent layer, never inside the recurrent step (so cuDNN stays on)",
+    ),
+    "learning_rate": Override("a positive, finite float", "the optimizer's (starting) learning rate"),
+    "optimizer": Override(f"one of {', '.join(OPTIMIZERS)} or a keras optimizer instance", "the optimizer"),
+    "loss": Override(f"one of {', '.join(LOSSES)}", "the training loss"),
+    "embedding_dim": Override("a positive int (tasks with an Embedding only)", "the Embedding's width"),
+    "vocab_size": Override(
+        "a positive int (tasks with an Embedding only)",
+        "the Embedding's vocabulary, only where no preprocessor fixes it (the SMS tasks' comes from their data)",
+    ),
+    "batch_size": Override(
+        "a positive int (stateful tasks only: it fixes the input's batch size)",
+        "a stateful RNN's fixed batch size",
+    ),
+    "lr_schedule": Override(
+        "None or 'cosine' (per-step cosine decay to 0, applied by train())", "a per-step cosine decay of the rate to 0"
+    ),
 }
 
 
 def _bad(key: str, value: Any) -> InvalidOverrideError:
-    return InvalidOverrideError(f"override {key}={value!r} is invalid: expected {OVERRIDES[key]}")
+    return InvalidOverrideError(f"override {key}={value!r} is invalid: expected {OVERRIDES[key].takes}")
 
 
 def _positive_int(key: str, value: Any) -> int:
@@ -74,6 +96,10 @@ def resolve(spec: TaskSpec, overrides: dict[str, Any]) -> tuple[ModelSpec, Train
         if overrides["lr_schedule"] not in (None, "cosine"):
             raise _bad("lr_schedule", overrides["lr_schedule"])
         train_changes["lr_schedule"] = overrides["lr_schedule"]
+    if "loss" in given:
+        if given["loss"] not in LOSSES:
+            raise _bad("loss", given["loss"])
+        train_changes["loss"] = given["loss"]
     return dataclasses.replace(spec.model, **model_changes), dataclasses.replace(spec.train, **train_changes)
 
 
@@ -131,7 +157,7 @@ def _layer_overrides(spec: TaskSpec, o: dict[str, Any]) -> dict[str, Any]:
 
 
 def _train_overrides(spec: TaskSpec, o: dict[str, Any]) -> dict[str, Any]:
-    """A stateful task's batch size, the learning rate, the optimizer and the loss."""
+    """A stateful task's batch size, the learning rate and the optimizer."""
     t: dict[str, Any] = {}
     if "batch_size" in o:
         if not spec.model.stateful:
@@ -153,10 +179,6 @@ def _train_overrides(spec: TaskSpec, o: dict[str, Any]) -> dict[str, Any]:
         elif opt not in OPTIMIZERS:
             raise _bad("optimizer", opt)
         t["optimizer"] = opt
-    if "loss" in o:
-        if o["loss"] not in LOSSES:
-            raise _bad("loss", o["loss"])
-        t["loss"] = o["loss"]
     return t
 
 

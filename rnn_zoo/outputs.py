@@ -27,7 +27,7 @@ EXPORT_MARKER = "rnn_zoo_export.json"
 PRESET_MARKER = "metadata.json"
 
 
-def write_export_marker(folder: Path, task: str, format_name: str = "saved_model", **details) -> None:
+def write_export_marker(folder: Path, task: str, format_name: str, **details) -> None:
     """Mark `folder` as a zoo export, so that a later export may replace it; the record is
     also the export's metadata (its format, check and provenance, in `details`)."""
     record = {"task": task, "rnn_zoo": __version__, "format": format_name, **details}

@@ -87,7 +87,7 @@ class Preprocessor:
         try:
             values = [float(v) for v in text.replace(",", " ").split()]
         except ValueError:
-            raise InputError(f"expected {size} numbers separated by commas, got {text[:40]!r}") from None
+            raise InputError(f"expected {size} numbers separated by commas, got {text!r}") from None
         if len(values) != size:
             raise InputError(f"expected {size} numbers separated by commas, got {len(values)} in {text[:40]!r}")
         return np.array(values, dtype=np.float32).reshape(shape)

@@ -124,7 +124,7 @@ class TaskSpec:
     name: str
     family: str
     description: str
-    source: str  # the tutorial the reference model and settings come from
+    recipe: str  # where the model and settings come from: the tutorial, or the zoo's tuning
     input_shape: tuple[int, ...]  # without the batch axis
     input_dtype: str
     model: ModelSpec
@@ -135,6 +135,7 @@ class TaskSpec:
     dataset: DatasetInfo = GENERATED  # provenance and terms, for presets
     target: str = ""  # the target in words
     goals: tuple[Goal, ...] = ()  # the same target, checked on the benchmark's results
+    headline: str | None = None  # the metric it is reported on (default: its first goal's, else RMSE or accuracy)
     tutorial_result: str = ""  # what the tutorial itself reported, for the results table
     variant_of: str | None = None  # a tuned variant names its reference task
 

@@ -10,6 +10,9 @@ from .outputs import write_export_marker
 from .preprocessing import Preprocessor
 from .registry import get_task
 
+# The export format this module writes, by its name.
+FORMAT = "saved_model"
+
 
 def write_saved_model(model, folder, preprocessor: Preprocessor, *, task: str, **details) -> None:
     """Write the SavedModel into `folder`: `serve` (human inputs -> dict of human outputs)
@@ -42,7 +45,7 @@ def write_saved_model(model, folder, preprocessor: Preprocessor, *, task: str, *
         archive.write_out(str(folder), verbose=False)
     finally:
         logger.setLevel(level)
-    write_export_marker(Path(folder), task, "saved_model", **details)
+    write_export_marker(Path(folder), task, FORMAT, **details)
 
 
 def check_not_inside(path, preset_folder) -> None:

@@ -288,11 +288,11 @@ def write_standalone(
     else:
         _write_litert(twin, path, input_names, output_names, batch)
 
-    x, source = check_inputs(x_test, model)
+    x, inputs_from = check_inputs(x_test, model)
     if stateful_batch:  # whole chunks, at least two, so that a carried state is checked too
         chunks = max(2, len(x) // stateful_batch)
         if chunks * stateful_batch > len(x):
-            source += ", repeated to fill two chunks of the model's batch size"
+            inputs_from += ", repeated to fill two chunks of the model's batch size"
         x = np.resize(x, (chunks * stateful_batch, *x.shape[1:]))
     states = [(name, int(t.shape[-1])) for name, t in zip(input_names[1:], twin.inputs[1:])]
     with _native_stderr_silenced():  # LiteRT logs its delegate's creation on the first call
@@ -307,14 +307,14 @@ def write_standalone(
     if not difference <= TOLERANCE:  # NaN fails too
         raise ExportCheckError(
             f"the {format_name} file's outputs in {fmt.runtime} differ from the Keras model's by "
-            f"{difference:.3g} (more than {TOLERANCE:g}) on {source}; nothing was written"
+            f"{difference:.3g} (more than {TOLERANCE:g}) on {inputs_from}; nothing was written"
         )
 
     client = _client_spec(twin, preprocessor, task=task, fmt=fmt, names=(input_names, output_names), batch=batch)
     (folder / PREPROCESSING_FILE).write_text(json.dumps(client, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return {
         "runtime": f"{fmt.runtime} {version(fmt.runtime)}",
-        "inputs": source,
+        "inputs": inputs_from,
         "rows": int(len(x)),
         "max_abs_difference": difference,
         "tolerance": TOLERANCE,

@@ -271,14 +271,6 @@ def _check_distribution(run: _Run) -> None:
             "give strategy= (TensorFlow, one machine) or distributed=True (JAX, any number of machines), not both"
         )
     check_strategy(strategy)
-    given = run.steps_per_execution
-    if given is not None and (isinstance(given, bool) or not isinstance(given, int) or given < 1):
-        raise InvalidOverrideError(f"steps_per_execution must be a positive int, got {given!r}")
-    if given is not None and given > 1 and strategy is not None:
-        raise InvalidOverrideError(
-            "steps_per_execution > 1 fails under a tf.distribute strategy in Keras 3.15; "
-            "leave it at its default (1 with a strategy)"
-        )
     if run.spec.model.stateful:
         if strategy is not None or distributed:
             raise InvalidOverrideError(f"task {name!r} is stateful: its state cannot be split across replicas")
@@ -287,6 +279,14 @@ def _check_distribution(run: _Run) -> None:
                 f"task {name!r} is stateful and trains on one unbroken curve: batch_size must be 1, "
                 f"got {run.batch_size}"
             )
+    given = run.steps_per_execution
+    if given is not None and (isinstance(given, bool) or not isinstance(given, int) or given < 1):
+        raise InvalidOverrideError(f"steps_per_execution must be a positive int, got {given!r}")
+    if given is not None and given > 1 and strategy is not None:
+        raise InvalidOverrideError(
+            "steps_per_execution > 1 fails under a tf.distribute strategy in Keras 3.15; "
+            "leave it at its default (1 with a strategy)"
+        )
 
 
 def _join_cluster(run: _Run) -> None:

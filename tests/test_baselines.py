@@ -207,12 +207,12 @@ def test_diebold_mariano():
 
 @pytest.mark.backend_free
 def test_verdicts():
-    assert verdict("accuracy", 0.9913, 0.9874) == "RNN by 0.39 pts"
-    assert verdict("accuracy", 0.98, 0.99) == "classical by 1.00 pts"
-    assert verdict("accuracy", 1.0, 1.0) == "tie"
-    assert verdict("rmse", 3.75e-4, 2e-8) == "classical, 1.88e+04x lower"
-    assert verdict("rmse", 19.52, 19.55) == "RNN, 0.15% lower"
-    assert verdict("mse", 0.0, 1e-9) == "RNN (exact)"
+    assert verdict("accuracy", 0.9913, 0.9874, higher_is_better=True) == "RNN by 0.39 pts"
+    assert verdict("accuracy", 0.98, 0.99, higher_is_better=True) == "classical by 1.00 pts"
+    assert verdict("accuracy", 1.0, 1.0, higher_is_better=True) == "tie"
+    assert verdict("rmse", 3.75e-4, 2e-8, higher_is_better=False) == "classical, 1.88e+04x lower"
+    assert verdict("rmse", 19.52, 19.55, higher_is_better=False) == "RNN, 0.15% lower"
+    assert verdict("mse", 0.0, 1e-9, higher_is_better=False) == "RNN (exact)"
 
 
 @pytest.mark.backend_free

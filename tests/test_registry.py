@@ -45,7 +45,7 @@ def test_list_tasks_is_sorted_and_filters_with_fnmatch():
 def test_spec_is_frozen_and_complete(name):
     spec = rnn_zoo.get_task(name)
     assert spec.name == name
-    assert spec.family and spec.description and spec.source and spec.target
+    assert spec.family and spec.description and spec.recipe and spec.target
     assert spec.model.units and all(u > 0 for u in spec.model.units)
     assert spec.train.epochs > 0 and spec.train.batch_size > 0 and spec.train.learning_rate > 0
     with pytest.raises(dataclasses.FrozenInstanceError):

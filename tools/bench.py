@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnn_zoo.data.loading import data_class
 from rnn_zoo.errors import UnknownTaskError
 from rnn_zoo.metrics import fmt_number, primary_metric
 from rnn_zoo.registry import get_task, list_tasks
@@ -166,9 +167,10 @@ def results_table(results: dict) -> str:
         classical = f"{fmt_number(row['classical'][metric])} ({row['classical']['name']})"
         goals = "; ".join(row["goals"]) or "honest report"
         met = ("yes" if row["goals_met"] else "**no**") if row["goals"] else "—"
+        higher = metric in data_class(row["task"]).higher_is_better
         lines.append(
             f"| `{row['task']}` | {row['variant_of'] or ''} | {metric} | {model} | {baseline} | {classical} | "
-            f"{verdict(metric, s['mean'], row['classical'][metric])} | {row['tutorial_result']} | {goals} | {met} | "
+            f"{verdict(metric, s['mean'], row['classical'][metric], higher_is_better=higher)} | {row['tutorial_result']} | {goals} | {met} | "
             f"{row['settings']['epochs']} | {row['wall_time_s']:.0f} s | {row['samples_per_s']:,.0f} |"
         )
     return "\n".join(lines)

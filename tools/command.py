@@ -13,7 +13,7 @@ from pathlib import Path
 
 # UsageError is the CLI's: a tool's mistakes read like `rnn-zoo`'s. Importing rnn_zoo.cli
 # also keeps TensorFlow's start-up chatter out of the output (TF_CPP_MIN_LOG_LEVEL).
-from rnn_zoo.cli import UsageError, _import_tensorflow_quietly
+from rnn_zoo.cli import UsageError, import_tensorflow_quietly
 
 README = Path("README.md")  # the tools run from the checkout's root, where the README is
 
@@ -57,7 +57,7 @@ def run_tool(module: str, body: Callable[[], None]) -> int:
 
     warnings.filterwarnings("ignore", module=r"keras(\.|$)")  # Keras's advice is for its own API users
     try:
-        _import_tensorflow_quietly()
+        import_tensorflow_quietly()
         body()
     except (TrainingDivergedError, ExportCheckError) as e:
         print(f"{module}: error: {_one_line(e)}", file=sys.stderr)

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 from rnn_zoo.errors import RnnZooError
-from rnn_zoo.metrics import HIGHER_IS_BETTER
 
 
 def machine() -> dict:
@@ -82,9 +81,10 @@ def update_readme(readme: Path, table: str, *, start: str, end: str) -> None:
     readme.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text))
 
 
-def verdict(metric: str, model: float, classical: float) -> str:
-    """Who wins on `metric`, the RNN or the classical model, and by how much, in words."""
-    if metric in HIGHER_IS_BETTER:
+def verdict(metric: str, model: float, classical: float, *, higher_is_better: bool) -> str:
+    """Who wins on `metric`, the RNN or the classical model, and by how much, in words
+    (`higher_is_better`: the family's data class says so of the metric)."""
+    if higher_is_better:
         points = 100 * (model - classical)
         return "tie" if abs(points) < 0.005 else f"{'RNN' if points > 0 else 'classical'} by {abs(points):.2f} pts"
     low, high = sorted((model, classical))

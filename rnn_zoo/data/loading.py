@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import typing
 from typing import Any
 
 from ..errors import DataError, InvalidOverrideError, RnnZooError
 from ..preprocessing import Preprocessor, check_preprocessor
 from ..registry import get_task
 from .taskdata import TaskData
+
+
+def data_class(name: str) -> type[TaskData]:
+    """The class of the data task `name`'s loader returns (its annotation), with what the
+    family declares about it (metric directions, the benchmark's hooks), without loading it."""
+    return typing.get_type_hints(get_task(name).loader)["return"]
 
 
 def check_seed(seed) -> None:

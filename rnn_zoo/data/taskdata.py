@@ -37,6 +37,8 @@ class TaskData:
     stateful: bool = dataclasses.field(default=False, kw_only=True)
 
     baseline_name: ClassVar[str] = ""
+    # The metrics of `score` where higher is better (the others are errors: lower is better).
+    higher_is_better: ClassVar[tuple[str, ...]] = ()
     # The fields a family's classical model is fitted on: its training split, never the test's.
     classical_fields: ClassVar[tuple[str, ...]] = ("x_train", "y_train")
     # Whether the results benchmark scores the family through its exported SavedModel on
@@ -124,6 +126,7 @@ class ClassificationData(TaskData):
     """Integer class labels; the model outputs one score per class."""
 
     baseline_name: ClassVar[str] = "majority class"
+    higher_is_better: ClassVar[tuple[str, ...]] = ("accuracy",)
 
     @property
     def class_names(self) -> list[str]:

@@ -170,7 +170,7 @@ def _register(
                 f"next letter from {window} {'one-hot' if one_hot else 'embedded'} "
                 f"letter(s) of a cyclic {alphabet_size}-letter alphabet"
             ),
-            source=SOURCE,
+            recipe=SOURCE,
             input_shape=shape,
             input_dtype="float32" if one_hot else "int32",
             model=ModelSpec(
@@ -217,7 +217,7 @@ register(
     dataclasses.replace(
         get_task("letters_embedding_1pre1"),
         name="letters_embedding_1pre1_tuned",
-        source="zoo-tuned: the reference model and optimizer, 200 epochs instead of 100",
+        recipe="zoo-tuned: the reference model and optimizer, 200 epochs instead of 100",
         train=dataclasses.replace(get_task("letters_embedding_1pre1").train, epochs=200),
         target="100% accuracy on all 5 patterns",
         goals=(Goal("accuracy", ">=", 1.0),),

@@ -151,7 +151,7 @@ def load_sine(
     data_dir=None,
     seed: int = 0,
     preprocessor: SineWindow | None = None,
-):
+) -> SineData:
     """k ~ U(1, 50); inputs sin(k + j) for j < steps, target sin(k + steps)."""
     preprocessor = preprocessor or SineWindow(steps)
     steps = preprocessor.steps
@@ -171,7 +171,7 @@ def load_sin_to_cos(
     data_dir=None,
     seed: int = 0,
     preprocessor: SineWindow | None = None,
-):
+) -> SinToCosData:
     """Chunk s samples x in [s*pi, (s+1)*pi) at `points` points (end excluded, so chunks
     tile the curve); input sin(x), target cos(x). The test chunks continue the curve
     right after the training ones. Deterministic: `seed` does not change it."""
@@ -197,7 +197,7 @@ register(
         name="sine_regression",
         family="sine",
         description="next value of sin(k + j) from 10 steps",
-        source="'RNN regression' tutorial: SimpleRNN(10) on sin(k + j), SGD on absolute error",
+        recipe="'RNN regression' tutorial: SimpleRNN(10) on sin(k + j), SGD on absolute error",
         input_shape=(10, 1),
         input_dtype="float32",
         model=ModelSpec(cell="simple_rnn", units=(10,), head_units=1),
@@ -215,7 +215,7 @@ register(
         name="sin_to_cos",
         family="sine",
         description="cos(x) from sin(x), 10 points per chunk, hidden state carried across chunks",
-        source="PyTorch RNN regression tutorial: nn.RNN(1, 32) + Linear(32, 1), SGD lr 0.01, 1000 steps",
+        recipe="PyTorch RNN regression tutorial: nn.RNN(1, 32) + Linear(32, 1), SGD lr 0.01, 1000 steps",
         input_shape=(10, 1),
         input_dtype="float32",
         model=ModelSpec(cell="simple_rnn", units=(32,), head_units=1, return_sequences=True, stateful=True),
@@ -232,7 +232,7 @@ register(
         get_task("sine_regression"),
         name="sine_regression_tuned",
         description="next value of sin(k + j) from 10 steps; cosine learning-rate decay",
-        source="zoo-tuned: the reference model, Adam with a per-step cosine decay from 1e-2",
+        recipe="zoo-tuned: the reference model, Adam with a per-step cosine decay from 1e-2",
         train=TrainSpec(
             optimizer="adam", learning_rate=1e-2, lr_schedule="cosine", loss="mse", epochs=50, batch_size=10
         ),
@@ -247,7 +247,7 @@ register(
         get_task("sin_to_cos"),
         name="sin_to_cos_tuned",
         description="cos(x) from sin(x), state carried across chunks; Adam, three passes",
-        source="zoo-tuned: the reference model, Adam 1e-3 with cosine decay, 3 passes over the 1000 chunks",
+        recipe="zoo-tuned: the reference model, Adam 1e-3 with cosine decay, 3 passes over the 1000 chunks",
         train=TrainSpec(optimizer="adam", learning_rate=1e-3, lr_schedule="cosine", loss="mse", epochs=3, batch_size=1),
         target="MSE <= 1e-5 on the next, unseen stretch of the curve, state carried over",
         goals=(Goal("mse", "<=", 1e-5),),
@@ -263,7 +263,7 @@ register(
         get_task("sine_regression"),
         name="sine_regression_linear",
         description="next value of sin(k + j) from 10 steps: a linear SimpleRNN(8) (no tanh), cosine decay",
-        source="zoo variant: the recurrence is linear, so the recurrent layer is too (activation=None)",
+        recipe="zoo variant: the recurrence is linear, so the recurrent layer is too (activation=None)",
         model=ModelSpec(cell="simple_rnn", units=(8,), head_units=1, activation=None),
         train=TrainSpec(
             optimizer="adam", learning_rate=1e-2, lr_schedule="cosine", loss="mse", epochs=50, batch_size=10
@@ -279,7 +279,7 @@ register(
         get_task("sin_to_cos"),
         name="sin_to_cos_linear",
         description="cos(x) from sin(x), state carried across chunks: a linear SimpleRNN(8) (no tanh)",
-        source="zoo variant: cos(x) is a linear filter of sin(x), so the recurrent layer is linear too",
+        recipe="zoo variant: cos(x) is a linear filter of sin(x), so the recurrent layer is linear too",
         model=ModelSpec(
             cell="simple_rnn", units=(8,), head_units=1, return_sequences=True, stateful=True, activation=None
         ),

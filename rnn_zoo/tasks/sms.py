@@ -350,6 +350,8 @@ class SmsData(ClassificationData):
     def encode(self, texts) -> np.ndarray:
         return self.preprocessor.encode(texts)
 
+    higher_is_better = ("accuracy", "spam_precision", "spam_recall", "spam_f1")
+
     def score(self, y_pred):
         """Accuracy, and precision / recall / F1 of the spam class."""
         predicted = np.argmax(y_pred, -1) == 1
@@ -435,7 +437,7 @@ register(
         name="sms_spam_rnn",
         family="sms",
         description="spam or ham from the first 25 words of an SMS: Embedding(vocab, 50) -> SimpleRNN(10)",
-        source="SMS spam SimpleRNN tutorial (Keras Tokenizer, words seen >= 10 times, length 25)",
+        recipe="SMS spam SimpleRNN tutorial (Keras Tokenizer, words seen >= 10 times, length 25)",
         input_shape=(25,),
         input_dtype="int32",
         model=ModelSpec(
@@ -469,7 +471,7 @@ register(
         name="sms_spam_tuned",
         family="sms",
         description="spam or ham from the first 80 words, digits kept as a symbol: Embedding -> Bidirectional(LSTM(32))",
-        source="zoo-tuned: words seen >= 2 times, digits mapped to one symbol, length 80, masked, BiLSTM(32)",
+        recipe="zoo-tuned: words seen >= 2 times, digits mapped to one symbol, length 80, masked, BiLSTM(32)",
         input_shape=(80,),
         input_dtype="int32",
         model=ModelSpec(
@@ -511,7 +513,7 @@ register(
         name="sms_spam_symbols",
         description="spam or ham from the first 100 tokens, nothing dropped (words, digit runs, every symbol): "
         "Embedding -> Bidirectional(GRU(32))",
-        source="zoo variant: the tuned model's recipe on tokens that keep what word cleaning drops "
+        recipe="zoo variant: the tuned model's recipe on tokens that keep what word cleaning drops "
         "(currency signs, punctuation, URLs' pieces), every token seen once in training, cosine decay",
         input_shape=(100,),
         model=dataclasses.replace(_TUNED.model, cell="gru"),
