@@ -126,6 +126,7 @@ def run_task(name: str, seeds, *, quick: bool, data_dir, log: Callable[[str], No
     metrics = per_seed[0]["metrics"]
     row = {
         "task": name,
+        "date": datetime.date.today().isoformat(),
         "family": spec.family,
         "variant_of": spec.variant_of,
         "description": spec.description,
@@ -193,7 +194,8 @@ def backtest_table(results: dict) -> str:
     first = rows[0]["backtest"]
     days = first["folds"]
     lines = [
-        f"{measured_by(command_line(results['quick']), results)}. Walk-forward: {first['fold_count']} consecutive "
+        f"{measured_by(command_line(results['quick']), {**results, 'rows': rows})}. Walk-forward: "
+        f"{first['fold_count']} consecutive "
         f"folds of {first['days_per_fold']} forecast days ({days[0]['first_day']} to {days[-1]['last_day']}), each "
         f"model retrained on every row before its fold (seed {first['seed']}), scaling fitted on those rows. RMSE "
         "and MAE in price units, MAPE in %, MASE against the naive forecast's in-sample MAE; Diebold-Mariano test "

@@ -36,11 +36,20 @@ def machine() -> dict:
     }
 
 
+def run_dates(results: dict) -> str:
+    """When a results file's rows were measured: one date, or the first and the last where
+    rows were kept from earlier runs of the same settings on the same kind of machine (each
+    row holds its own)."""
+    rows = results.get("rows") or results.get("training") or []
+    dates = sorted({row.get("date") or results["date"] for row in rows} or {results["date"]})
+    return dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]} (each task's date is in its row)"
+
+
 def measured_by(command: str, results: dict) -> str:
     """The first words of a results table: the command, the date and the machine."""
     m = results["machine"]
     return (
-        f"Measured by `{command}` on {results['date']}: {m['cpu']}, {m['cores']} cores, "
+        f"Measured by `{command}` on {run_dates(results)}: {m['cpu']}, {m['cores']} cores, "
         f"TensorFlow {m['tensorflow']}, Keras {m['keras']}, Python {m['python']}"
     )
 
@@ -61,7 +70,7 @@ def kept_rows(out: Path, key: str, **same) -> dict[str, dict]:
     previous = json.loads(out.read_text())
     if any(_comparable(name, previous.get(name)) != _comparable(name, value) for name, value in same.items()):
         return {}
-    return {row["task"]: row for row in previous.get(key, [])}
+    return {row["task"]: {"date": previous.get("date"), **row} for row in previous.get(key, [])}
 
 
 def _comparable(name: str, value):

@@ -21,7 +21,7 @@ from rnn_zoo.errors import UnknownTaskError
 from rnn_zoo.registry import get_task, list_tasks
 
 from ..command import ToolParser, UsageError, log, readme_or_refuse, run_tool
-from ..reports import kept_rows, machine, update_readme, write_results
+from ..reports import kept_rows, machine, run_dates, update_readme, write_results
 from . import measure
 
 MODULE = "tools.speed"
@@ -332,7 +332,7 @@ def training_table(results: dict) -> list[str]:
     """The README's training table against PyTorch, with the sentence that reads it first."""
     m, s = results["machine"], results["settings"]
     lines = [
-        f"Measured by `{COMMAND}` on {results['date']}: {m['cpu']}, {m['cores']} cores, no GPU; "
+        f"Measured by `{COMMAND}` on {run_dates(results)}: {m['cpu']}, {m['cores']} cores, no GPU; "
         f"TensorFlow {m['tensorflow']}, Keras {m['keras']}, PyTorch {m['torch']} ({m['torch_threads']} threads), "
         f"Python {m['python']}. Medians of {s['repeats']} interleaved repetitions; each times the epochs "
         f"after a warm-up epoch: at least {s['min_timed_epochs']} and {s['min_timed_s']:g} s of the zoo's "
@@ -431,11 +431,11 @@ def backend_tables(jax_results: dict, tf_results: dict) -> str:
     tf_rows = {row["task"]: row for row in tf_results["training"]}
     differs = sorted(k for k, v in tf_results["machine"].items() if m.get(k) != v)
     lines = [
-        f"Measured by `KERAS_BACKEND=jax {COMMAND}` on {jax_results['date']}: {m['cpu']}, "
+        f"Measured by `KERAS_BACKEND=jax {COMMAND}` on {run_dates(jax_results)}: {m['cpu']}, "
         f"{m['cores']} cores, no GPU; JAX {m['jax']}, Keras {m['keras']}, PyTorch {m['torch']} "
         f"({m['torch_threads']} threads). The same settings as the TensorFlow table: medians of {s['repeats']} "
         "repetitions interleaved with PyTorch. JAX / TensorFlow is (JAX / PyTorch) ÷ (TensorFlow / PyTorch), "
-        f"each from its own run; the TensorFlow run is from {tf_results['date']}"
+        f"each from its own run; the TensorFlow run is from {run_dates(tf_results)}"
         + (f" and its machine record differs in {', '.join(differs)}." if differs else ", on the same machine record."),
         "",
         "| task | cell | batch × steps | JAX samples/s | PyTorch samples/s | JAX / PyTorch | per repetition "

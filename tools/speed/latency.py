@@ -23,7 +23,7 @@ from rnn_zoo.registry import get_task, list_tasks
 from rnn_zoo.standalone import FORMATS
 
 from ..command import ToolParser, log, readme_or_refuse, run_tool
-from ..reports import kept_rows, machine, update_readme, write_results
+from ..reports import kept_rows, machine, run_dates, update_readme, write_results
 from .measure import time_calls
 
 MODULE = "tools.latency"
@@ -172,7 +172,7 @@ def latency_table(results: dict) -> str:
             f"Batch-1 latency, median of {s['rounds']} interleaved rounds, each the median "
             f"call over at least {s['min_calls']} calls and {s['min_seconds_per_round']} s. "
             f"Machine: {m['cpu']}, {m['cores']} cores, TensorFlow {m['tensorflow']}, onnxruntime {m['onnxruntime']}, "
-            f"ai-edge-litert {m['ai_edge_litert']}, each runtime with its default threads; run {results['date']} "
+            f"ai-edge-litert {m['ai_edge_litert']}, each runtime with its default threads; run {run_dates(results)} "
             f"(`{COMMAND}`, results/latency.json). The SavedModel's `serve` takes a human input and "
             "includes the preprocessing; the ONNX and LiteRT files take model inputs. The differences are the "
             f"export checks', on the first {checked[-1]} test inputs"
