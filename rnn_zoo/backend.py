@@ -13,6 +13,8 @@ on every backend.
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 
 import numpy as np
 
@@ -74,3 +76,27 @@ def tf_call(model):
         return y
 
     return call
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow without its start-up chatter (for a command line or a notebook).
+
+    TensorFlow's C++ start-up lines (absl, oneDNN, CUDA probing) are written to file
+    descriptor 2 before any Python setting can stop them: hide them while TensorFlow loads
+    and looks for devices. Its own Python warnings (retracing notes) are kept to errors."""
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            try:
+                import tensorflow as tf
+
+                tf.get_logger().setLevel("ERROR")
+                tf.config.list_physical_devices()
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)

@@ -314,28 +314,6 @@ def _add_predict(sub) -> None:
     p.set_defaults(func=_cmd_predict)
 
 
-def import_tensorflow_quietly() -> None:
-    """TensorFlow's C++ start-up lines (absl, oneDNN, CUDA probing) are written to file
-    descriptor 2 before any Python setting can stop them: hide them while TensorFlow loads
-    and looks for devices. Its own Python warnings (retracing notes) are kept to errors."""
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            try:
-                import tensorflow as tf
-
-                tf.get_logger().setLevel("ERROR")
-                tf.config.list_physical_devices()
-            finally:
-                os.dup2(saved, 2)
-    finally:
-        os.close(saved)
-
-
 # A negative number ("-1000,998.5,...", "-inf") on the predict command line is an input, not an option.
 _NEGATIVE = re.compile(r"^-(\.?\d|inf|nan)", re.I)
 
@@ -367,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export" and args.format != SAVED_MODEL:
             require(args.format)  # a missing extra is named before TensorFlow takes seconds to load
         if args.command != "list":
-            import_tensorflow_quietly()
+            backend.import_tensorflow_quietly()
         args.func(args)
     except (TrainingDivergedError, ExportCheckError) as e:
         print(f"rnn-zoo: error: {_one_line(e)}", file=sys.stderr)

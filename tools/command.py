@@ -13,7 +13,8 @@ from pathlib import Path
 
 # UsageError is the CLI's: a tool's mistakes read like `rnn-zoo`'s. Importing rnn_zoo.cli
 # also keeps TensorFlow's start-up chatter out of the output (TF_CPP_MIN_LOG_LEVEL).
-from rnn_zoo.cli import UsageError, import_tensorflow_quietly
+from rnn_zoo.backend import import_tensorflow_quietly
+from rnn_zoo.cli import UsageError
 
 README = Path("README.md")  # the tools run from the checkout's root, where the README is
 
