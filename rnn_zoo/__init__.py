@@ -36,7 +36,7 @@ from .errors import (
 from .preprocessing import Preprocessor, load_preprocessor
 from .preset_files import save_preset
 from .registry import DatasetInfo, ModelSpec, TaskSpec, TrainSpec, get_task, list_tasks, register
-from .shipped import list_presets
+from .shipped import LosesToBaselineWarning, list_presets
 
 # Public names whose modules import Keras (and so TensorFlow), loaded on first access.
 _LAZY = {
@@ -93,4 +93,5 @@ __all__ = [
     "DataError",
     "DataNotFoundError",
     "InputError",
+    "LosesToBaselineWarning",
 ]

@@ -86,6 +86,7 @@ def import_tensorflow_quietly() -> None:
     and looks for devices. Its own Python warnings (retracing notes) are kept to errors."""
     if "tensorflow" in sys.modules:
         return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # and its C++ logs after start-up: errors only
     sys.stderr.flush()
     saved = os.dup(2)
     try:

@@ -27,7 +27,16 @@ from .plots import plot_results
 from .preset_files import write_preset
 from .provenance import TRAIN_FLAGS
 from .registry import get_task, list_tasks
-from .shipped import shipped_metadata, shipped_preprocessor
+from .shipped import (
+    MODEL_CARD_FILE,
+    LosesToBaselineWarning,
+    baseline_flag,
+    baseline_margin,
+    card_summary,
+    shipped_metadata,
+    shipped_path,
+    shipped_preprocessor,
+)
 from .standalone import FORMATS, require
 
 # models, training and presets import Keras (and with it TensorFlow): they are imported in the
@@ -75,23 +84,34 @@ def _cmd_list(args) -> None:
     names = list_tasks(args.pattern)
     if not names:
         raise UnknownTaskError(f"no task matches {args.pattern!r}; `rnn-zoo list` shows them all")
-    rows = []
+    rows, flags = [], []
     for name in names:
         spec = get_task(name)
         meta = shipped_metadata(name)
         if meta is not None:  # the preset knows its size: no need to build (and import Keras)
+            metric = meta["headline_metric"]
             params = f"{meta['parameters']:,}"
-            preset = f"{meta['headline_metric']} {fmt_number(meta['metrics'][meta['headline_metric']])}"
+            preset = f"{metric} {fmt_number(meta['metrics'][metric])}"
+            baseline = fmt_number(meta["baseline"][metric])
+            flag = baseline_flag(meta)
+            flags += [flag] if flag else []
+            mark = "loses !" if flag else "beats" if baseline_margin(meta) > 0 else "ties"
         else:
-            from .models import build
+            params, preset, baseline, mark = _built_parameters(name), "none", "-", ""
+        rows.append((name, spec.family, spec.model.cell, params, preset, baseline, mark, spec.data_source))
+    print(_table(rows, ("name", "family", "cell", "parameters", "preset (test)", "baseline", "vs baseline", "data")))
+    if flags:
+        print("\n" + "\n".join(f"! {flag}" for flag in flags))
 
-            try:
-                params = f"{build(name, compile=False).count_params():,}"
-            except RnnZooError:  # sized by its data, and no preset to take the size from
-                params = "?"
-            preset = "none"
-        rows.append((name, spec.family, spec.model.cell, params, preset, spec.data_source))
-    print(_table(rows, ("name", "family", "cell", "parameters", "preset (test)", "data")))
+
+def _built_parameters(name: str) -> str:
+    """The parameter count of task `name`'s model, built (Keras): for a task that ships no preset."""
+    from .models import build
+
+    try:
+        return f"{build(name, compile=False).count_params():,}"
+    except RnnZooError:  # sized by its data, and no preset to take the size from
+        return "?"
 
 
 def _cmd_info(args) -> None:
@@ -105,10 +125,30 @@ def _cmd_info(args) -> None:
     preprocessor = shipped_preprocessor(args.name)
     if preprocessor is not None:
         print(f"  predict:   {preprocessor.input_description} (rnn-zoo predict {args.name} INPUT)")
+    _print_card(args.name)
     t = spec.train
     print(f"  training:  {t.optimizer} lr {t.learning_rate}, loss {t.loss}, {t.epochs} epochs, batch {t.batch_size}")
     print(f"  overrides: {', '.join(OVERRIDES)} (--set KEY=VALUE)")
     model.summary(print_fn=lambda line, *a, **k: print("  " + line))
+
+
+def _print_card(name: str) -> None:
+    """The shipped preset's standing: its model card's summary (metric beside the baseline's,
+    who wins against the classical model, the flag), else what its metadata says."""
+    meta = shipped_metadata(name)
+    if meta is None:
+        return
+    summary = card_summary(name)
+    if summary is None:  # a preset without its card: the metadata's own facts
+        metric = meta["headline_metric"]
+        summary = [
+            f"test {metric} {fmt_number(meta['metrics'][metric])}; naive baseline "
+            f"{fmt_number(meta['baseline'][metric])} ({meta['baseline']['name']})",
+            f"flag: {baseline_flag(meta) or 'none'}",
+        ]
+    print(f"  card:      {shipped_path(name) / MODEL_CARD_FILE}")
+    for line in summary:
+        print(f"    {line}")
 
 
 def _load_preset(args):
@@ -116,9 +156,11 @@ def _load_preset(args):
     from .presets import load_preset
 
     get_task(args.name)  # an unknown name fails here, with suggestions
-    if args.model is None:
-        return load_preset(args.name)
-    return load_preset(Path(args.model), task=args.name)
+    with warnings.catch_warnings():  # `list` and `info` flag a preset that loses to its baseline
+        warnings.simplefilter("ignore", LosesToBaselineWarning)
+        if args.model is None:
+            return load_preset(args.name)
+        return load_preset(Path(args.model), task=args.name)
 
 
 def _cmd_train(args) -> None:

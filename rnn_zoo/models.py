@@ -298,7 +298,9 @@ def build_from_spec(
     return model
 
 
-def build(name: str, *, preprocessor: Preprocessor | None = None, compile: bool = True, **overrides: Any):
+def build(
+    name: str, *, preprocessor: Preprocessor | None = None, compile: bool = True, **overrides: Any
+) -> keras.Sequential:
     """The model of task `name`: the tutorial's exact reference model unless overridden.
 
     Sizes that depend on the data (the SMS vocabulary) come from `preprocessor`, the

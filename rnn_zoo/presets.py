@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .data import TaskData
 from .data.loading import load_task_data
 from .errors import PresetError, UnknownTaskError
 from .model_state import reset_states
 from .preprocessing import PREPROCESSOR_FILE, Preprocessor, check_preprocessor, load_preprocessor
 from .preset_files import METADATA_FILE, MODEL_FILE, read_metadata, save_preset
 from .registry import get_task, list_tasks
-from .shipped import shipped_path
+from .shipped import LosesToBaselineWarning, baseline_flag, shipped_path
 from .training import TrainResult, evaluate, samples_per_second
 
 
@@ -111,7 +113,7 @@ class Preset:
     def save(self, folder, *, overwrite: bool = False) -> Path:
         return save_preset(folder, self.model, self.preprocessor, self.metadata, overwrite=overwrite)
 
-    def load_data(self, *, data_dir=None, seed: int | None = None):
+    def load_data(self, *, data_dir=None, seed: int | None = None) -> TaskData:
         """The data the preset was trained and tested on: its task's, with the data options
         it was trained with, split with its seed (or `seed`), encoded with its preprocessor."""
         meta = self.metadata
@@ -154,7 +156,9 @@ class Preset:
 
 def load_preset(name_or_path, *, task: str | None = None) -> Preset:
     """The preset in a folder, or the shipped preset of a registered task name. With
-    `task`, a preset of another task is refused."""
+    `task`, a preset of another task is refused. A preset whose headline metric is worse
+    than its naive baseline's (its metadata says so) loads with a LosesToBaselineWarning (a UserWarning) that names
+    the shipped preset of its family that beats its baseline, if one does."""
     import keras
 
     folder = resolve_preset(name_or_path)
@@ -181,6 +185,11 @@ def load_preset(name_or_path, *, task: str | None = None) -> Preset:
             f"{folder}: the model takes inputs of shape {shape}, its preprocessor makes "
             f"{tuple(preprocessor.input_shape)} and task {spec.name!r} expects {spec.input_shape}"
         )
+    home = shipped_path(spec.name)
+    shipped = home is not None and folder.resolve() == home.resolve()
+    flag = baseline_flag(metadata, spec.name if shipped else f"the {spec.name} preset in {folder}")
+    if flag:
+        warnings.warn(flag, LosesToBaselineWarning, stacklevel=2)
     return Preset(model, preprocessor, metadata, folder)
 
 

@@ -277,11 +277,11 @@ def test_linear_variants_are_simple_rnns_without_tanh():
         rnn_zoo.build("sine_regression_linear", cell="lstm")
 
 
-def test_readme_states_what_the_shipped_linear_presets_learned():
-    """The README's figures for the linear variants, recomputed from the shipped presets."""
+def test_the_docs_state_what_the_shipped_linear_presets_learned():
+    """The sine page's figures for the linear variants, recomputed from the shipped presets."""
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "families" / "sine.md").read_text()
     sine = learned_response(rnn_zoo.load_preset("sine_regression_linear").model, 1.0, steps=10)
     s2c = learned_response(rnn_zoo.load_preset("sin_to_cos_linear").model, np.pi / 10)
     claims = [

@@ -211,9 +211,12 @@ def test_console_script_lists_the_registry():
     proc = subprocess.run([str(exe), "list", "stock_*"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
     lines = proc.stdout.strip().splitlines()
-    assert lines[0].split() == ["name", "family", "cell", "parameters", "preset", "(test)", "data"]
-    assert [line.split()[0] for line in lines[1:]] == rnn_zoo.list_tasks("stock_*")
+    header = ["name", "family", "cell", "parameters", "preset", "(test)", "baseline", "vs", "baseline", "data"]
+    assert lines[0].split() == header
+    table = lines[1 : lines.index("")]  # then a line for each preset that loses to its naive baseline
+    assert [line.split()[0] for line in table] == rnn_zoo.list_tasks("stock_*")
     assert "98,741" in proc.stdout  # stock_lstm's reference parameter count
+    assert "! stock_lstm loses to its naive baseline" in proc.stdout
 
 
 USER_COMMANDS = ["list", "info", "train", "evaluate", "export", "predict"]
@@ -253,7 +256,7 @@ def test_each_tool_runs_as_a_module_from_the_checkout(module):
         [sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=environ
     )
     assert done.returncode == 0 and done.stdout.startswith(f"usage: python -m {module} "), done.stderr
-    assert "--no-readme" in done.stdout and done.stderr == ""
+    assert "--no-tables" in done.stdout and done.stderr == ""
 
 
 def tool_run(capsys, tool, *argv):
@@ -270,13 +273,13 @@ def test_tool_mistakes_exit_2_with_one_line(capsys, tmp_path, monkeypatch):
     from tools.speed import benchmark as speed
 
     mistakes = [
-        (bench, ["--tasks", "nothing*", "--no-readme"], "tools.bench: error: no task matches 'nothing*'"),
-        (bench, ["--seeds", "0,x", "--no-readme"], "--seeds expects comma-separated integers"),
-        (latency, ["--tasks", "nothing*", "--no-readme"], "tools.latency: error: no task matches 'nothing*'"),
-        (make_presets, ["--tasks", "nothing*", "--no-readme"], "tools.make_presets: error: no task matches"),
+        (bench, ["--tasks", "nothing*", "--no-tables"], "tools.bench: error: no task matches 'nothing*'"),
+        (bench, ["--seeds", "0,x", "--no-tables"], "--seeds expects comma-separated integers"),
+        (latency, ["--tasks", "nothing*", "--no-tables"], "tools.latency: error: no task matches 'nothing*'"),
+        (make_presets, ["--tasks", "nothing*", "--no-tables"], "tools.make_presets: error: no task matches"),
         (
             speed,
-            ["--repeats", "0", "--no-readme"],
+            ["--repeats", "0", "--no-tables"],
             "--repeats must be at least 1" if importlib.util.find_spec("torch") else "pip install torch",
         ),
     ]
@@ -300,6 +303,6 @@ def test_make_presets_writes_into_the_checkout_only(capsys, tmp_path, monkeypatc
     assert make_presets.PRESETS_DIR == SHIPPED_DIR.resolve() == ROOT / "rnn_zoo" / "pretrained"
     # An rnn_zoo imported from elsewhere (installed non-editable: site-packages) is refused before any training.
     monkeypatch.setattr(make_presets, "PRESETS_DIR", tmp_path / "checkout" / "rnn_zoo" / "pretrained")
-    code, _, err = tool_run(capsys, make_presets, "--tasks", "letters_4pre1", "--no-readme")
+    code, _, err = tool_run(capsys, make_presets, "--tasks", "letters_4pre1", "--no-tables")
     assert code == 2 and "not this checkout's" in err and err.count("\n") == 1
     assert not (tmp_path / "checkout").exists()

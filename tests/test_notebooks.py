@@ -2,6 +2,7 @@
 notebooks read the shipped presets then, as in a full run (TRAIN = False)."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,118 @@ def test_committed_notebook_has_a_parameters_cell_and_full_run_outputs(path):
     if path.stem != "00_quickstart":
         assert any("image/png" in o.get("data", {}) for o in outputs), "the full run's figures are missing"
     assert path.stat().st_size < 1_000_000
+
+
+def _text(cell) -> str:
+    return "".join(cell["source"])
+
+
+def _output_text(nb) -> str:
+    """Every text a reader sees below the code cells: streams and plain-text results (ANSI codes removed)."""
+    parts = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            text = out.get("text") or out.get("data", {}).get("text/plain", "")
+            parts.append("".join(text))
+    return re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(parts))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.backend_free
+def test_notebook_opens_with_its_header_and_a_quiet_import(path):
+    """A header (title, author, description, what you will learn, time to run), then the
+    parameters; the import cell silences TensorFlow's start-up before anything loads it."""
+    nb = json.loads(path.read_text())
+    header = _text(nb["cells"][0])
+    assert nb["cells"][0]["cell_type"] == "markdown" and header.startswith("# ")
+    for part in ("**Author:** rnn_zoo maintainers", "**Description:**", "**What you will learn**", "**Time to run:**"):
+        assert part in header, f"the header lacks {part}"
+    assert 3 <= len(re.findall(r"^- ", header, re.M)) <= 5, "3 to 5 bullets of what you will learn"
+    code = [_text(c) for c in nb["cells"] if c["cell_type"] == "code"]
+    imports = code[1]
+    quiet = imports.index("rnn_zoo.backend.import_tensorflow_quietly()")
+    assert not re.search(r"^\s*(import|from)\s+(keras|tensorflow)\b", imports[:quiet], re.M)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.backend_free
+def test_notebook_uses_the_public_api_only(path):
+    """They run from an installed wheel: no private names, no `rnn_zoo.training` or
+    `rnn_zoo.cli`, no file of the repository."""
+    source = "\n".join(_text(c) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    for banned in ("rnn_zoo.training", "rnn_zoo.cli", "__file__", "results.json", "tools."):
+        assert banned not in source, f"{path.name} uses {banned}"
+    assert not re.search(r"rnn_zoo(\.\w+)*\._", source), f"{path.name} uses a private name"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.backend_free
+def test_committed_outputs_are_clean(path):
+    """No stderr stream, no TensorFlow start-up line, no warning in what a reader sees."""
+    nb = json.loads(path.read_text())
+    streams = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "stream"]
+    assert not [o for o in streams if o["name"] == "stderr"], "a cell wrote to stderr"
+    text = _output_text(nb)
+    for noise in ("WARNING", "Warning", "absl", "oneDNN", "cuda", "E0000", "I0000", "retracing"):
+        assert noise not in text, f"{path.name} shows {noise!r} in an output"
+
+
+# A quoted result: a number with a decimal point (0.00026, -3.2361, 1.2e-08) or a % sign (86.6%,
+# 100%), not inside a word or a dotted run (v1.2, 3.15.1).
+QUOTED = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?%?(?![\w%]|\.\d)")
+SHOWN = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w]|\.\d)")
+
+
+def _quoted_results(markdown: str) -> list[str]:
+    prose = re.sub(r"```.*?```|`[^`]*`|\$\$.*?\$\$|\$[^$]*\$|\]\([^)]*\)", " ", markdown, flags=re.S)
+    prose = prose.replace("\u2212", "-")  # a typographic minus
+    return [n for n in QUOTED.findall(prose) if "." in n or n.endswith("%")]
+
+
+def _is_shown(quoted: str, shown: list[float]) -> bool:
+    """Whether an output number, rounded as the text rounds it, reads as `quoted`; a percentage
+    may also be a fraction in the output (0.871 for 87.1%)."""
+    number = quoted.rstrip("%")
+    mantissa, _, exponent = number.partition("e")
+    places = len(mantissa.partition(".")[2])
+    spec = f".{places}{'e' if exponent else 'f'}"
+    target = format(float(number), spec)
+    candidates = shown + ([v * 100 for v in shown] if quoted.endswith("%") else [])
+    return any(format(v, spec) == target for v in candidates)
+
+
+@pytest.mark.backend_free
+def test_the_rule_reads_numbers_as_meant():
+    text = "MSE 0.00026, accuracy 86.6% (not 100%), p = 0.39. Version 3.15.1, `1e-2`, `0.01`, 2016-05-18, v1.5"
+    assert _quoted_results(text) == ["0.00026", "86.6%", "100%", "0.39"]
+    shown = [float(n) for n in SHOWN.findall("mse 0.000263279 accuracy 0.866071 1 -3.236068")]
+    assert all(_is_shown(q, shown) for q in ["0.00026", "86.6%", "100%", "-3.2361", "0.0003"])
+    assert not any(_is_shown(q, shown) for q in ["0.00027", "86.7%", "3.2361", "0.39"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.backend_free
+def test_numbers_in_the_text_appear_in_the_outputs(path):
+    """Every result the prose quotes is one the committed run printed.
+
+    The rule: in a markdown cell, a number with a decimal point or a % sign (`0.00026`,
+    `-3.2361`, `1.2e-08`, `86.6%`) is a quoted result, and some output of the same notebook
+    must show it: an output number rounded to the text's decimals reads the same (0.0002633
+    may be quoted as 0.00026), and a percentage may also be a fraction there (0.871 as 87.1%).
+    Integers are not checked (step counts, seeds, units, years). Code spans, code blocks,
+    formulas in `$` and link targets are skipped: write a number that is not a result of the
+    run (a hyperparameter such as `1e-2`, a goal such as `0.01`, a formula's constant) in a
+    code span."""
+    nb = json.loads(path.read_text())
+    shown = [float(n) for n in SHOWN.findall(_output_text(nb))]
+    missing = [
+        quoted
+        for cell in nb["cells"]
+        if cell["cell_type"] == "markdown"
+        for quoted in _quoted_results(_text(cell))
+        if not _is_shown(quoted, shown)
+    ]
+    assert not missing, f"{path.name} quotes {missing}, which no output shows"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -15,9 +15,11 @@ import pytest
 import rnn_zoo
 from rnn_zoo.cli import main
 from rnn_zoo.errors import PresetError
+from rnn_zoo.metrics import fmt_number
 from rnn_zoo.preset_files import check_metadata, read_metadata
 from rnn_zoo.shipped import list_presets, shipped_path
-from tools.make_presets import MAX_TOTAL_BYTES, README_END, README_START, folder_bytes, presets_table
+from tools.make_presets import MAX_TOTAL_BYTES, TABLE, folder_bytes, presets_table
+from tools.pages import README, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = rnn_zoo.list_tasks()
@@ -33,6 +35,7 @@ def test_every_registered_task_ships_a_preset():
 def test_shipped_preset_loads_safely_and_its_metadata_is_complete(name):
     folder = shipped_path(name)
     assert sorted(p.name for p in folder.iterdir() if p.name != "assets") == [
+        "MODEL_CARD.md",
         "metadata.json",
         "model.keras",
         "preprocessor.json",
@@ -113,6 +116,7 @@ def test_preprocessor_round_trips_through_its_files(name, tiny_data_dir, tmp_pat
 
 
 @pytest.mark.parametrize("name", TASKS)
+@pytest.mark.filterwarnings("ignore::rnn_zoo.shipped.LosesToBaselineWarning")  # a tiny run may lose to its baseline
 def test_trained_preset_round_trip_matches_the_trained_model(name, tiny_run, tiny_data_dir, tmp_path):
     result = tiny_run(name)
     result.save_preset(tmp_path / "p")
@@ -145,6 +149,7 @@ def test_loader_refuses_a_preprocessor_of_another_family_or_shape(tiny_data_dir)
         rnn_zoo.load_task_data("letters_1pre1", preprocessor=codec)
 
 
+@pytest.mark.filterwarnings("ignore::rnn_zoo.shipped.LosesToBaselineWarning")  # (stock_lstm: tests/test_model_cards.py)
 def test_predict_refuses_bad_inputs_in_one_line():
     letters = rnn_zoo.load_preset("letters_4pre1")
     with pytest.raises(PresetError, match="letters must be in abcde"):
@@ -248,20 +253,27 @@ def test_cli_refuses_a_preset_of_another_task_and_a_folder_without_preprocessing
 
 
 @pytest.mark.backend_free
-def test_cli_list_shows_each_preset_and_its_headline_metric(capsys):
+def test_cli_list_shows_each_preset_and_its_headline_metric_beside_the_baseline(capsys):
     code, out, _ = run(capsys, "list")
-    assert code == 0 and "preset (test)" in out
+    assert code == 0 and out.splitlines()[0].split()[4:9] == ["preset", "(test)", "baseline", "vs", "baseline"]
     for name in TASKS:
         meta = read_metadata(shipped_path(name))
+        metric = meta["headline_metric"]
         line = next(line for line in out.splitlines() if line.startswith(name + " "))
-        assert meta["headline_metric"] in line
+        assert f"{metric} {fmt_number(meta['metrics'][metric])}" in line
+        assert f"  {fmt_number(meta['baseline'][metric])}  " in line
 
 
 @pytest.mark.backend_free
 def test_readme_presets_table_is_generated_from_the_metadata():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split(README_START)[1].split(README_END)[0].strip()
-    assert section == presets_table()
+    """`python -m tools.make_presets` writes it, from the metadata and results/results.json."""
+    table = presets_table()
+    assert read_table(TABLE, root=ROOT, page=README) == table
+    assert "| preset | cell | metric | model | baseline | classical | who wins | flag |" in table
+    row = next(line for line in table.splitlines() if line.startswith("| `stock_lstm` |"))
+    assert "| 104.4 | 19.62 (tomorrow = today) |" in row and "**loses to baseline**" in row
+    row = next(line for line in table.splitlines() if line.startswith("| `letters_4pre1` |"))
+    assert "vs baseline: RNN by 80.00 pts" in row and "loses" not in row
 
 
 @pytest.mark.real_data
@@ -304,7 +316,7 @@ def test_wheel_carries_every_preset_and_serves_from_a_plain_install(tmp_path):
     (wheel,) = wheels.glob("rnn_zoo-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for name in TASKS:
-        for file in ("model.keras", "preprocessor.json", "metadata.json"):
+        for file in ("model.keras", "preprocessor.json", "metadata.json", "MODEL_CARD.md"):
             assert f"rnn_zoo/pretrained/{name}/{file}" in names
     assert "rnn_zoo/pretrained/sms_spam_tuned/assets/vocabulary.txt" in names
     assert not [n for n in names if n.startswith("tools/")]  # the maintainers' tools stay in the checkout

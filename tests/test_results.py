@@ -8,7 +8,8 @@ import pytest
 import rnn_zoo
 from rnn_zoo.backtest import forecast_errors, pooled_errors
 from rnn_zoo.registry import Goal
-from tools.bench import BACKTEST_END, BACKTEST_START, README_END, README_START, backtest_table, results_table
+from tools.bench import backtest_table, results_table
+from tools.pages import markers, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "results.json"
@@ -78,10 +79,9 @@ def test_stock_rows_carry_a_backtest_that_adds_up(results, name):
 
 
 @pytest.mark.backend_free
-def test_readme_tables_are_the_ones_generated_from_the_results(results):
-    readme = (ROOT / "README.md").read_text()
-    assert readme.split(README_START, 1)[1].split(README_END, 1)[0].strip() == results_table(results)
-    assert readme.split(BACKTEST_START, 1)[1].split(BACKTEST_END, 1)[0].strip() == backtest_table(results)
+def test_the_docs_tables_are_the_ones_generated_from_the_results(results):
+    assert read_table("results", root=ROOT) == results_table(results)
+    assert read_table("backtest", root=ROOT) == backtest_table(results)
 
 
 @pytest.mark.backend_free
@@ -100,7 +100,7 @@ def test_quick_benchmark_writes_rows_and_a_table(tiny_data_dir, tmp_path):
 
     out = tmp_path / "quick.json"
     results = run_benchmark(
-        "sms_spam_rnn", quick=True, data_dir=tiny_data_dir, out=out, readme=None, log=lambda _: None
+        "sms_spam_rnn", quick=True, data_dir=tiny_data_dir, out=out, tables=False, log=lambda _: None
     )
     assert json.loads(out.read_text()) == json.loads(json.dumps(results))
     (row,) = results["rows"]
@@ -108,7 +108,8 @@ def test_quick_benchmark_writes_rows_and_a_table(tiny_data_dir, tmp_path):
     assert set(row["summary"]) == {"accuracy", "spam_precision", "spam_recall", "spam_f1"}  # from the raw-text export
     assert row["classical"]["name"] and set(row["classical"]) - {"name"} == set(row["summary"])
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nrest\n")
-    update_readme(readme, results_table(results), start=README_START, end=README_END)
+    start, end = markers("results")
+    readme.write_text(f"intro\n{start}\nold\n{end}\nrest\n")
+    update_readme(readme, results_table(results), start=start, end=end)
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("rest\n") and "`sms_spam_rnn`" in text and "old" not in text

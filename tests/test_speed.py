@@ -84,12 +84,13 @@ def test_torch_equivalent_skips_padding_like_the_keras_mask(tiny_data_dir):
 @pytest.mark.slow
 def test_speed_benchmark_runs_for_real_and_writes_its_tables(tmp_path):
     pytest.importorskip("torch")
+    from tools.pages import markers
     from tools.reports import update_readme
-    from tools.speed.benchmark import README_END, README_START, run_speed_benchmark, speed_tables
+    from tools.speed.benchmark import run_speed_benchmark, speed_tables
 
     out = tmp_path / "speed.json"
     results = run_speed_benchmark(
-        "letters_1pre1", repeats=1, out=out, readme=None, log=lambda _: None, import_repeats=1
+        "letters_1pre1", repeats=1, out=out, tables=False, log=lambda _: None, import_repeats=1
     )
     assert json.loads(out.read_text()) == json.loads(json.dumps(results))
     (row,) = results["training"]
@@ -108,8 +109,9 @@ def test_speed_benchmark_runs_for_real_and_writes_its_tables(tmp_path):
     assert set(heavy["import_rnn_zoo_training"]) <= set(heavy["import_tensorflow_keras"])
     if rnn_zoo.backend.name() == "tensorflow":
         readme = tmp_path / "README.md"
-        readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nrest\n")
-        update_readme(readme, speed_tables(results), start=README_START, end=README_END)
+        start, end = markers("speed")
+        readme.write_text(f"intro\n{start}\nold\n{end}\nrest\n")
+        update_readme(readme, speed_tables(results), start=start, end=end)
         assert "`letters_1pre1`" in readme.read_text() and "old" not in readme.read_text()
     else:  # the JAX table sits beside TensorFlow's, from the published TensorFlow run
         from tools.speed.benchmark import backend_tables
@@ -149,15 +151,16 @@ def test_published_speed_run_covers_every_task_with_three_repetitions(speed):
 
 @pytest.mark.backend_free
 def test_readme_speed_tables_are_the_ones_generated_from_speed_json(speed):
-    from tools.speed.benchmark import README_END, README_START, speed_tables
+    from tools.pages import read_table
+    from tools.speed.benchmark import speed_tables
 
-    readme = (ROOT / "README.md").read_text()
-    assert readme.split(README_START, 1)[1].split(README_END, 1)[0].strip() == speed_tables(speed)
+    assert read_table("speed", root=ROOT) == speed_tables(speed)
 
 
 @pytest.mark.backend_free
 def test_published_jax_run_covers_every_task_and_its_readme_table_is_generated(speed):
-    from tools.speed.benchmark import JAX_README_END, JAX_README_START, backend_tables
+    from tools.pages import read_table
+    from tools.speed.benchmark import backend_tables
 
     jax_file = ROOT / "results" / "speed_jax.json"
     assert jax_file.is_file(), "results/speed_jax.json is missing: run `KERAS_BACKEND=jax python -m tools.speed`"
@@ -167,9 +170,7 @@ def test_published_jax_run_covers_every_task_and_its_readme_table_is_generated(s
     for row in jax_run["training"]:
         ratio = np.median(row["zoo"]["samples_per_s"]) / np.median(row["torch"]["samples_per_s"])
         assert row["ratio"] == pytest.approx(ratio)
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split(JAX_README_START, 1)[1].split(JAX_README_END, 1)[0].strip()
-    assert section == backend_tables(jax_run, speed)
+    assert read_table("speed-jax", root=ROOT) == backend_tables(jax_run, speed)
 
 
 @pytest.mark.backend_free

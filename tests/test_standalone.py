@@ -17,7 +17,7 @@ from rnn_zoo.errors import ExportCheckError, InvalidOverrideError
 from rnn_zoo.outputs import EXPORT_MARKER
 
 FORMATS = ("onnx", "litert")
-README = Path(__file__).resolve().parents[1] / "README.md"
+EXPORT_PAGE = Path(__file__).resolve().parents[1] / "docs" / "export.md"  # the clients, run as written
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +158,9 @@ def test_without_the_extra_the_cli_says_what_to_install_in_one_line(tmp_path):
 
 
 def _readme_clients() -> list[str]:
-    section = README.read_text(encoding="utf-8").split("<!-- clients:start -->")[1].split("<!-- clients:end -->")[0]
+    section = (
+        EXPORT_PAGE.read_text(encoding="utf-8").split("<!-- clients:start -->")[1].split("<!-- clients:end -->")[0]
+    )
     return re.findall(r"```python\n(.*?)```", section, re.S)
 
 
@@ -257,7 +259,7 @@ def test_latency_benchmark_times_every_format_of_a_task(tmp_path):
     from tools.speed.latency import PATHS, run_latency_benchmark
 
     results = run_latency_benchmark(
-        "letters_1pre1", rounds=1, out=tmp_path / "latency.json", readme=None, log=lambda line: None
+        "letters_1pre1", rounds=1, out=tmp_path / "latency.json", tables=False, log=lambda line: None
     )
     (row,) = results["rows"]
     assert set(row["latency_ms"]) == set(PATHS) and all(ms > 0 for ms in row["latency_ms"].values())
@@ -266,13 +268,14 @@ def test_latency_benchmark_times_every_format_of_a_task(tmp_path):
 
 
 @pytest.mark.backend_free
-def test_readme_latency_table_is_generated_from_the_results_of_every_task():
-    from tools.speed.latency import README_END, README_START, latency_table
+def test_the_latency_table_is_generated_from_the_results_of_every_task():
+    from tools.pages import read_table
+    from tools.speed.latency import latency_table
 
-    results = json.loads((README.parent / "results" / "latency.json").read_text())
+    root = EXPORT_PAGE.parents[1]
+    results = json.loads((root / "results" / "latency.json").read_text())
     assert [row["task"] for row in results["rows"]] == rnn_zoo.list_tasks()
-    block = README.read_text(encoding="utf-8").split(README_START)[1].split(README_END)[0]
-    assert block.strip() == latency_table(results).strip()
+    assert read_table("latency", root=root) == latency_table(results).strip()
 
 
 @pytest.mark.slow

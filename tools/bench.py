@@ -1,8 +1,8 @@
 """The results benchmark: every task on its real data, over seeds, against its goals.
 
-    python -m tools.bench [--tasks PATTERN] [--seeds 0,1,2] [--quick] [--data-dir D] [--out F] [--no-readme]
+    python -m tools.bench [--tasks PATTERN] [--seeds 0,1,2] [--quick] [--data-dir D] [--out F] [--no-tables]
 
-Writes results/results.json and the results and backtest tables of the README (between
+Writes results/results.json and the results and backtest tables of the docs (`tools.pages`; between
 their markers). The file is produced here only, never edited by hand."""
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from rnn_zoo.errors import UnknownTaskError
 from rnn_zoo.metrics import fmt_number, primary_metric
 from rnn_zoo.registry import get_task, list_tasks
 
-from .command import ToolParser, UsageError, log, readme_or_refuse, run_tool
-from .reports import kept_rows, machine, measured_by, significance, update_readme, verdict, write_results
+from .command import ToolParser, UsageError, log, run_tool, tables_or_refuse
+from .pages import write_table
+from .reports import kept_rows, machine, measured_by, significance, verdict, write_results
 
 MODULE = "tools.bench"
 COMMAND = f"python -m {MODULE}"
-README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
-BACKTEST_START, BACKTEST_END = "<!-- backtest:start -->", "<!-- backtest:end -->"
 QUICK_EPOCHS = 2
 
 
@@ -150,7 +149,7 @@ def run_task(name: str, seeds, *, quick: bool, data_dir, log: Callable[[str], No
 
 
 def results_table(results: dict) -> str:
-    """The README's results table, made from results.json."""
+    """The results table (docs: tasks and results), made from results.json."""
     lines = [
         f"{measured_by(command_line(results['quick']), results)}; seeds {', '.join(map(str, results['seeds']))} "
         "(mean ± std, then min–max). The baseline is the naive forecast; the classical model is fitted on the same "
@@ -187,7 +186,7 @@ BACKTEST_FORECASTS = (
 
 
 def backtest_table(results: dict) -> str:
-    """The README's walk-forward table: every backtest row's, over all its folds."""
+    """The walk-forward table: every backtest row's, over all its folds."""
     rows = [row for row in results["rows"] if "backtest" in row]
     if not rows:
         return f"No stock task has a backtest in results.json yet: run `{COMMAND} --tasks 'stock_*'`."
@@ -225,12 +224,13 @@ def run_benchmark(
     quick: bool = False,
     data_dir=None,
     out="results/results.json",
-    readme="README.md",
+    tables: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict:
     """Train every task matching `pattern` for each seed and write `out`. Rows of other
     tasks already in `out` are kept, so a partial run refreshes just its own rows; the
-    README tables are rewritten once `out` holds a row for every registered task.
+    results and backtest tables (`tools.pages`) are rewritten once `out` holds a row for
+    every registered task.
     `quick`: the first seed only, at most 2 epochs."""
     names = list_tasks(pattern)
     if not names:
@@ -249,27 +249,25 @@ def run_benchmark(
         "rows": [rows[name] for name in list_tasks() if name in rows],  # registry order; drops old tasks
     }
     write_results(out, results)
-    if readme and not quick and len(results["rows"]) == len(list_tasks()):
-        update_readme(Path(readme), results_table(results), start=README_START, end=README_END)
-        update_readme(Path(readme), backtest_table(results), start=BACKTEST_START, end=BACKTEST_END)
+    if tables and not quick and len(results["rows"]) == len(list_tasks()):
+        write_table("results", results_table(results))
+        write_table("backtest", backtest_table(results))
     return results
 
 
 def parser() -> ToolParser:
-    p = ToolParser(
-        MODULE, description="Train every task on its real data over seeds; write results and the README's tables."
-    )
+    p = ToolParser(MODULE, description="Train every task on its real data over seeds; write results and their tables.")
     p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--quick", action="store_true", help="first seed only, at most 2 epochs; writes results/quick.json")
     p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
     p.add_argument("--out", help="results file (default: results/results.json, or results/quick.json)")
-    p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's tables")
+    p.add_argument("--no-tables", action="store_true", help="do not rewrite the results and backtest tables")
     return p
 
 
 def bench(args) -> None:
-    readme = readme_or_refuse(COMMAND, no_readme=args.no_readme)
+    tables = tables_or_refuse(COMMAND, no_tables=args.no_tables, names=("results", "backtest"))
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
@@ -279,9 +277,9 @@ def bench(args) -> None:
     out = args.out or ("results/quick.json" if args.quick else "results/results.json")
     if backend.name() != "tensorflow":  # the published results are TensorFlow's: another backend's go apart
         out = args.out or str(Path(out).with_name(f"{Path(out).stem}_{backend.name()}.json"))
-        readme = None
+        tables = False
     results = run_benchmark(
-        args.tasks, seeds=seeds, quick=args.quick, data_dir=args.data_dir, out=out, readme=readme, log=log
+        args.tasks, seeds=seeds, quick=args.quick, data_dir=args.data_dir, out=out, tables=tables, log=log
     )
     failed = [row["task"] for row in results["rows"] if row["goals"] and not row["goals_met"]]
     print(f"wrote {out}: {len(results['rows'])} task(s)" + (f"; goals missed: {', '.join(failed)}" if failed else ""))

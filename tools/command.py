@@ -16,9 +16,9 @@ from pathlib import Path
 from rnn_zoo.backend import import_tensorflow_quietly
 from rnn_zoo.cli import UsageError
 
-README = Path("README.md")  # the tools run from the checkout's root, where the README is
+from .pages import PAGES
 
-__all__ = ["README", "ToolParser", "UsageError", "log", "readme_or_refuse", "run_tool"]
+__all__ = ["ToolParser", "UsageError", "log", "tables_or_refuse", "run_tool"]
 
 
 class ToolParser(argparse.ArgumentParser):
@@ -32,14 +32,17 @@ class ToolParser(argparse.ArgumentParser):
         self.exit(2, f"{self.module}: error: {message} (see `{self.prog} --help`)\n")
 
 
-def readme_or_refuse(command: str, *, no_readme: bool, holds: str = "the table") -> Path | None:
-    """The README whose tables a run rewrites (None with --no-readme); a UsageError when the
-    run is not in the checkout's root."""
-    if no_readme:
-        return None
-    if not README.is_file():
-        raise UsageError(f"run `{command}` from the repository root (its README.md holds {holds}), or pass --no-readme")
-    return README
+def tables_or_refuse(command: str, *, no_tables: bool, names: tuple[str, ...]) -> bool:
+    """Whether a run rewrites its tables `names` (not with --no-tables); a UsageError when
+    their pages are not here (the tools run from the checkout's root)."""
+    if no_tables:
+        return False
+    missing = sorted({str(page) for name in names for page in PAGES[name] if not page.is_file()})
+    if missing:
+        raise UsageError(
+            f"run `{command}` from the repository root ({', '.join(missing)} hold the tables), or pass --no-tables"
+        )
+    return True
 
 
 def log(line: str) -> None:
@@ -78,3 +81,13 @@ def run_tool(module: str, body: Callable[[], None]) -> int:
         )
         return 1
     return 0
+
+
+def readme_or_refuse(command: str, *, no_readme: bool, holds: str = "the table") -> Path | None:
+    """(Being replaced by `tables_or_refuse`.) The README, unless --no-readme."""
+    readme = Path("README.md")
+    if no_readme:
+        return None
+    if not readme.is_file():
+        raise UsageError(f"run `{command}` from the repository root (its README.md holds {holds}), or pass --no-readme")
+    return readme

@@ -1,25 +1,26 @@
-"""The README's tables that come from the code, not from a run: every registered task and
-every family (from the registry) and every `build` override (from `rnn_zoo.models.OVERRIDES`).
+"""The docs' tables that come from the code (`tools.pages` says where each lives): every
+registered task, every family and each family's own page (from the registry, with its rows
+of results/results.json), every `build` override (`rnn_zoo.models.OVERRIDES`), and the
+model cards of the shipped presets.
 
     python -m tools.docs_tables [--check]
 
-`--check` rewrites nothing and fails when the README is out of date (the tests run it)."""
+`--check` rewrites nothing and fails when a table is out of date (the tests run it)."""
 
 from __future__ import annotations
 
+import json
 import sys
 import typing
+import warnings
 from pathlib import Path
 
 from rnn_zoo.registry import CELLS, ModelSpec, TaskSpec, TrainSpec, get_task, list_tasks
 
-from .command import README, ToolParser, UsageError, log, readme_or_refuse, run_tool
-from .reports import update_readme
+from . import pages
+from .command import ToolParser, UsageError, log, run_tool
 
 MODULE = "tools.docs_tables"
-TASKS_MARKERS = ("<!-- tasks:start -->", "<!-- tasks:end -->")
-OVERRIDES_MARKERS = ("<!-- overrides:start -->", "<!-- overrides:end -->")
-FAMILIES_MARKERS = ("<!-- families:start -->", "<!-- families:end -->")
 
 
 def model_text(model: ModelSpec, input_shape: tuple[int, ...]) -> str:
@@ -99,36 +100,133 @@ def overrides_table() -> str:
     return "\n".join(["| override | does | takes |", "|---|---|---|", *rows])
 
 
-def tables() -> dict[tuple[str, str], str]:
-    return {TASKS_MARKERS: tasks_table(), OVERRIDES_MARKERS: overrides_table(), FAMILIES_MARKERS: families_table()}
+def family_table(family: str, results: dict | None) -> str:
+    """A family page's table: its tasks, and its rows of the results benchmark."""
+    from .bench import results_table
 
-
-def stale(readme: Path) -> list[str]:
-    """The markers whose README block differs from the generated table."""
-    text = readme.read_text(encoding="utf-8")
-    return [
-        start
-        for (start, end), table in tables().items()
-        if start not in text or text.split(start)[1].split(end)[0].strip() != table.strip()
+    names = [name for name in list_tasks() if get_task(name).family == family]
+    lines = [
+        "| task | variant of | what | reference model | training | target |",
+        "|---|---|---|---|---|---|",
+        *(task_row(get_task(name)).replace(f" | {family} |", " |", 1) for name in names),
     ]
+    rows = [row for row in (results or {}).get("rows", []) if row["task"] in names]
+    if rows:
+        lines += ["", results_table({**results, "rows": rows})]
+    return "\n".join(lines)
+
+
+def cards_block() -> str:
+    """A line per shipped preset: its model card's page, its description, and its flag."""
+    from rnn_zoo.shipped import list_presets, loses_to_baseline, shipped_metadata
+
+    lines = []
+    for name in list_presets():
+        flag = loses_to_baseline(name)
+        note = " **Loses to its naive baseline.**" if flag else ""
+        lines.append(f"- [`{name}`](cards/{name}.md): {shipped_metadata(name)['description']}.{note}")
+    return "\n".join(lines)
+
+
+def card_pages() -> dict[Path, str]:
+    """The docs page of each shipped preset's model card: the card itself, included from the
+    preset's folder (`MODEL_CARD.md`, written by `python -m tools.model_cards`)."""
+    from rnn_zoo.shipped import list_presets
+
+    return {
+        pages.DOCS / "cards" / f"{name}.md": f'--8<-- "rnn_zoo/pretrained/{name}/MODEL_CARD.md"\n'
+        for name in list_presets()
+    }
+
+
+def serving_table() -> str:
+    """Each family's `serve` signature (one shipped preset of each family, stateful or not):
+    the human input it takes and the outputs it returns, on the family's example input."""
+    from rnn_zoo.presets import load_preset
+    from rnn_zoo.shipped import LosesToBaselineWarning, list_presets
+
+    kinds = {}
+    for name in list_presets():
+        spec = get_task(name)
+        kinds.setdefault((spec.family, spec.model.stateful), name)
+    rows = []
+    for (family, stateful), name in kinds.items():
+        with warnings.catch_warnings():  # (a preset that loses to its baseline says so: known here)
+            warnings.simplefilter("ignore", LosesToBaselineWarning)
+            preset = load_preset(name)
+        spec = preset.input_spec
+        shape = ", ".join("n" if d is None else str(d) for d in spec.shape)
+        outputs = ", ".join(f"`{key}`" for key in preset.predict(preset.preprocessor.example_input()))
+        what = f"{'stateful, ' if stateful else ''}e.g. `{name}`"
+        rows.append(
+            f"| {family} ({what}) | `{spec.name}`: `[{shape}]` {spec.dtype.name}, "
+            f"{preset.preprocessor.input_description} | {outputs} |"
+        )
+    return "\n".join(["| family | `serve` input | outputs |", "|---|---|---|", *rows])
+
+
+def tables() -> dict[str, str]:
+    return {
+        "tasks": tasks_table(),
+        "overrides": overrides_table(),
+        "families": families_table(),
+        "cards": cards_block(),
+        "serving": serving_table(),
+    }
+
+
+def family_tables(results: dict | None) -> dict[str, str]:
+    """The `family` table of each family's page, by family."""
+    return {family: family_table(family, results) for family in dict.fromkeys(get_task(n).family for n in list_tasks())}
+
+
+def load_results() -> dict | None:
+    path = Path("results/results.json")
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def stale(root: Path = Path(".")) -> list[str]:
+    """The pages whose generated tables differ from the code's (and the results file's)."""
+    results = json.loads((root / "results/results.json").read_text())
+    out = pages.stale(tables(), root=root)
+    for family, table in family_tables(results).items():
+        page = pages.family_page(family)
+        if not (root / page).is_file() or pages.read_table("family", root=root, page=page) != table.strip():
+            out.append(f"{page} (family)")
+    folder = root / pages.DOCS / "cards"
+    wanted = card_pages()
+    out += [
+        str(page) for page, text in wanted.items() if not (root / page).is_file() or (root / page).read_text() != text
+    ]
+    out += [str(extra) for extra in folder.glob("*.md") if extra.relative_to(root) not in wanted]
+    return out
 
 
 def write_tables(args) -> None:
-    readme = readme_or_refuse(f"python -m {MODULE}", no_readme=False, holds="the tables")
     if args.check:
-        out_of_date = stale(readme)
+        out_of_date = stale()
         if out_of_date:
-            raise UsageError(f"{README} is out of date at {', '.join(out_of_date)}: run `python -m {MODULE}`")
-        log(f"{README}: the generated tables are up to date")
+            raise UsageError(f"out of date: {', '.join(out_of_date)}: run `python -m {MODULE}`")
+        log("the generated tables of the README and the docs are up to date")
         return
-    for (start, end), table in tables().items():
-        update_readme(readme, table, start=start, end=end)
-    log(f"wrote the tasks, families and overrides tables of {README}")
+    for name, table in tables().items():
+        pages.write_table(name, table)
+    for family, table in family_tables(load_results()).items():
+        pages.write_table("family", table, page=pages.family_page(family))
+    folder = pages.DOCS / "cards"
+    folder.mkdir(exist_ok=True)
+    for extra in set(folder.glob("*.md")) - set(card_pages()):
+        extra.unlink()  # a preset no longer shipped
+    for page, text in card_pages().items():
+        page.write_text(text)
+    log("wrote the tasks, families, family, overrides and model-card tables of the docs")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ToolParser(MODULE, description="Rewrite the README's tasks and overrides tables from the code.")
-    parser.add_argument("--check", action="store_true", help="rewrite nothing; fail if the README is out of date")
+    parser = ToolParser(
+        MODULE, description="Rewrite the docs' tables that come from the code: tasks, families, overrides."
+    )
+    parser.add_argument("--check", action="store_true", help="rewrite nothing; fail if a table is out of date")
     args = parser.parse_args(argv)
     return run_tool(MODULE, lambda: write_tables(args))
 

@@ -1,8 +1,9 @@
 """The shipped presets: seed 0 of a full run of every task on its real data, written into
-the checkout's package (`rnn_zoo/pretrained/NAME/`, which the wheel carries), and listed in
-the README's presets table, which is generated from their metadata.
+the checkout's package (`rnn_zoo/pretrained/NAME/`, which the wheel carries) with its model
+card (`tools.model_cards`), and listed in the presets table (the README's and the docs',
+`tools.pages`), which is generated from their metadata and results/results.json.
 
-    python -m tools.make_presets [--tasks PATTERN] [--data-dir D] [--no-readme]
+    python -m tools.make_presets [--tasks PATTERN] [--data-dir D] [--no-tables]
 
 It writes into this checkout only: never into an installed rnn_zoo (site-packages)."""
 
@@ -14,17 +15,26 @@ from pathlib import Path
 
 from rnn_zoo.errors import RnnZooError, UnknownTaskError
 from rnn_zoo.metrics import fmt_number
-from rnn_zoo.registry import list_tasks
-from rnn_zoo.shipped import SHIPPED_DIR, list_presets, shipped_metadata, shipped_path, shipped_preprocessor
+from rnn_zoo.registry import CELLS, list_tasks
+from rnn_zoo.shipped import (
+    MODEL_CARD_FILE,
+    SHIPPED_DIR,
+    baseline_flag,
+    list_presets,
+    shipped_metadata,
+    shipped_path,
+    shipped_preprocessor,
+)
 
-from .command import ToolParser, UsageError, log, readme_or_refuse, run_tool
-from .reports import update_readme
+from .command import ToolParser, UsageError, log, run_tool, tables_or_refuse
+from .model_cards import Facts, facts, results_rows, write_cards
+from .pages import PAGES, markers, write_table
 
 MODULE = "tools.make_presets"
 COMMAND = f"python -m {MODULE}"
 CHECKOUT = Path(__file__).resolve().parents[1]
 PRESETS_DIR = CHECKOUT / "rnn_zoo" / "pretrained"  # where this tool writes, whatever is imported
-README_START, README_END = "<!-- presets:start -->", "<!-- presets:end -->"
+TABLE = "presets"  # the name of its markers (`<!-- presets:start -->` ...) in its pages
 SHIPPED_SEED = 0
 MAX_TOTAL_BYTES = 8_000_000  # every shipped preset together, so that the wheel stays small
 
@@ -46,15 +56,20 @@ def folder_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
-def make_presets(pattern: str = "*", *, data_dir=None, readme=None, log: Callable[[str], None] = print) -> list[str]:
+def make_presets(
+    pattern: str = "*", *, data_dir=None, tables: bool = False, log: Callable[[str], None] = print
+) -> list[str]:
     """Train seed 0 of every task matching `pattern` with its own defaults and write each
-    as the task's shipped preset in the checkout; rewrite the README table once every task has one."""
+    as the task's shipped preset in the checkout, with the model cards; with `tables`,
+    rewrite the presets table in its pages once every task has one."""
     from rnn_zoo import load_task_data
     from rnn_zoo.training import train
 
     check_checkout()
-    if readme and README_START not in Path(readme).read_text():
-        raise RnnZooError(f"{readme} has no {README_START} ... {README_END} markers to write the table between")
+    start, end = markers(TABLE)
+    for page in PAGES[TABLE] if tables else ():
+        if start not in page.read_text(encoding="utf-8"):
+            raise RnnZooError(f"{page} has no {start} ... {end} markers to write the table between")
     names = list_tasks(pattern)
     if not names:
         raise UnknownTaskError(f"no task matches {pattern!r}; `rnn-zoo list` shows the tasks")
@@ -64,41 +79,56 @@ def make_presets(pattern: str = "*", *, data_dir=None, readme=None, log: Callabl
         result = train(name, seed=SHIPPED_SEED, data_dir=data_dir, verbose=0)
         result.save_preset(PRESETS_DIR / name)
         shipped_preprocessor.cache_clear()  # build() in this process must see the new vocabulary
+        write_cards(PRESETS_DIR)  # its card, and its family's, whose better preset may have changed
         meta = shipped_metadata(name)
         metric = meta["headline_metric"]
         log(
             f"{name}: {metric} {meta['metrics'][metric]:.6g} (baseline {meta['baseline'][metric]:.6g}), "
             f"{result.wall_time_s:.1f} s, {folder_bytes(PRESETS_DIR / name) / 1e3:.0f} kB"
         )
-    if readme and list_presets() == list_tasks():
-        update_readme(Path(readme), presets_table(), start=README_START, end=README_END)
+    if tables and list_presets() == list_tasks():
+        write_table(TABLE, presets_table())
     return names
 
 
 def presets_table() -> str:
-    """The README's table of shipped presets, made from their metadata."""
+    """The table of shipped presets (the README's and the docs'), made from their metadata and results.json."""
     rows = []
     total = 0
+    results = results_rows()
     for name in list_presets():
-        meta, size = shipped_metadata(name), folder_bytes(shipped_path(name))
+        size = folder_bytes(shipped_path(name))
         total += size
-        metric = meta["headline_metric"]
-        rows.append(
-            f"| `{name}` | {metric} | {fmt_number(meta['metrics'][metric])} | {fmt_number(meta['baseline'][metric])} "
-            f"({meta['baseline']['name']}) | {meta['parameters']:,} | {size / 1e3:,.0f} kB | {meta['epochs']} "
-            f"| {meta['seed']} | {meta['dataset']['source_file']} |"
-        )
+        rows.append(preset_row(facts(name, results), size))
     versions = {tuple(shipped_metadata(n)["versions"].items()) for n in list_presets()}
     made = "; ".join(", ".join(f"{k} {v}" for k, v in sorted(dict(v).items())) for v in sorted(versions))
     return "\n".join(
         [
-            f"Made by `{COMMAND}` ({made}); {total / 1e6:.2f} MB in all. Test metrics on the task's own "
-            "test split; the baseline is the naive one, on the same split.",
+            f"Made by `{COMMAND}` ({made}); {total / 1e6:.2f} MB in all. Model and baseline: the preset's test "
+            "metrics (seed 0) on its task's own test split, the baseline the naive one on the same split. Classical: "
+            "the classical model's mean over the seeds of `results/results.json`, and who wins against it is judged "
+            "on the means over those seeds (as in the results table). Every preset's model card "
+            f"(`rnn_zoo/pretrained/NAME/{MODEL_CARD_FILE}`, by `python -m tools.model_cards`) says more.",
             "",
-            "| preset | metric | model | baseline | parameters | size | epochs | seed | trained on |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| preset | cell | metric | model | baseline | classical | who wins | flag | parameters | size |",
+            "|---|---|---|---|---|---|---|---|---|---|",
             *rows,
         ]
+    )
+
+
+def preset_row(f: Facts, size: int) -> str:
+    """A preset's row of the presets table: its metric beside the baseline's and the classical model's."""
+    meta, metric = f.meta, f.metric
+    model, baseline = f.seed0()
+    cell = CELLS[meta["spec"]["model"]["cell"]]
+    cell = f"bidirectional {cell}" if meta["spec"]["model"].get("bidirectional") else cell
+    classical = "—" if f.row is None else f"{fmt_number(f.means()[2])} ({f.row['classical']['name']})"
+    wins = f"vs baseline: {f.against_baseline()}; vs classical: {'—' if f.row is None else f.against_classical()}"
+    flag = "**loses to baseline**" if baseline_flag(meta) else ""
+    return (
+        f"| `{meta['task']}` | {cell} | {metric} | {fmt_number(model)} | {fmt_number(baseline)} "
+        f"({meta['baseline']['name']}) | {classical} | {wins} | {flag} | {meta['parameters']:,} | {size / 1e3:,.0f} kB |"
     )
 
 
@@ -106,18 +136,18 @@ def parser() -> ToolParser:
     p = ToolParser(
         MODULE,
         description="Train seed 0 of every task on its real data; rewrite the checkout's shipped presets "
-        "(rnn_zoo/pretrained/) and the README's presets table.",
+        "(rnn_zoo/pretrained/), their model cards and the presets table.",
     )
     p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
     p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
-    p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's presets table")
+    p.add_argument("--no-tables", action="store_true", help="do not rewrite the presets table (README, docs)")
     return p
 
 
 def make(args) -> None:
-    readme = readme_or_refuse(COMMAND, no_readme=args.no_readme, holds="the presets table")
+    tables = tables_or_refuse(COMMAND, no_tables=args.no_tables, names=(TABLE,))
     check_checkout()  # before training, not after
-    made = make_presets(args.tasks, data_dir=args.data_dir, readme=readme, log=log)
+    made = make_presets(args.tasks, data_dir=args.data_dir, tables=tables, log=log)
     print(f"wrote {len(made)} preset(s): {', '.join(made)}")
 
 

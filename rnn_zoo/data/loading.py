@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import os
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError, InvalidOverrideError, RnnZooError
 from ..preprocessing import Preprocessor, check_preprocessor
 from ..registry import get_task
 from .taskdata import TaskData
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
 def data_class(name: str) -> type[TaskData]:
@@ -62,7 +66,14 @@ def load_task_data(
     return data
 
 
-def load_data(name: str, *, data_dir=None, batch_size: int | None = None, seed: int = 0, **options: Any):
+def load_data(
+    name: str,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """(train_ds, test_ds): batched, cached, prefetched tf.data pipelines of (inputs,
     targets) that feed `build(name)` directly. Only the training set is shuffled, with
     `seed`. `batch_size` defaults to the task's. The SMS tasks' vocabulary depends on the

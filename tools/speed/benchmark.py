@@ -1,9 +1,9 @@
 """`python -m tools.speed`: per task, interleaved repetitions of the zoo's training and of
 its plain-PyTorch equivalent; then inference paths and import time. Writes
-results/speed.json (results/speed_jax.json on JAX) and the README's speed tables (between
+results/speed.json (results/speed_jax.json on JAX) and the speed tables (`tools.pages`) (between
 their markers).
 
-    python -m tools.speed [--tasks PATTERN] [--repeats 5] [--data-dir D] [--out F] [--no-readme]
+    python -m tools.speed [--tasks PATTERN] [--repeats 5] [--data-dir D] [--out F] [--no-tables]
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ from pathlib import Path
 from rnn_zoo.errors import UnknownTaskError
 from rnn_zoo.registry import get_task, list_tasks
 
-from ..command import ToolParser, UsageError, log, readme_or_refuse, run_tool
-from ..reports import kept_rows, machine, run_dates, update_readme, write_results
+from ..command import ToolParser, UsageError, log, run_tool, tables_or_refuse
+from ..pages import write_table
+from ..reports import kept_rows, machine, run_dates, write_results
 from . import measure
 
 MODULE = "tools.speed"
 COMMAND = f"python -m {MODULE}"
-README_START, README_END = "<!-- speed:start -->", "<!-- speed:end -->"
-# The JAX backend's run: its own file (a run keeps rows of one backend) and README section.
-JAX_README_START, JAX_README_END = "<!-- speed-jax:start -->", "<!-- speed-jax:end -->"
 
 
 def results_path(backend_name: str) -> str:
@@ -202,13 +200,13 @@ def run_speed_benchmark(
     repeats: int = 5,
     data_dir=None,
     out=None,
-    readme="README.md",
+    tables: bool = True,
     log: Callable[[str], None] = print,
     import_repeats: int = 5,
 ) -> dict:
     """Benchmark every task matching `pattern` on the Keras backend in use; rows of other
-    tasks already in `out` (default: `results_path(backend)`) are kept. The README tables are
-    rewritten once `out` holds every registered task."""
+    tasks already in `out` (default: `results_path(backend)`) are kept. The speed tables
+    (`tools.pages`) are rewritten once `out` holds every registered task."""
     from rnn_zoo import backend
 
     names = list_tasks(pattern)
@@ -235,21 +233,21 @@ def run_speed_benchmark(
         "import": measure.import_times(import_repeats),
     }
     write_results(out, results)
-    if readme and len(results["training"]) == len(list_tasks()):
-        update_speed_readme(Path(readme), results, backend.name())
+    if tables and len(results["training"]) == len(list_tasks()):
+        write_speed_tables(results, backend.name())
     return results
 
 
-def update_speed_readme(readme: Path, results: dict, backend_name: str) -> None:
-    """The README sections of this run on `backend_name` (the JAX table compares with the
+def write_speed_tables(results: dict, backend_name: str) -> None:
+    """The speed tables of this run on `backend_name` (the JAX table compares with the
     published TensorFlow run, results/speed.json, so it is rewritten after either run)."""
     other = Path(results_path("jax" if backend_name == "tensorflow" else "tensorflow"))
     other = json.loads(other.read_text()) if other.is_file() else None
     tf_results, jax_results = (results, other) if backend_name == "tensorflow" else (other, results)
     if backend_name == "tensorflow":
-        update_readme(readme, speed_tables(tf_results), start=README_START, end=README_END)
+        write_table("speed", speed_tables(tf_results))
     if tf_results is not None and jax_results is not None:
-        update_readme(readme, backend_tables(jax_results, tf_results), start=JAX_README_START, end=JAX_README_END)
+        write_table("speed-jax", backend_tables(jax_results, tf_results))
 
 
 def _n(value, digits=3):
@@ -329,7 +327,7 @@ def _ms(value: float) -> str:
 
 
 def training_table(results: dict) -> list[str]:
-    """The README's training table against PyTorch, with the sentence that reads it first."""
+    """The training table against PyTorch, with the sentence that reads it first."""
     m, s = results["machine"], results["settings"]
     lines = [
         f"Measured by `{COMMAND}` on {run_dates(results)}: {m['cpu']}, {m['cores']} cores, no GPU; "
@@ -370,7 +368,7 @@ INFERENCE_PATHS = ("saved_model_serve", "model_predict", "model_predict_on_batch
 
 
 def inference_table(results: dict) -> list[str]:
-    """The README's inference table, between its sentence and the serving summary."""
+    """The inference table, between its sentence and the serving summary."""
     paths = INFERENCE_PATHS
     lines = [
         "Inference (the same trained models): batch-1 latency in ms, then batch-256 samples/s. `serve` is "
@@ -417,13 +415,13 @@ def import_paragraph(imp: dict) -> str:
 
 
 def speed_tables(results: dict) -> str:
-    """The README's speed section, made from speed.json."""
+    """The speed section, made from speed.json."""
     lines = [*training_table(results), "", *summary_lines(results), "", *inference_table(results)]
     return "\n".join([*lines, "", import_paragraph(results["import"])])
 
 
 def backend_tables(jax_results: dict, tf_results: dict) -> str:
-    """The README's section on the JAX backend, from speed_jax.json beside speed.json. Each
+    """The section on the JAX backend, from speed_jax.json beside speed.json. Each
     run compares its backend with PyTorch in interleaved repetitions; JAX against TensorFlow
     is the quotient of the two ratios, PyTorch being the yardstick both runs share (the two
     runs were not interleaved with each other)."""
@@ -460,7 +458,7 @@ def backend_tables(jax_results: dict, tf_results: dict) -> str:
         "",
         f"- JAX faster than TensorFlow: {', '.join(f'`{t}` ({v:.2f}×)' for t, v in faster) or 'none'}. "
         "Choose it with `KERAS_BACKEND=jax` in the environment of any command (see "
-        "[Backends](#backends-tensorflow-or-jax)).",
+        "[Backends](backends.md)).",
         f"- JAX faster than PyTorch (ratio ≥ {s['goal_ratio']:g}): {', '.join(jax_wins) or 'none'}.",
     ]
     return "\n".join(lines)
@@ -470,20 +468,20 @@ def parser() -> ToolParser:
     p = ToolParser(
         MODULE,
         description="Time every task's training against plain PyTorch, and its serving paths; write "
-        "results/speed.json (results/speed_jax.json on JAX) and the README's speed tables (needs torch).",
+        "results/speed.json (results/speed_jax.json on JAX) and the speed tables (`tools.pages`) (needs torch).",
     )
     p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
     p.add_argument("--repeats", type=int, default=5, help="interleaved repetitions per task (default 5)")
     p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
     p.add_argument("--out", help="results file (default: results/speed.json, results/speed_jax.json on JAX)")
-    p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's speed tables")
+    p.add_argument("--no-tables", action="store_true", help="do not rewrite the speed tables")
     return p
 
 
 def speed(args) -> None:
     import importlib.util
 
-    readme = readme_or_refuse(COMMAND, no_readme=args.no_readme, holds="the speed tables")
+    tables = tables_or_refuse(COMMAND, no_tables=args.no_tables, names=("speed", "speed-jax"))
     if importlib.util.find_spec("torch") is None:
         raise UsageError(
             "the speed benchmark compares with PyTorch, which is not installed: "
@@ -495,7 +493,7 @@ def speed(args) -> None:
 
     out = args.out or results_path(backend.name())
     results = run_speed_benchmark(
-        args.tasks, repeats=args.repeats, data_dir=args.data_dir, out=out, readme=readme, log=log
+        args.tasks, repeats=args.repeats, data_dir=args.data_dir, out=out, tables=tables, log=log
     )
     slower = [row["task"] for row in results["training"] if not row["ratio_goal_met"]]
     print(

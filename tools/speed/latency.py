@@ -1,9 +1,9 @@
 """`python -m tools.latency`: batch-1 latency of each task's shipped preset in every export
 format, each in its own runtime: the SavedModel's `serve` (human input, preprocessing
 included) in TensorFlow, the ONNX file in onnxruntime, the LiteRT file in the LiteRT
-interpreter (model inputs). Writes results/latency.json and the README's latency table.
+interpreter (model inputs). Writes results/latency.json and its table (`tools.pages`).
 
-    python -m tools.latency [--tasks PATTERN] [--data-dir D] [--out F] [--no-readme]
+    python -m tools.latency [--tasks PATTERN] [--data-dir D] [--out F] [--no-tables]
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from rnn_zoo.exporting import EXPORT_FORMATS
 from rnn_zoo.registry import get_task, list_tasks
 from rnn_zoo.standalone import FORMATS
 
-from ..command import ToolParser, log, readme_or_refuse, run_tool
-from ..reports import kept_rows, machine, run_dates, update_readme, write_results
+from ..command import ToolParser, log, run_tool, tables_or_refuse
+from ..pages import write_table
+from ..reports import kept_rows, machine, run_dates, write_results
 from .measure import time_calls
 
 MODULE = "tools.latency"
 COMMAND = f"python -m {MODULE}"
-README_START, README_END = "<!-- latency:start -->", "<!-- latency:end -->"
 SAVED_MODEL_PATH = "saved_model_serve"
 # latency.json's key for each export format's timed path: the SavedModel's `serve` signature,
 # the ONNX file in onnxruntime, the LiteRT file in its interpreter.
@@ -104,12 +104,12 @@ def run_latency_benchmark(
     rounds: int = ROUNDS,
     data_dir=None,
     out="results/latency.json",
-    readme="README.md",
+    tables: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict:
     """Time every task matching `pattern`; rows of other tasks already in `out` are kept
-    when they come from this machine with these settings. The README table is rewritten
-    once `out` holds every registered task."""
+    when they come from this machine with these settings. The latency table (`tools.pages`)
+    is rewritten once `out` holds every registered task."""
     names = list_tasks(pattern)
     if not names:
         raise UnknownTaskError(f"no task matches {pattern!r}; `rnn-zoo list` shows the tasks")
@@ -134,13 +134,13 @@ def run_latency_benchmark(
         "rows": [rows[name] for name in list_tasks() if name in rows],
     }
     write_results(out, results)
-    if readme and len(results["rows"]) == len(list_tasks()):
-        update_readme(Path(readme), latency_table(results), start=README_START, end=README_END)
+    if tables and len(results["rows"]) == len(list_tasks()):
+        write_table("latency", latency_table(results))
     return results
 
 
 def latency_table(results: dict) -> str:
-    """The README's latency table and the sentence that reads it, from results/latency.json."""
+    """The latency table and the sentence that reads it, from results/latency.json."""
     rows = results["rows"]
     lines = [
         "| task | cell | SavedModel `serve` (ms) | onnxruntime (ms) | LiteRT (ms) | fastest | ONNX / LiteRT file (KB) "
@@ -192,22 +192,22 @@ def parser() -> ToolParser:
     p = ToolParser(
         MODULE,
         description="Batch-1 latency of every shipped preset as a SavedModel, in onnxruntime and in LiteRT; "
-        "writes results/latency.json and the README's latency table (needs rnn_zoo[export]).",
+        "writes results/latency.json and its table (needs rnn_zoo[export]).",
     )
     p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
     p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
     p.add_argument("--out", default="results/latency.json", help="results file (default: results/latency.json)")
-    p.add_argument("--no-readme", action="store_true", help="do not rewrite the README's latency table")
+    p.add_argument("--no-tables", action="store_true", help="do not rewrite the latency table")
     return p
 
 
 def latency(args) -> None:
     from rnn_zoo.standalone import require
 
-    readme = readme_or_refuse(COMMAND, no_readme=args.no_readme, holds="the latency table")
+    tables = tables_or_refuse(COMMAND, no_tables=args.no_tables, names=("latency",))
     for format_name in FORMATS:
         require(format_name)
-    results = run_latency_benchmark(args.tasks, data_dir=args.data_dir, out=args.out, readme=readme, log=log)
+    results = run_latency_benchmark(args.tasks, data_dir=args.data_dir, out=args.out, tables=tables, log=log)
     print(f"wrote {args.out}: {len(results['rows'])} task(s)")
 
 
