@@ -319,6 +319,7 @@ def test_wheel_carries_every_preset_and_serves_from_a_plain_install(tmp_path):
         for file in ("model.keras", "preprocessor.json", "metadata.json", "MODEL_CARD.md"):
             assert f"rnn_zoo/pretrained/{name}/{file}" in names
     assert "rnn_zoo/pretrained/sms_spam_tuned/assets/vocabulary.txt" in names
+    assert "rnn_zoo/py.typed" in names  # the type hints are part of the API
     assert not [n for n in names if n.startswith("tools/")]  # the maintainers' tools stay in the checkout
     target = tmp_path / "site"
     subprocess.run(
