@@ -329,7 +329,7 @@ def _add_export(sub) -> None:
         "--format",
         choices=EXPORT_FORMATS,
         default=EXPORT_FORMATS[0],
-        help=f'{EXPORT_FORMATS[0]} (default); {" or ".join(FORMATS)} need `pip install "rnn_zoo[export]"`',
+        help=f'{EXPORT_FORMATS[0]} (default); {" or ".join(FORMATS)} need `pip install ".[export]"`',
     )
     p.add_argument("--out", required=True, help="folder to write")
     p.add_argument(

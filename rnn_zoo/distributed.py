@@ -22,7 +22,7 @@ ENV_VARS = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSE
 UPSTREAM_ISSUES = "keras#20585, tensorflow#72388"
 JAX_ROUTE = (
     "train on several machines with KERAS_BACKEND=jax and `rnn-zoo train NAME --distributed` "
-    '(train(..., distributed=True); pip install "rnn_zoo[jax]"; see the README)'
+    '(train(..., distributed=True); pip install ".[jax]"; see the backends page of the docs)'
 )
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -56,8 +58,8 @@ def _test_inputs(model, task: str, preprocessor: Preprocessor, data_dir):
 
 
 def export(
-    model,
-    path,
+    model: Any,
+    path: str | os.PathLike,
     *,
     format: str = SAVED_MODEL,
     task: str | None = None,
@@ -77,11 +79,11 @@ def export(
         images) and returns human outputs; the preprocessing travels inside it.
       * "onnx" / "litert": `model.onnx` / `model.tflite` (builtin ops only, no Flex) taking
         model inputs, and `preprocessing.json` with what a client needs to make them (see
-        the README's clients). A stateful model's state is an input and an output. Each
+        the clients on the docs' export page). A stateful model's state is an input and an output. Each
         file is run in onnxruntime / the LiteRT interpreter on the first test inputs
         (`data_dir` as in `load_task_data`; random inputs where the data is not found) and
         refused if it differs from the Keras model by more than 1e-5. Needs
-        `pip install "rnn_zoo[export]"`.
+        `pip install ".[export]"`.
     Every export holds `rnn_zoo_export.json`: task, format, the check, and the provenance
     (seed, metrics, dataset and its terms, versions) of the preset or run it came from.
     An existing `path` is replaced only if it is empty or an earlier export, or with

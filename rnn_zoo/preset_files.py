@@ -10,6 +10,7 @@ metadata.json        task, spec, seed, metrics beside the baseline's, dataset an
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,9 @@ def read_metadata(folder) -> dict:
     return check_metadata(metadata, str(path))
 
 
-def save_preset(folder, model, preprocessor: Preprocessor, metadata: dict, *, overwrite: bool = False) -> Path:
+def save_preset(
+    folder: str | os.PathLike, model, preprocessor: Preprocessor, metadata: dict, *, overwrite: bool = False
+) -> Path:
     """Write a preset folder in one rename. An existing folder is replaced only if it is a
     zoo output or empty, or with `overwrite`."""
     check_metadata(metadata)

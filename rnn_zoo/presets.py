@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,7 @@ class Preset:
         """The `tf.TensorSpec` of the human input `predict` and the export's `serve` take."""
         return self._serve[1]
 
-    def predict(self, inputs):
+    def predict(self, inputs: Any) -> dict[str, Any] | list[dict[str, Any]]:
         """Human inputs -> human outputs; one input gives one dict, a batch a list of them."""
         import tensorflow as tf
 
@@ -154,7 +155,7 @@ class Preset:
         )
 
 
-def load_preset(name_or_path, *, task: str | None = None) -> Preset:
+def load_preset(name_or_path: str | os.PathLike, *, task: str | None = None) -> Preset:
     """The preset in a folder, or the shipped preset of a registered task name. With
     `task`, a preset of another task is refused. A preset whose headline metric is worse
     than its naive baseline's (its metadata says so) loads with a LosesToBaselineWarning (a UserWarning) that names

@@ -3,7 +3,7 @@
 A runtime such as onnxruntime or the LiteRT interpreter has no string or lookup-table ops,
 so these files take model inputs (one-hot letters or token ids, scaled windows, float
 images) and the JSON beside them holds the preprocessing state a client needs to make
-those inputs and read the outputs (see the README's clients).
+those inputs and read the outputs (see the docs' export page: clients).
 
 Each file is made from a *standalone twin* of the Keras model: the same layers and weights
 in a functional model that
@@ -15,7 +15,7 @@ LiteRT files take a fixed batch of one row. That is what keeps LSTM and GRU free
 ops: with a batch left open, their loop needs TensorList ops that only the Flex delegate has
 (tensorflow#62849); with a static one it converts to the builtin WHILE op. (Unrolling the
 loop also avoids Flex, but on four LSTM/GRU presets it made files 1.1-12x larger and
-conversion 3-12x slower, and ran faster on one only; see the README.) The converter is held
+conversion 3-12x slower, and ran faster on one only; see the docs' export page.) The converter is held
 to builtin ops, so a model that would need Flex fails at export.
 Every file is then run in its own runtime on real test inputs and compared with the
 original Keras model; an export whose outputs differ by more than `TOLERANCE` is refused.
@@ -67,8 +67,7 @@ def require(format_name: str) -> None:
     missing = [module for module in FORMATS[format_name].modules if importlib.util.find_spec(module) is None]
     if missing:
         raise MissingExtraError(
-            f"exporting to {format_name} needs {', '.join(missing)}, which are not installed: "
-            'pip install "rnn_zoo[export]"'
+            f'exporting to {format_name} needs {", ".join(missing)}, which are not installed: pip install ".[export]"'
         )
 
 

@@ -8,6 +8,7 @@ import functools
 import json
 import math
 import numbers
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ class TrainResult:
         dataset and terms, versions, date, the command that reproduces it."""
         return preset_metadata(self)
 
-    def save_preset(self, folder, *, overwrite: bool = False):
+    def save_preset(self, folder: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write this run as a preset folder, loadable with `rnn_zoo.load_preset(folder)`.
         An existing folder is replaced only if it is a zoo output or empty, or with `overwrite`.
         In a distributed run only process 0 writes (the others return at once)."""

@@ -1,6 +1,6 @@
 """Bad input, as a careless user or an attacker would give it: a clear one-line error or
 the right answer, never a deleted folder, a silent wrong result or a raw traceback. Each
-test backs a row of the README's bad-input table (a test below checks the table)."""
+test backs a row of the bad-input table (docs/bad-input.md) (a test below checks the table)."""
 
 import json
 import os

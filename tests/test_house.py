@@ -54,3 +54,10 @@ def test_the_docs_tables_made_from_the_code_are_up_to_date():
     from tools.docs_tables import stale
 
     assert stale(ROOT) == [], "run `python -m tools.docs_tables`"
+
+
+def test_the_citation_names_this_version():
+    """CITATION.cff says which version to cite: the package's own (rnn_zoo/_version.py)."""
+    from rnn_zoo import __version__
+
+    assert f'version: "{__version__}"' in (ROOT / "CITATION.cff").read_text()

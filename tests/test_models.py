@@ -9,7 +9,7 @@ import rnn_zoo
 from rnn_zoo.models import resolve
 from rnn_zoo.registry import CELLS
 
-# Parameter counts of the reference architectures, worked out by hand from TASKS.md:
+# Parameter counts of the reference architectures, worked out by hand from the specs:
 # SimpleRNN(u) on d inputs: u*d + u*u + u; LSTM: 4x that; GRU (reset_after): 3*(u*d + u*u + 2u);
 # Dense(u) on d: d*u + u; Embedding(v, e): v*e.
 EXPECTED_PARAMS = {

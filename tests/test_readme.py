@@ -1,4 +1,4 @@
-"""The README's Python tour runs as written (in a scratch folder: it writes presets and exports)."""
+"""The README's Python quick start runs as written (in a scratch folder: it writes presets and exports)."""
 
 import re
 from pathlib import Path

@@ -1,5 +1,5 @@
 """The speed benchmark: its PyTorch yardstick is the same architecture, its numbers come
-from a real run, and the README's speed tables are the ones generated from them."""
+from a real run, and the docs' speed tables are the ones generated from them."""
 
 import dataclasses
 import json

@@ -1,5 +1,5 @@
 """ONNX and LiteRT exports: every task, in its own runtime, against Keras; no Flex op; the state
-of sin->cos carried by the client; the README's clients run as written; the missing extra."""
+of sin->cos carried by the client; the docs' clients run as written; the missing extra."""
 
 import json
 import re
@@ -152,7 +152,7 @@ def test_without_the_extra_the_cli_says_what_to_install_in_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        'rnn-zoo: error: exporting to onnx needs tf2onnx, which are not installed: pip install "rnn_zoo[export]"'
+        'rnn-zoo: error: exporting to onnx needs tf2onnx, which are not installed: pip install ".[export]"'
     ]
     assert not (tmp_path / "out").exists()
 
@@ -164,7 +164,7 @@ def _readme_clients() -> list[str]:
     return re.findall(r"```python\n(.*?)```", section, re.S)
 
 
-# Runs the README's clients in a fresh interpreter where TensorFlow, Keras and rnn_zoo cannot be
+# Runs the docs' clients in a fresh interpreter where TensorFlow, Keras and rnn_zoo cannot be
 # imported, so "numpy and the runtime only" is checked too. Prints one JSON line per client.
 CLIENT_RUNNER = """
 import contextlib, io, json, sys

@@ -9,7 +9,6 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 # UsageError is the CLI's: a tool's mistakes read like `rnn-zoo`'s. Importing rnn_zoo.cli
 # also keeps TensorFlow's start-up chatter out of the output (TF_CPP_MIN_LOG_LEVEL).
@@ -81,13 +80,3 @@ def run_tool(module: str, body: Callable[[], None]) -> int:
         )
         return 1
     return 0
-
-
-def readme_or_refuse(command: str, *, no_readme: bool, holds: str = "the table") -> Path | None:
-    """(Being replaced by `tables_or_refuse`.) The README, unless --no-readme."""
-    readme = Path("README.md")
-    if no_readme:
-        return None
-    if not readme.is_file():
-        raise UsageError(f"run `{command}` from the repository root (its README.md holds {holds}), or pass --no-readme")
-    return readme

@@ -166,12 +166,15 @@ def serving_table() -> str:
 
 
 def tables() -> dict[str, str]:
+    from .make_presets import presets_table  # (make_presets reads this module's model text)
+
     return {
         "tasks": tasks_table(),
         "overrides": overrides_table(),
         "families": families_table(),
         "cards": cards_block(),
         "serving": serving_table(),
+        "presets": presets_table(),
     }
 
 

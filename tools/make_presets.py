@@ -106,8 +106,8 @@ def presets_table() -> str:
         [
             f"Made by `{COMMAND}` ({made}); {total / 1e6:.2f} MB in all. Model and baseline: the preset's test "
             "metrics (seed 0) on its task's own test split, the baseline the naive one on the same split. Classical: "
-            "the classical model's mean over the seeds of `results/results.json`, and who wins against it is judged "
-            "on the means over those seeds (as in the results table). Every preset's model card "
+            "the classical model's mean over the seeds of `results/results.json`, beside the model's own mean over "
+            "those seeds, on which who wins against it is judged (as in the results table). Every preset's model card "
             f"(`rnn_zoo/pretrained/NAME/{MODEL_CARD_FILE}`, by `python -m tools.model_cards`) says more.",
             "",
             "| preset | cell | metric | model | baseline | classical | who wins | flag | parameters | size |",
@@ -123,7 +123,11 @@ def preset_row(f: Facts, size: int) -> str:
     model, baseline = f.seed0()
     cell = CELLS[meta["spec"]["model"]["cell"]]
     cell = f"bidirectional {cell}" if meta["spec"]["model"].get("bidirectional") else cell
-    classical = "—" if f.row is None else f"{fmt_number(f.means()[2])} ({f.row['classical']['name']})"
+    classical = (
+        "—"
+        if f.row is None
+        else f"{fmt_number(f.means()[2])} ({f.row['classical']['name']}; the model's mean: {fmt_number(f.means()[0])})"
+    )
     wins = f"vs baseline: {f.against_baseline()}; vs classical: {'—' if f.row is None else f.against_classical()}"
     flag = "**loses to baseline**" if baseline_flag(meta) else ""
     return (

@@ -161,7 +161,7 @@ def data_section(f: Facts) -> str:
         "",
         f"- **Dataset:** {data['name']}",
         f"- **Licence and terms:** {data['license']}",
-        *([f"- **Citation:** {data['citation']}"] if data["citation"] else []),
+        f"- **Citation:** {data['citation'] or 'none of its own (generated data): cite rnn_zoo (CITATION.cff)'}",
         *([f"- **URL:** {data['url']}"] if data["url"] else []),
         f"- **Source file:** `{data['source_file']}` (sha256 `{data['sha256']}`)",
         f"- **Data options:** {', '.join(f'{k}={v!r}' for k, v in options.items()) or 'the loader defaults'}",

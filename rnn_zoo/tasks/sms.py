@@ -520,7 +520,7 @@ register(
         train=dataclasses.replace(_TUNED.train, learning_rate=3e-3, lr_schedule="cosine"),
         data_options={"min_count": 1, "max_length": 100, "digit_symbol": True, "tokens": "symbols"},
         # Meant to beat the classical TF-IDF + linear SVM on the mean over seeds; it does not
-        # (the README gives the numbers of every try), so it is an honest report beside it.
+        # (the docs' SMS page gives the numbers of every try), so it is an honest report beside it.
         target="honest report: the best RNN found here, beside the classical TF-IDF + linear SVM it does not beat",
         goals=(),
     )
