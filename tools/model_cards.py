@@ -28,8 +28,8 @@ from rnn_zoo.shipped import (
 )
 
 from .command import ToolParser, UsageError, log, run_tool
-from .docs_tables import model_text
 from .reports import verdict
+from .spec_text import model_text
 
 MODULE = "tools.model_cards"
 COMMAND = f"python -m {MODULE}"
