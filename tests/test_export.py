@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import fast_per_family
+from harness import assert_served_as_predicted
 
 import rnn_zoo
 import rnn_zoo.tf_writer
@@ -96,11 +97,7 @@ def test_export_reloads_and_matches_the_keras_model(name, tiny_data_dir, tmp_pat
         # families above are also checked against their own encodings.
         examples = data.serving_examples(3)
         expected = Preset(model, data.preprocessor, {"task": name}).predict(list(*examples.values()))
-        served = serve(**{k: tf.constant(v) for k, v in examples.items()})["prediction"].numpy()
-        if served.dtype.kind in "OS":
-            assert [p.decode() for p in served] == [row["prediction"] for row in expected]
-        else:
-            np.testing.assert_allclose(served, [row["prediction"] for row in expected], rtol=1e-5, atol=1e-6)
+        assert_served_as_predicted(serve, examples, expected)
         if spec.family in CHECKS:
             CHECKS[spec.family](data, model, serve)
     # serving_examples() gives inputs in the form `serve` takes, as many as asked for.

@@ -257,12 +257,10 @@ def run_benchmark(
 
 def parser() -> ToolParser:
     p = ToolParser(MODULE, description="Train every task on its real data over seeds; write results and their tables.")
-    p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
+    p.add_shared_options(tables="the results and backtest tables")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--quick", action="store_true", help="first seed only, at most 2 epochs; writes results/quick.json")
-    p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
     p.add_argument("--out", help="results file (default: results/results.json, or results/quick.json)")
-    p.add_argument("--no-tables", action="store_true", help="do not rewrite the results and backtest tables")
     return p
 
 

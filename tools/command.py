@@ -27,6 +27,13 @@ class ToolParser(argparse.ArgumentParser):
         super().__init__(prog=f"python -m {module}", **kwargs)
         self.module = module
 
+    def add_shared_options(self, *, tables: str) -> None:
+        """The options every benchmark tool takes: which tasks, where the data is, and whether
+        to rewrite `tables` (what its tables are, in words)."""
+        self.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
+        self.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
+        self.add_argument("--no-tables", action="store_true", help=f"do not rewrite {tables}")
+
     def error(self, message):
         self.exit(2, f"{self.module}: error: {message} (see `{self.prog} --help`)\n")
 

@@ -142,9 +142,7 @@ def parser() -> ToolParser:
         description="Train seed 0 of every task on its real data; rewrite the checkout's shipped presets "
         "(rnn_zoo/pretrained/), their model cards and the presets table.",
     )
-    p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
-    p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
-    p.add_argument("--no-tables", action="store_true", help="do not rewrite the presets table (README, docs)")
+    p.add_shared_options(tables="the presets table (README, docs)")
     return p
 
 

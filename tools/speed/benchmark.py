@@ -470,11 +470,9 @@ def parser() -> ToolParser:
         description="Time every task's training against plain PyTorch, and its serving paths; write "
         "results/speed.json (results/speed_jax.json on JAX) and the speed tables (`tools.pages`) (needs torch).",
     )
-    p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
+    p.add_shared_options(tables="the speed tables")
     p.add_argument("--repeats", type=int, default=5, help="interleaved repetitions per task (default 5)")
-    p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
     p.add_argument("--out", help="results file (default: results/speed.json, results/speed_jax.json on JAX)")
-    p.add_argument("--no-tables", action="store_true", help="do not rewrite the speed tables")
     return p
 
 

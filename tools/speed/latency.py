@@ -192,12 +192,10 @@ def parser() -> ToolParser:
     p = ToolParser(
         MODULE,
         description="Batch-1 latency of every shipped preset as a SavedModel, in onnxruntime and in LiteRT; "
-        "writes results/latency.json and its table (needs rnn_zoo[export]).",
+        "writes results/latency.json and its table (needs the [export] extra).",
     )
-    p.add_argument("--tasks", default="*", help="fnmatch pattern of tasks (default: all)")
-    p.add_argument("--data-dir", help="folder with the datasets (default: $RNN_ZOO_DATA, then the cache)")
+    p.add_shared_options(tables="the latency table")
     p.add_argument("--out", default="results/latency.json", help="results file (default: results/latency.json)")
-    p.add_argument("--no-tables", action="store_true", help="do not rewrite the latency table")
     return p
 
 
