@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import inspect
 import json
 import os
 import re
@@ -22,7 +24,7 @@ from .distributed import env_process_id
 from .errors import ExportCheckError, RnnZooError, TrainingDivergedError, UnknownTaskError
 from .exporting import EXPORT_FORMATS, SAVED_MODEL, export, write_export
 from .metrics import fmt_number
-from .outputs import EXPORT_MARKER, atomic_directory, check_destination
+from .outputs import EXPORT_MARKER, atomic_directory, check_destination, claim
 from .plots import plot_results
 from .preset_files import write_preset
 from .provenance import TRAIN_FLAGS
@@ -156,13 +158,20 @@ def _load_preset(args):
 
 
 def _cmd_train(args) -> None:
-    from .training import train
-
     get_task(args.name)  # an unknown name fails here, with suggestions
     out = Path(args.out or Path("saved_models") / args.name)
     # In a distributed run process 0 writes; the others (maybe on machines of their own) only train.
-    if not args.distributed or env_process_id() == 0:
-        check_destination(out, kind="preset", overwrite=args.overwrite)  # before training, not after
+    writes = not args.distributed or env_process_id() == 0
+    # The folder is claimed from before training to its rename: another writer to it is refused.
+    with claim(out) if writes else contextlib.nullcontext():
+        if writes:
+            check_destination(out, kind="preset", overwrite=args.overwrite)  # before training, not after
+        _train_and_write(args, out)
+
+
+def _train_and_write(args, out: Path) -> None:
+    from .training import train
+
     # Piped to a file, a progress bar is a stream of control characters: one line per epoch.
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     result = train(
@@ -241,7 +250,11 @@ def _cmd_predict(args) -> None:
     it writes one (hooks of its preprocessor)."""
     preset = _load_preset(args)
     shape = tuple(preset.input_spec.shape[1:])
-    items = [preset.preprocessor.parse_input(text, shape) for text in args.inputs]  # all read before any answer
+    parse = preset.preprocessor.parse_input
+    if args.raw and "raw" not in inspect.signature(parse).parameters:
+        raise UsageError(f"--raw applies to image inputs (the mnist tasks), not to {args.name}'s")
+    options = {"raw": True} if args.raw else {}
+    items = [parse(text, shape, **options) for text in args.inputs]  # all read before any answer
     for text, item in zip(args.inputs, items):
         try:
             out = preset.predict(item)
@@ -345,6 +358,11 @@ def _add_predict(sub) -> None:
     )
     p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--json", action="store_true", help="print every output as JSON, one line per input")
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="images: take a 28x28 grey image as it is (white digit on black), without MNIST's preprocessing",
+    )
     p.set_defaults(func=_cmd_predict)
 
 

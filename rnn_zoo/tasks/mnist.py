@@ -6,8 +6,10 @@ import dataclasses
 import gzip
 import os
 import struct
+import warnings
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,6 +17,7 @@ from ..backend import tf_call
 from ..classical import ClassicalModel
 from ..data import ClassificationData, Preprocessor, RemoteFile, Serving, search_dirs
 from ..errors import DataError, DataNotFoundError, InputError
+from ..preprocessing import Range
 from ..registry import DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 IDX_NAMES = {
@@ -149,6 +152,151 @@ def _check(arrays, source):
             raise DataError(f"{source}: {part} labels {bad[:10].tolist()} are out of range; expected digits 0..9")
 
 
+# -- photos of digits: MNIST's own preprocessing, with Pillow ------------------------------
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP")  # the formats Pillow is let open; others are refused
+ACCEPTED = "a PNG, JPEG, GIF or BMP image (or a .npy array of 28x28 uint8 pixels)"
+DIGIT_BOX = 20  # MNIST: the digit's longest side, anti-aliased into this many pixels ...
+CANVAS = 28  # ... in a canvas this size, its centre of mass at pixel (14, 14)
+_MIN_CONTRAST = 0.15  # ink this close to the paper (of the full range) is no ink: a blank image
+_NOISE_FLOOR = 0.25  # of the ink's contrast: fainter pixels are paper (noise, shadows), set to 0
+
+
+def open_image(path) -> Any:
+    """The image file at `path` as a Pillow image, loaded (JPEG's EXIF orientation applied).
+    Only PNG, JPEG, GIF (the first frame) and BMP are opened; anything else, a truncated
+    file or an image of more than Pillow's MAX_IMAGE_PIXELS is an InputError."""
+    from PIL import Image, ImageOps
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path, formats=IMAGE_FORMATS) as image:
+                image.load()
+                return ImageOps.exif_transpose(image)
+        except Image.UnidentifiedImageError:
+            raise InputError(f"{path} is not {ACCEPTED}") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise InputError(f"{path}: image too large; expected at most {Image.MAX_IMAGE_PIXELS:,} pixels") from None
+        except (OSError, SyntaxError, ValueError, EOFError) as e:
+            raise InputError(f"{path} is not a readable image ({_one_line(e)}); expected {ACCEPTED}") from None
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def _as_pillow(image):
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        return image
+    try:
+        return Image.fromarray(np.asarray(image))
+    except (TypeError, ValueError) as e:
+        raise InputError(f"not an image: {_one_line(e)}; expected a Pillow image or an array of pixels") from None
+
+
+def grey_levels(image) -> np.ndarray:
+    """A Pillow image (any mode: 1, L, P, RGB, RGBA, LA, 16-bit I;16, I, F, ...) or an array of
+    pixels as float grey levels in [0, 1], transparent parts composited on white paper."""
+    from PIL import Image
+
+    image = _as_pillow(image)
+    if image.mode.startswith("I") or image.mode == "F":  # 16 and 32-bit grey, float grey
+        pixels = np.asarray(image, dtype=np.float64)
+        top = float(np.nanmax(np.abs(pixels))) if pixels.size else 1.0
+        scale = next((t for t in (1.0, 255.0, 65535.0) if top <= t), top)
+        return np.clip(np.nan_to_num(pixels / scale), 0.0, 1.0)
+    try:
+        rgba = image.convert("RGBA")
+    except ValueError:
+        raise InputError(f"images of pixel mode {image.mode} are not read; expected grey, RGB or RGBA") from None
+    paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return np.asarray(Image.alpha_composite(paper, rgba).convert("L"), dtype=np.float64) / 255.0
+
+
+def bright_ink(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the ink as MNIST has it, 0 on the paper up to 1 at the ink, and the mask of the ink's
+    pixels). The paper's level is the median of the border pixels; ink darker than it (dark
+    on light paper) is inverted. A 3x3 median filter (on images of 56 pixels or more a side)
+    keeps specks of noise out of the mask."""
+    from PIL import Image, ImageFilter
+
+    if grey.ndim != 2 or min(grey.shape) < 2:
+        raise InputError(f"an image of shape {grey.shape} holds no digit; expected a 2-D image")
+    border = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
+    paper = float(np.median(border))
+    if paper > grey.mean():  # the paper is lighter than the image on average: dark ink
+        grey, paper = 1.0 - grey, 1.0 - paper
+    smooth = grey
+    if min(grey.shape) >= 2 * CANVAS:
+        smooth = np.asarray(Image.fromarray(grey.astype(np.float32), "F").filter(ImageFilter.MedianFilter(3)))
+    contrast = float(smooth.max()) - paper
+    if contrast < _MIN_CONTRAST:
+        raise InputError(
+            f"the image is blank (its darkest and lightest parts differ by {max(contrast, 0):.0%}); "
+            "expected a digit on plain paper"
+        )
+    floor = paper + _NOISE_FLOOR * contrast
+    ink = np.clip((grey - floor) / (paper + contrast - floor), 0.0, 1.0)
+    return ink, smooth > paper + 0.5 * contrast
+
+
+def _ink_box(mask: np.ndarray) -> tuple[slice, slice]:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def _scaled(patch: np.ndarray, longest: int) -> np.ndarray:
+    """`patch` resized (Lanczos, anti-aliased) so that its longest side is `longest` pixels."""
+    from PIL import Image
+
+    h, w = patch.shape
+    scale = longest / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    out = np.asarray(Image.fromarray(patch.astype(np.float32), "F").resize(size, Image.Resampling.LANCZOS))
+    out = np.clip(out, 0.0, 1.0)
+    return out / out.max() if out.max() > 0 else out
+
+
+def _centred(digit: np.ndarray, size: int) -> np.ndarray:
+    """`digit` in a `size` x `size` canvas, its centre of mass at pixel (size/2, size/2) as far
+    as the canvas allows (the whole digit stays inside)."""
+    canvas = np.zeros((size, size), dtype=np.float64)
+    h, w = digit.shape
+    total = digit.sum()
+    cy = (digit.sum(axis=1) @ np.arange(h)) / total
+    cx = (digit.sum(axis=0) @ np.arange(w)) / total
+    top = int(np.clip(round(size / 2 - cy), 0, size - h))
+    left = int(np.clip(round(size / 2 - cx), 0, size - w))
+    canvas[top : top + h, left : left + w] = digit
+    return canvas
+
+
+def mnist_photo(image) -> np.ndarray:
+    """A photo or scan of a digit (a Pillow image of any size and mode, or an array of
+    pixels) as MNIST's images were made, a 28x28 uint8 image: grey (transparency on white),
+    the ink bright on a black background (dark ink on light paper is inverted, the paper
+    found from the border pixels), cropped to the ink, its longest side scaled to 20 pixels
+    keeping the aspect ratio (anti-aliased), placed in 28x28 with its centre of mass at
+    (14, 14). A blank image is an InputError.
+
+        from PIL import Image
+        preset.predict(mnist_photo(Image.open("photo.jpg")))"""
+    ink, mask = bright_ink(grey_levels(image))
+    digit = _scaled(ink[_ink_box(mask)], DIGIT_BOX)
+    return np.round(_centred(digit, CANVAS) * 255).astype(np.uint8)
+
+
+def raw_pixels(image) -> np.ndarray:
+    """An image taken as it is (`predict --raw`): 8-bit grey pixels (colour made grey), no
+    preprocessing; 16-bit and float images are refused."""
+    image = _as_pillow(image)
+    if image.mode.startswith("I") or image.mode == "F":
+        raise InputError(f"pixels of mode {image.mode}; --raw takes 8-bit grey (uint8 values 0-255)")
+    return np.asarray(image.convert("L"))
+
+
 @dataclasses.dataclass(frozen=True)
 class PixelScaler(Preprocessor):
     """Grey images, read row by row: uint8 pixels / 255 -> [0, 1] floats."""
@@ -158,27 +306,29 @@ class PixelScaler(Preprocessor):
 
     input_name = "images"
     input_description = "a grey image"
+    ranges = {"height": Range(1, 4096), "width": Range(1, 4096)}
 
-    def parse_input(self, text, shape):
-        """The path of an image file (PNG, JPEG, GIF, BMP) or a .npy array."""
+    def parse_input(self, text, shape, *, raw: bool = False):
+        """The path of a PNG, JPEG, GIF or BMP image of any size and mode, made a 28x28 digit
+        by MNIST's own preprocessing (`mnist_photo`); with `raw`, a 28x28 image taken as it
+        is (grey, white digit on black). A .npy array is always taken as it is."""
         path = Path(text)
         if not path.is_file():
-            raise InputError(f"no image file {text}")
+            raise InputError(f"no image file {text}; expected {ACCEPTED}")
         if path.suffix == ".npy":
             try:
                 image = np.load(path, allow_pickle=False)
             except (ValueError, OSError, EOFError) as e:
                 raise InputError(f"{text} is not a readable .npy array ({e})") from None
         else:
-            import tensorflow as tf
-
             try:
-                image = tf.io.decode_image(path.read_bytes(), channels=1, expand_animations=False).numpy()[..., 0]
-            except tf.errors.InvalidArgumentError:
-                raise InputError(f"{text} is not a PNG, JPEG, GIF or BMP image (or a .npy array)") from None
+                image = raw_pixels(open_image(path)) if raw else mnist_photo(open_image(path))
+            except InputError as e:
+                raise InputError(e if str(e).startswith(text) else f"{text}: {e}") from None
         if image.shape != tuple(shape):
             raise InputError(
                 f"{text}: image of shape {image.shape}; expected {tuple(shape)} (grey, white digit on black)"
+                + ("; without --raw an image of any size is preprocessed as MNIST's were" if raw else "")
             )
         if image.dtype != np.uint8:
             raise InputError(f"{text}: pixels of type {image.dtype}; expected uint8 values 0-255")
