@@ -88,3 +88,13 @@ def test_the_serving_graph_gives_the_ids_encode_gives(tokens, digit_symbol):
 
     vocabulary.serving(model).fn(tf.constant(texts))
     np.testing.assert_array_equal(seen["ids"].numpy(), vocabulary.encode(texts))
+    # Tabs and line breaks split words in the graph too (they did not join them in Python only).
+    messages = ["free\tprize\tnow", "free prize now", "Call now\nto claim"]
+    vocabulary = sms.SmsVocabulary.fit(
+        [*messages, "nowto"], min_count=1, max_length=4, digit_symbol=digit_symbol, tokens=tokens
+    )
+    vocabulary.serving(model).fn(tf.constant(messages))
+    tabbed, spaced, broken = seen["ids"].numpy()
+    np.testing.assert_array_equal(tabbed, spaced)
+    assert [vocabulary.vocabulary[i] for i in broken] == ["call", "now", "to", "claim"]
+    np.testing.assert_array_equal(seen["ids"].numpy(), vocabulary.encode(messages))

@@ -1,6 +1,8 @@
 """SMS spam from a tiny UCI-format file and zip written here; the download path too."""
 
 import hashlib
+import json
+import re
 import zipfile
 
 import numpy as np
@@ -49,6 +51,24 @@ def test_symbol_tokens_keep_what_word_cleaning_drops():
         sms.SmsVocabulary.fit(["a"], min_count=1, max_length=3, digit_symbol=False, tokens="symbols")
     with pytest.raises(rnn_zoo.errors.DataError, match="tokens must be one of"):
         sms.SmsVocabulary.fit(["a"], min_count=1, max_length=3, digit_symbol=True, tokens="chars")
+
+
+@pytest.mark.parametrize("tokens, digit_symbol", [("words", False), ("words", True), ("symbols", True)])
+def test_tabs_and_newlines_split_words_as_spaces_do(tokens, digit_symbol):
+    """Every whitespace character separates tokens: a tab or a line break never joins two
+    words into one ("now\nto" is "now", "to", not "nowto")."""
+    spaced = sms.tokenize("free prize now", digit_symbol, tokens)
+    assert spaced == ["free", "prize", "now"]
+    for text in ("free\tprize\tnow", "free\nprize\r\nnow", "free\x0bprize\x0c\rnow", "\tfree \t prize\n\nnow\n"):
+        assert sms.tokenize(text, digit_symbol, tokens) == spaced, repr(text)
+    assert sms.tokenize("Call now\nto claim", digit_symbol, tokens) == ["call", "now", "to", "claim"]
+    # The rules as a standalone client reads them from preprocessing.json (docs/export.md).
+    rules = json.loads(json.dumps(sms.token_rules(digit_symbol, tokens)))
+    for text in ("free\tprize\tnow", "Call now\nto claim"):
+        cleaned = text.translate(str.maketrans(rules["lowercase"], rules["lowercase"].lower()))
+        for pattern, replacement in rules["steps"]:
+            cleaned = re.sub(pattern, replacement, cleaned)
+        assert [t for t in re.split(rules["split"], cleaned) if t] == sms.tokenize(text, digit_symbol, tokens)
 
 
 def test_symbol_vocabulary_survives_a_save_with_odd_line_breaks(tmp_path):

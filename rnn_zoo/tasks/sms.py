@@ -94,12 +94,15 @@ def read_sms_collection(path: Path, member: str = "SMSSpamCollection"):
 
 
 def _dropped(digit_symbol: bool) -> str:
-    """What "words" cleaning removes: everything but letters and spaces (and the digit symbol)."""
-    return r"[^a-z0 ]" if digit_symbol else r"[^a-z ]"
+    """What "words" cleaning removes: everything but letters and whitespace (and the digit
+    symbol). Whitespace (tabs and line breaks too) stays, for the split: words on either
+    side of a tab or a newline are two words, never one."""
+    return rf"[^a-z0{SPACE}]" if digit_symbol else rf"[^a-z{SPACE}]"
 
 
 def clean_text(text: str, digit_symbol: bool = False) -> str:
-    """Lowercase (A-Z), drop everything but letters and spaces, collapse runs of spaces. With
+    """Lowercase (A-Z), drop everything but letters and whitespace, split on whitespace
+    (tabs and newlines included) and join the words with one space. With
     `digit_symbol`, every digit becomes "0" first and is kept, so numbers (phone numbers,
     prices, short codes) survive as tokens such as "00000"."""
     return " ".join(tokenize(text, digit_symbol, "words"))
