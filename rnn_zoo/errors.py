@@ -47,3 +47,19 @@ class ExportCheckError(RnnZooError, ArithmeticError):
 
 class ExportError(RnnZooError, ValueError):
     """A model that the asked-for export format cannot hold (e.g. not a zoo model)."""
+
+
+class OutputBusyError(OutputExistsError):
+    """An output folder that another process (or thread) is writing now."""
+
+
+class OutputWriteError(RnnZooError, OSError):
+    """An output that could not be written (a full disk, a quota); the previous one is intact."""
+
+
+class SettingError(RnnZooError, ValueError):
+    """An environment setting (KERAS_BACKEND, KERAS_DISTRIBUTION_*) that rnn_zoo cannot use."""
+
+
+class ClusterTimeoutError(RnnZooError, TimeoutError):
+    """A distributed run whose processes did not all arrive in time."""
