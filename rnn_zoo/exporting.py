@@ -14,7 +14,7 @@ import numpy as np
 from . import backend, errors
 from .data.loading import load_task_data
 from .errors import DataError, DataNotFoundError, InvalidOverrideError, PresetError
-from .model_state import check_finite_weights
+from .model_state import check_finite_weights, states_kept
 from .outputs import atomic_directory, check_destination, write_export_marker
 from .preprocessing import Preprocessor, load_preprocessor
 from .preset_files import MODEL_FILE
@@ -103,7 +103,8 @@ def export(
         check_finite_weights(model)
         check_destination(Path(path), kind="export", overwrite=overwrite)  # before the data is loaded
         x_test = _test_inputs(given, task, preprocessor, data_dir)
-    with atomic_directory(path, kind="export", overwrite=overwrite) as staging:
+    # The check and the SavedModel's fresh start reset a stateful model: the user's sequence is kept.
+    with states_kept(model), atomic_directory(path, kind="export", overwrite=overwrite) as staging:
         write_export(format, model, staging, preprocessor, task=task, x_test=x_test, details=details)
     return Path(path)
 
@@ -113,7 +114,8 @@ def _keras_model(model, path, task: str | None, preprocessor: Preprocessor | Non
     distributed run's process other than 0, which writes nothing."""
     import keras
 
-    if not isinstance(model, keras.Model):
+    given_bare = isinstance(model, keras.Model)
+    if not given_bare:
         if not hasattr(model, "preprocessor") or not hasattr(model, "model"):
             raise TypeError(f"export takes a keras.Model, a TrainResult or a Preset, not {type(model).__name__}")
         task = task or model.task
@@ -129,6 +131,12 @@ def _keras_model(model, path, task: str | None, preprocessor: Preprocessor | Non
             "(result.preprocessor, preset.preprocessor or load_task_data(task).preprocessor)"
         )
     get_task(task)
+    if given_bare:  # a model of another task (or a preprocessor of another) is refused, not exported as this one
+        from .models import check_architecture
+        from .preprocessing import check_preprocessor
+
+        check_preprocessor(get_task(task), preprocessor)
+        check_architecture(model, task, preprocessor, None, where="the keras.Model given to export")
     return model, task, preprocessor
 
 

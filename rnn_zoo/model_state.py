@@ -4,6 +4,8 @@ of rnn_zoo, and no Keras until asked."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .errors import TrainingDivergedError
@@ -23,6 +25,19 @@ def reset_states(model) -> None:
     """Every stateful layer of `model` starts again from a zero state."""
     for rnn in stateful_rnns(model):
         rnn.reset_state()
+
+
+@contextlib.contextmanager
+def states_kept(model):
+    """Within it, anything may run `model` (an evaluation, an export's check); after it, every
+    stateful layer holds the state it held before, so a user's sequence goes on as if nothing
+    had run in between."""
+    saved = [(v, np.array(v.numpy())) for rnn in stateful_rnns(model) for v in (rnn.states or [])]
+    try:
+        yield
+    finally:
+        for variable, value in saved:
+            variable.assign(value)
 
 
 def weights_are_finite(model) -> bool:

@@ -23,7 +23,7 @@ from .data.loading import check_seed, load_task_data
 from .distributed import check_strategy
 from .distributed import start as start_cluster
 from .errors import InvalidOverrideError, TrainingDivergedError
-from .model_state import local_copy, reset_states, weights_are_finite
+from .model_state import local_copy, reset_states, states_kept, weights_are_finite
 from .models import build, compile_model, resolve
 from .preset_files import save_preset
 from .provenance import preset_metadata
@@ -493,10 +493,12 @@ def evaluate(
     """Task `name`'s test metrics of `model`, in human units (prices, accuracy, ...).
     Pass `data` (from `load_task_data`), or the `preprocessor` the model was trained with
     (a preset's, `result.preprocessor`), so that the test split is encoded as in training;
-    without either, the preprocessing is fitted again on the split of `seed`."""
+    without either, the preprocessing is fitted again on the split of `seed`. A stateful
+    model's state is as it was afterwards."""
     if data is None:
         data = load_task_data(name, data_dir=data_dir, seed=seed, preprocessor=preprocessor, **data_options)
-    return data.score(predict_test(model, data))
+    with states_kept(model):  # a stateful model's live sequence goes on afterwards as before
+        return data.score(predict_test(model, data))
 
 
 __all__ = ["TrainResult", "train", "evaluate", "predict_test", "set_seed", "reset_states"]
