@@ -7,6 +7,7 @@ packs `rnn_zoo*` only):
     python -m tools.latency        batch-1 latency of every export format (needs the [export] extra)
     python -m tools.docs_tables    the tables of the docs that come from the code
     python -m tools.model_cards    every shipped preset's MODEL_CARD.md
+    python -m tools.digit_photos   the MNIST presets on synthetic photos of digits: results/digit_photos.json
 
 `tools/pages.py` says which page (README or docs) holds which generated table.
 """

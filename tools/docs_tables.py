@@ -19,6 +19,7 @@ from rnn_zoo.registry import TaskSpec, get_task, list_tasks
 
 from . import pages
 from .command import ToolParser, UsageError, log, run_tool
+from .digit_photos import published_table as digit_photos_table
 from .make_presets import presets_table
 from .spec_text import model_text, training_text
 
@@ -146,6 +147,7 @@ def tables() -> dict[str, str]:
         "cards": cards_block(),
         "serving": serving_table(),
         "presets": presets_table(),
+        "digit-photos": digit_photos_table(),
     }
 
 

@@ -23,6 +23,7 @@ PAGES: dict[str, tuple[Path, ...]] = {
     "latency": (DOCS / "speed.md",),
     "speed-jax": (DOCS / "backends.md",),
     "serving": (DOCS / "export.md",),
+    "digit-photos": (FAMILIES / "mnist.md",),
 }
 
 
