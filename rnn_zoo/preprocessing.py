@@ -82,8 +82,16 @@ class Preprocessor:
         """One human input written on the command line -> the form `Preset.predict` takes
         (`shape`: one input's shape in the serving signature). By default numbers separated
         by commas or spaces, as many as the shape holds; families whose inputs are text or
-        files say otherwise."""
+        files say otherwise. A comma inside a number of a space-separated list (a thousands
+        separator, "1,101.5 1,105.0", or a decimal comma) is refused, never read as two."""
         size = int(np.prod(shape))
+        tokens = text.split()
+        inside = next((t for t in tokens if "," in t.strip(",")), None)
+        if len(tokens) > 1 and inside is not None:
+            raise InputError(
+                f"{inside[:20]!r} has a comma inside a number: write numbers without thousands "
+                "separators, with a decimal point (1101.5, not 1,101.5), separated by commas or spaces"
+            )
         try:
             values = [float(v) for v in text.replace(",", " ").split()]
         except ValueError:
@@ -165,3 +173,83 @@ def load_preprocessor(folder) -> Preprocessor:
         raise
     except (ValueError, KeyError, TypeError, OSError) as e:
         raise PresetError(f"{path} is not a valid preprocessor file ({type(e).__name__}: {e})") from None
+
+
+# -- declared input ranges -------------------------------------------------------------
+# Numeric inputs far outside what a model was trained on get answers that mean nothing (prices
+# of 1e38 once answered 3009.55), so each numeric preprocessor declares the range its serving
+# graph accepts, widened `RANGE_MARGIN` times from its training inputs' own.
+RANGE_MARGIN = 100.0
+
+
+def checked_range(input_range, owner: str) -> tuple[float, float]:
+    """`input_range` as (low, high), or a one-line PresetError: two finite numbers, low < high."""
+    try:
+        low, high = (float(v) for v in input_range if not isinstance(v, (bool, str)))
+    except (TypeError, ValueError):
+        low = high = float("nan")
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise PresetError(
+            f"{owner}: input_range must be [low, high], two finite numbers with low < high, got {input_range!r}"
+        )
+    return low, high
+
+
+@dataclasses.dataclass(frozen=True)
+class RangedInput(Preprocessor, abstract=True):
+    """A preprocessor of numbers with a declared `input_range` [low, high], fitted from the
+    training inputs when the preprocessor is fitted and saved with it: its serving graph (so
+    `Preset.predict` and the SavedModel) and the documented ONNX and LiteRT clients refuse
+    any input outside it. `range_rule` says in words how it was derived."""
+
+    input_range: tuple[float, float] = dataclasses.field(kw_only=True)
+
+    range_rule: ClassVar[str] = f"{RANGE_MARGIN:g}x the largest magnitude of the training inputs"
+    positive: ClassVar[bool] = False  # whether inputs must also be above 0 (prices)
+
+    def __post_init__(self):
+        object.__setattr__(self, "input_range", checked_range(self.input_range, type(self).__name__))
+        parent = getattr(super(), "__post_init__", None)
+        if parent is not None:
+            parent()
+
+    @staticmethod
+    def signed_range(train_inputs) -> tuple[float, float]:
+        """[-m, m] for m `RANGE_MARGIN` times the largest magnitude of `train_inputs`."""
+        largest = float(np.max(np.abs(np.asarray(train_inputs, dtype=np.float64)))) or 1.0
+        return -RANGE_MARGIN * largest, RANGE_MARGIN * largest
+
+    def in_range(self, values, what: str, shape: tuple[int, ...]):
+        """`values` (a tensor, a batch of inputs of `shape`), once known of that shape,
+        finite and inside `input_range`: the model reads the returned tensor, so a refused
+        request runs nothing else (nor moves a state)."""
+        import tensorflow as tf
+
+        low, high = self.input_range
+        values = checked_shape(values, shape, f"{self.input_description or what}")
+        values = tf.debugging.assert_all_finite(values, message=f"{what} must be finite numbers")
+        if self.positive:
+            with tf.control_dependencies([tf.debugging.assert_positive(values, message=f"{what} must be positive")]):
+                values = tf.identity(values)
+        message = f"{what} must lie between {low:.6g} and {high:.6g}, the declared input range ({self.range_rule})"
+        checks = [
+            tf.debugging.assert_greater_equal(values, tf.constant(low, values.dtype), message=message),
+            tf.debugging.assert_less_equal(values, tf.constant(high, values.dtype), message=message),
+        ]
+        with tf.control_dependencies(checks):
+            return tf.identity(values)
+
+
+def checked_shape(values, shape: tuple[int, ...], what: str):
+    """`values` (a tensor: a batch of inputs), once each input is known to be of `shape`. A
+    `tf.function`'s input signature checks shapes, but a SavedModel's signatures (TF Serving,
+    `loaded.signatures["serve"]`) do not: a 61-price window went through a 60-step model."""
+    import tensorflow as tf
+
+    message = f"expected {what} of shape {tuple(shape)}"
+    got = tf.shape(values)
+    checks = [tf.debugging.assert_equal(tf.size(got), len(shape) + 1, message=message)]
+    with tf.control_dependencies(checks):
+        checks = [tf.debugging.assert_equal(got[1:], tf.constant(shape, tf.int32), message=message)]
+    with tf.control_dependencies(checks):
+        return tf.identity(values)

@@ -211,6 +211,8 @@ def _as_batch(inputs, spec, preprocessor: Preprocessor):
         raise PresetError(f"expected {what} of shape {one}, or a list of them all of that shape") from None
     if spec.dtype.name == "uint8" and batch.dtype != np.uint8:
         raise PresetError(f"expected uint8 pixels 0-255, got {batch.dtype}")
+    if batch.dtype.kind not in "iuf":  # complex (its imaginary part would be dropped), text, objects
+        raise PresetError(f"expected {what} as real numbers, got {batch.dtype} values")
     single = batch.shape == one
     if single:
         batch = batch[None]

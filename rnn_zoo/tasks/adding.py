@@ -14,15 +14,17 @@ import numpy as np
 
 from ..backend import tf_call
 from ..classical import ClassicalModel
-from ..data import Preprocessor, RegressionData, Serving
+from ..data import RegressionData, Serving
+from ..preprocessing import RangedInput
 from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 SOURCE = "Hochreiter and Schmidhuber (1997), Le, Jaitly and Hinton (2015): the adding problem"
 
 
 @dataclasses.dataclass(frozen=True)
-class AddingSteps(Preprocessor):
-    """The model reads the (value, marker) pairs as they are: nothing to fit or scale."""
+class AddingSteps(RangedInput):
+    """The model reads the (value, marker) pairs as they are: nothing to scale. Pairs outside
+    `input_range` (100x the training pairs' largest magnitude) are refused."""
 
     steps: int
 
@@ -46,7 +48,7 @@ class AddingSteps(Preprocessor):
         call = tf_call(model)
 
         def serve(pairs):
-            pairs = tf.debugging.assert_all_finite(pairs, message="pairs must be finite numbers")
+            pairs = self.in_range(pairs, "pairs", (self.steps, 2))
             return {"prediction": call(pairs)[:, 0]}
 
         return Serving(serve, [tf.TensorSpec([None, self.steps, 2], tf.float32, name=self.input_name)])
@@ -108,12 +110,13 @@ def load_adding(
     preprocessor: AddingSteps | None = None,
 ) -> AddingData:
     """Generated from `seed`, never downloaded: the training sequences, then the test ones."""
-    preprocessor = preprocessor or AddingSteps(steps)
-    if preprocessor.steps < 2:
-        raise ValueError(f"steps must be at least 2 (one marker in each half), got {preprocessor.steps}")
+    steps = preprocessor.steps if preprocessor else steps
+    if steps < 2:
+        raise ValueError(f"steps must be at least 2 (one marker in each half), got {steps}")
     rng = np.random.default_rng(seed)
-    x_train, y_train = adding_samples(rng, num_train, preprocessor.steps)
-    x_test, y_test = adding_samples(rng, num_test, preprocessor.steps)
+    x_train, y_train = adding_samples(rng, num_train, steps)
+    x_test, y_test = adding_samples(rng, num_test, steps)
+    preprocessor = preprocessor or AddingSteps(steps, input_range=AddingSteps.signed_range(x_train))
     return AddingData(x_train, y_train, x_test, y_test, source="generated", preprocessor=preprocessor)
 
 

@@ -66,10 +66,20 @@ class LetterCodec(Preprocessor):
 
     def decode(self, output) -> str | list[str]:
         """Class scores of one pattern -> its letter; a batch of them -> a list of letters;
-        an integer id -> its letter."""
+        an integer id -> its letter. Refused (DataError): an id that is not a whole number in
+        0..len(alphabet)-1 (no -1 for the last letter, no float cut to an int), and scores
+        that are not one real number per letter."""
         out = np.asarray(output)
+        size = len(self.alphabet)
         if out.ndim == 0:
+            if out.dtype.kind not in "iu" or not 0 <= int(out) < size:
+                raise DataError(f"expected a letter id, a whole number from 0 to {size - 1}, got {output!r}")
             return self.alphabet[int(out)]
+        if out.dtype.kind not in "iuf" or out.shape[-1] != size or not np.isfinite(out).all():
+            raise DataError(
+                f"expected {size} finite class scores per pattern (one per letter of {self.alphabet!r}), "
+                f"got an array of shape {out.shape} and dtype {out.dtype}"
+            )
         ids = out.argmax(-1)
         return self.alphabet[int(ids)] if out.ndim == 1 else [self.alphabet[i] for i in ids]
 

@@ -8,14 +8,16 @@ import numpy as np
 
 from ..backend import tf_call
 from ..classical import ClassicalModel
-from ..data import Preprocessor, RegressionData, Serving
+from ..data import RegressionData, Serving
+from ..preprocessing import RangedInput
 from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 
 @dataclasses.dataclass(frozen=True)
-class SineWindow(Preprocessor):
+class SineWindow(RangedInput):
     """Values go to the model as they are, one feature per step. With `sequence_output`
-    (sin -> cos) the model answers every step, and its state carries from call to call."""
+    (sin -> cos) the model answers every step, and its state carries from call to call.
+    Values outside `input_range` (100x the training values' largest magnitude) are refused."""
 
     steps: int
     sequence_output: bool = False
@@ -42,7 +44,7 @@ class SineWindow(Preprocessor):
 
         def serve(values):
             # The model reads the checked tensor: a refused chunk never reaches (or moves) its state.
-            values = tf.debugging.assert_all_finite(values, message="values must be finite numbers")
+            values = self.in_range(values, "values", (self.steps,))
             out = call(values[..., None])
             return {"prediction": out[..., 0] if self.sequence_output else out[:, 0]}
 
@@ -153,11 +155,11 @@ def load_sine(
     preprocessor: SineWindow | None = None,
 ) -> SineData:
     """k ~ U(1, 50); inputs sin(k + j) for j < steps, target sin(k + steps)."""
-    preprocessor = preprocessor or SineWindow(steps)
-    steps = preprocessor.steps
+    steps = preprocessor.steps if preprocessor else steps
     k = np.random.default_rng(seed).uniform(1, 50, size=(num_sequences, 1))
     x = np.sin(k + np.arange(steps))[..., None].astype(np.float32)
     y = np.sin(k + steps).astype(np.float32)
+    preprocessor = preprocessor or SineWindow(steps, input_range=SineWindow.signed_range(x[:num_train]))
     return SineData(
         x[:num_train], y[:num_train], x[num_train:], y[num_train:], source="generated", preprocessor=preprocessor
     )
@@ -175,12 +177,13 @@ def load_sin_to_cos(
     """Chunk s samples x in [s*pi, (s+1)*pi) at `points` points (end excluded, so chunks
     tile the curve); input sin(x), target cos(x). The test chunks continue the curve
     right after the training ones. Deterministic: `seed` does not change it."""
-    preprocessor = preprocessor or SineWindow(points, sequence_output=True)
-    points = preprocessor.steps
+    points = preprocessor.steps if preprocessor else points
     s = np.arange(train_steps + test_steps)[:, None]
     x = (s + np.arange(points) / points) * np.pi
     inputs = np.sin(x)[..., None].astype(np.float32)
     targets = np.cos(x)[..., None].astype(np.float32)
+    fitted = SineWindow.signed_range(inputs[:train_steps])
+    preprocessor = preprocessor or SineWindow(points, sequence_output=True, input_range=fitted)
     return SinToCosData(
         inputs[:train_steps],
         targets[:train_steps],

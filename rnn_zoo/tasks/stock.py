@@ -10,9 +10,10 @@ import numpy as np
 
 from ..backend import tf_call
 from ..classical import ClassicalModel, time_series_cv_mse
-from ..data import Preprocessor, RegressionData, Serving, find_file, search_dirs
+from ..data import RegressionData, Serving, find_file, search_dirs
 from ..errors import DataError, DataNotFoundError, PresetError
 from ..plots import plot_series
+from ..preprocessing import RANGE_MARGIN, RangedInput
 from ..registry import CELLS, DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, register
 
 SOURCE = "PKU MOOC 'TensorFlow notes' class 6: p38_rnn_stock / p47_LSTM_stock / p56_GRU_stock"
@@ -227,13 +228,17 @@ def ridge_ar_forecast(x_fit, y_fit, last_fit, x_new, last_new):
 
 
 @dataclasses.dataclass(frozen=True)
-class PriceWindows(Preprocessor, abstract=True):
-    """What both price representations share: windows of `window` prices in, one price out."""
+class PriceWindows(RangedInput, abstract=True):
+    """What both price representations share: windows of `window` prices in, one price out;
+    prices outside `input_range` ([lowest / 100, highest * 100] of the training prices) are
+    refused."""
 
     window: int
 
     input_name = "prices"
     input_description = "a window of prices"
+    range_rule = f"the range of the training prices widened {RANGE_MARGIN:g}x each way"
+    positive = True
 
     @property
     def input_shape(self):
@@ -243,14 +248,16 @@ class PriceWindows(Preprocessor, abstract=True):
         return np.linspace(1000.0, 1050.0, self.window, dtype=np.float32)
 
     @staticmethod
-    def checked_prices(prices):
-        """`prices`, once they are known finite and positive: the model reads the checked
-        tensor, so a refused request runs nothing else."""
-        import tensorflow as tf
+    def price_range(train_prices) -> tuple[float, float]:
+        """The declared input range: [lowest / 100, highest * 100] of the training prices."""
+        prices = np.asarray(train_prices, dtype=np.float64)
+        return float(prices.min()) / RANGE_MARGIN, float(prices.max()) * RANGE_MARGIN
 
-        prices = tf.debugging.assert_all_finite(prices, message="prices must be finite numbers")
-        with tf.control_dependencies([tf.debugging.assert_positive(prices, message="prices must be positive")]):
-            return tf.identity(prices)
+    def checked_prices(self, prices):
+        """`prices`, once they are known a batch of windows of `window`, finite, positive and
+        inside `input_range`: the model reads the checked tensor, so a refused request runs
+        nothing else."""
+        return self.in_range(prices, "prices", (self.window,))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -267,7 +274,8 @@ class PriceScaler(PriceWindows):
         from sklearn.preprocessing import MinMaxScaler
 
         fitted = MinMaxScaler().fit(np.reshape(train_prices, (-1, 1)))
-        return cls(window, float(fitted.scale_[0]), float(fitted.min_[0]))
+        scale, offset = float(fitted.scale_[0]), float(fitted.min_[0])
+        return cls(window, scale, offset, input_range=cls.price_range(train_prices))
 
     def transform(self, prices) -> np.ndarray:
         return np.asarray(prices, dtype=np.float64) * self.scale + self.offset
@@ -309,7 +317,8 @@ class ReturnScaler(PriceWindows):
 
     @classmethod
     def fit(cls, train_prices: np.ndarray, window: int) -> ReturnScaler:
-        return cls(window, float(np.std(np.diff(train_prices) / train_prices[:-1])))
+        scale = float(np.std(np.diff(train_prices) / train_prices[:-1]))
+        return cls(window, scale, input_range=cls.price_range(train_prices))
 
     def windows(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return relative_windows(prices, self.window, self.return_scale)
