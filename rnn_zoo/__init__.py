@@ -10,12 +10,19 @@
     preset.predict("abcd")                                  # {'prediction': 'e', ...}
     rnn_zoo.export(preset, "saved_models/letters_4pre1_serving")  # SavedModel, human-input `serve`
 
-`import rnn_zoo` loads the registry only; TensorFlow and Keras are imported on first use.
+`import rnn_zoo` loads the registry only; TensorFlow and Keras are imported on first use,
+without TensorFlow's C++ start-up lines (as on the command line): unless TF_CPP_MIN_LOG_LEVEL
+is set already, `import rnn_zoo` sets it to 3 (errors only) for TensorFlow to read.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+
+# Before TensorFlow is first imported, by the zoo or by the user: its C++ logs kept to errors.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from . import (
     backend,  # noqa: F401  (rnn_zoo.backend.name(): the Keras backend in use)
@@ -53,6 +60,8 @@ _LAZY = {
 
 def __getattr__(name: str):
     if name in _LAZY:
+        if "tensorflow" not in sys.modules:
+            backend.import_tensorflow_quietly()  # its start-up lines (absl, CUDA probing) hidden
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'rnn_zoo' has no attribute {name!r}")
 

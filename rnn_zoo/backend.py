@@ -13,15 +13,39 @@ on every backend.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import sys
 
 import numpy as np
 
+from .errors import SettingError
 from .model_state import stateful_rnns
+
+# The backends Keras 3 knows, each with the module it needs; the zoo is tested on the first two.
+KERAS_BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy", "openvino": "openvino"}
+
+
+def check_keras_backend() -> None:
+    """A one-line SettingError for a KERAS_BACKEND that Keras cannot start (an unknown name,
+    or a backend whose package is not installed), before Keras is imported and fails on it."""
+    chosen = os.environ.get("KERAS_BACKEND")
+    if chosen is None or "keras" in sys.modules:
+        return
+    if chosen not in KERAS_BACKENDS:
+        raise SettingError(
+            f"KERAS_BACKEND={chosen!r} is not a Keras backend; rnn_zoo runs on tensorflow (the default) "
+            "or jax (unset KERAS_BACKEND, or set it to one of them)"
+        )
+    if importlib.util.find_spec(KERAS_BACKENDS[chosen]) is None:
+        extra = ' (pip install ".[jax]")' if chosen == "jax" else ""
+        raise SettingError(f"KERAS_BACKEND={chosen} needs the {chosen} package, which is not installed{extra}")
 
 
 def name() -> str:
+    """The Keras backend in use ("tensorflow", "jax"); Keras (and TensorFlow, quietly) imported if not yet."""
+    if "keras" not in sys.modules:
+        import_tensorflow_quietly()
     import keras
 
     return keras.backend.backend()

@@ -20,7 +20,7 @@ from . import (
 )
 from ._version import __version__
 from .classical import classical_scores
-from .distributed import env_process_id
+from .distributed import DEFAULT_TIMEOUT_S, env_process_id
 from .errors import ExportCheckError, RnnZooError, TrainingDivergedError, UnknownTaskError
 from .exporting import EXPORT_FORMATS, SAVED_MODEL, export, write_export
 from .metrics import fmt_number
@@ -183,6 +183,7 @@ def _train_and_write(args, out: Path) -> None:
         verbose=verbose,
         checkpoint_dir=args.checkpoint_dir,
         distributed=args.distributed,
+        distributed_timeout=args.distributed_timeout,
         **_parse_set(args.set),
     )
     # The classical model is fitted now, on the same training split (up to a minute on MNIST).
@@ -256,12 +257,25 @@ def _cmd_predict(args) -> None:
     options = {"raw": True} if args.raw else {}
     items = [parse(text, shape, **options) for text in args.inputs]  # all read before any answer
     for text, item in zip(args.inputs, items):
+        if isinstance(item, str):
+            _check_utf8(text)
+    for text, item in zip(args.inputs, items):
         try:
             out = preset.predict(item)
         except RnnZooError as e:
             shown = text if len(text) <= 40 else text[:37] + "..."
             raise UsageError(f"{shown!r}: {e}") from None
         print(json.dumps({"input": text, **out}) if args.json else preset.preprocessor.format_output(out))
+
+
+def _check_utf8(text: str) -> None:
+    """A text input that is not UTF-8 (bytes the shell passed undecoded) is refused in one line."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        shown = raw if len(raw) <= 40 else raw[:37] + b"..."
+        raise UsageError(f"input {shown!r} is not valid UTF-8 text; give it as UTF-8") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -300,6 +314,13 @@ def _add_train(sub) -> None:
         action="store_true",
         help="data-parallel over the processes that KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and "
         "_PROCESS_ID describe (KERAS_BACKEND=jax; run the same command on each); process 0 writes",
+    )
+    p.add_argument(
+        "--distributed-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"with --distributed: how long to wait for every process to arrive (default {DEFAULT_TIMEOUT_S:g})",
     )
     p.add_argument(
         "--verbose",
@@ -397,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export" and args.format != SAVED_MODEL:
             require(args.format)  # a missing extra is named before TensorFlow takes seconds to load
         if args.command != "list":
+            backend.check_keras_backend()  # before Keras fails on it
             backend.import_tensorflow_quietly()
         args.func(args)
     except (TrainingDivergedError, ExportCheckError) as e:

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import backend, errors
 from .data.loading import load_task_data
+from .data.sources import downloads_off
 from .errors import DataError, DataNotFoundError, InvalidOverrideError, PresetError
 from .model_state import check_finite_weights, states_kept
 from .outputs import atomic_directory, check_destination, write_export_marker
@@ -43,15 +44,17 @@ def _provenance(model, task: str) -> dict:
 
 def _test_inputs(model, task: str, preprocessor: Preprocessor, data_dir):
     """The model inputs of the test split the standalone check runs on: a run's own data,
-    a preset's (its seed and data options), else the task's, found or downloaded as
-    `load_task_data` does; None where it can be neither."""
+    a preset's (its seed and data options), else the task's, found on disk as
+    `load_task_data` finds it, never downloaded (the user asked for an export, not for data);
+    None where it is not there."""
     data = getattr(model, "data", None)  # a TrainResult
     if data is None:
         try:
-            if hasattr(model, "load_data"):  # a Preset
-                data = model.load_data(data_dir=data_dir)
-            else:
-                data = load_task_data(task, data_dir=data_dir, preprocessor=preprocessor)
+            with downloads_off():
+                if hasattr(model, "load_data"):  # a Preset
+                    data = model.load_data(data_dir=data_dir)
+                else:
+                    data = load_task_data(task, data_dir=data_dir, preprocessor=preprocessor)
         except (DataNotFoundError, DataError):
             return None
     return data.x_test
@@ -103,6 +106,13 @@ def export(
         check_finite_weights(model)
         check_destination(Path(path), kind="export", overwrite=overwrite)  # before the data is loaded
         x_test = _test_inputs(given, task, preprocessor, data_dir)
+        if x_test is None:
+            print(
+                f"rnn_zoo: the data of task {task} is not on disk (an export downloads nothing), so the "
+                f"{format} file is checked on random inputs; give data_dir= (--data-dir) to check it on the test split",
+                file=sys.stderr,
+                flush=True,
+            )
     # The check and the SavedModel's fresh start reset a stateful model: the user's sequence is kept.
     with states_kept(model), atomic_directory(path, kind="export", overwrite=overwrite) as staging:
         write_export(format, model, staging, preprocessor, task=task, x_test=x_test, details=details)

@@ -9,12 +9,14 @@ import numbers
 import typing
 from typing import Any
 
-import keras
-
+from .backend import import_tensorflow_quietly
 from .errors import InvalidOverrideError
 from .preprocessing import Preprocessor
 from .registry import CELLS, ModelSpec, TaskSpec, TrainSpec, get_task
 from .shipped import shipped_preprocessor
+
+import_tensorflow_quietly()  # before Keras imports it: TensorFlow's start-up lines hidden
+import keras  # noqa: E402
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,

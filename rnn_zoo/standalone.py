@@ -314,6 +314,7 @@ def write_standalone(
     return {
         "runtime": f"{fmt.runtime} {version(fmt.runtime)}",
         "inputs": inputs_from,
+        "random_inputs": x_test is None or not len(x_test),  # the task's data was not on disk
         "rows": int(len(x)),
         "max_abs_difference": difference,
         "tolerance": TOLERANCE,

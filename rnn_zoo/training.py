@@ -9,18 +9,18 @@ import json
 import math
 import numbers
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 
-from .backend import states_tracked
+from .backend import import_tensorflow_quietly, states_tracked
 from .classical import classical_scores
 from .data import TaskData
 from .data.loading import check_seed, load_task_data
-from .distributed import check_strategy
+from .distributed import DEFAULT_TIMEOUT_S, check_strategy, check_timeout
 from .distributed import start as start_cluster
 from .errors import InvalidOverrideError, TrainingDivergedError
 from .model_state import local_copy, reset_states, states_kept, weights_are_finite
@@ -28,6 +28,9 @@ from .models import build, compile_model, resolve
 from .preset_files import save_preset
 from .provenance import preset_metadata
 from .registry import TaskSpec, get_task
+
+import_tensorflow_quietly()  # before Keras imports it: TensorFlow's start-up lines hidden
+import keras  # noqa: E402
 
 
 @dataclasses.dataclass
@@ -147,6 +150,55 @@ class EpochProgressBar(keras.callbacks.Callback):
         self.bar.update(epoch + 1, values=[(k, v) for k, v in (logs or {}).items() if not k.startswith("val_")])
 
 
+def on_a_terminal() -> bool:
+    """Whether stdout shows a progress bar as one (a terminal, or a notebook, as Keras judges)."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty()) or "ipykernel" in sys.modules
+
+
+def duration_text(seconds: float) -> str:
+    """A duration in the unit a person reads it in: 40 s, 12 min, 5.2 h, 9 days, 4 months, 31 years."""
+    if seconds < 10:
+        return f"{seconds:.2g} s"
+    for limit, unit, size in ((120, "s", 1), (7200, "min", 60), (172800, "h", 3600), (5184000, "days", 86400)):
+        if seconds < limit:
+            return f"{seconds / size:.2g} {unit}" if unit == "h" else f"{seconds / size:.0f} {unit}"
+    months = seconds / (86400 * 30.44)
+    return f"{months:.0f} months" if months < 24 else f"{months / 12:,.0f} years"
+
+
+class TimeEstimate(keras.callbacks.Callback):
+    """A run that will take more than `min_s` says, in one line on stderr, about how long all
+    its epochs take at its pace: after the first epoch, or, where that epoch was short and
+    mostly compiling (the letters tasks), after the second, which runs at the real pace."""
+
+    def __init__(self, min_s: float = 60.0, compiling_s: float = 5.0):
+        super().__init__()
+        self.min_s, self.compiling_s = min_s, compiling_s
+
+    def on_train_begin(self, logs=None):
+        self.start, self.done = time.perf_counter(), 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.done += 1
+        pace = time.perf_counter() - self.epoch_start
+        if self.done > 2 or (self.done == 1 and pace < self.compiling_s):
+            return
+        self.done = 3  # said (or not) once
+        elapsed, left = time.perf_counter() - self.start, self.params["epochs"] - epoch - 1
+        total = elapsed + pace * left
+        if left and total > self.min_s:
+            print(
+                f"rnn_zoo: epoch {epoch + 1} took {duration_text(pace)}; at that pace the "
+                f"{self.params['epochs']:,} epochs of this run take about {duration_text(total)}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
 def check_run_settings(*, epochs, batch_size, seed, max_train_samples, verbose) -> None:
     """One-line errors for run settings that Keras would take silently or fail on late."""
     for key, value in (("epochs", epochs), ("batch_size", batch_size), ("max_train_samples", max_train_samples)):
@@ -239,6 +291,7 @@ class _Run:
     distributed: bool = False
     steps_per_execution: int | None = None
     cluster: Any = None  # a distributed run's `rnn_zoo.distributed.Cluster`, once joined
+    distributed_timeout: float = DEFAULT_TIMEOUT_S  # seconds for every process to arrive
 
     @property
     def scope(self):
@@ -272,6 +325,7 @@ def _check_distribution(run: _Run) -> None:
             "give strategy= (TensorFlow, one machine) or distributed=True (JAX, any number of machines), not both"
         )
     check_strategy(strategy)
+    check_timeout(run.distributed_timeout)
     if run.spec.model.stateful:
         if strategy is not None or distributed:
             raise InvalidOverrideError(f"task {name!r} is stateful: its state cannot be split across replicas")
@@ -295,7 +349,7 @@ def _join_cluster(run: _Run) -> None:
     picks its CPU collectives when it starts."""
     if not run.distributed:
         return
-    run.cluster = start_cluster()
+    run.cluster = start_cluster(run.distributed_timeout)
     if run.batch_size % run.cluster.num_devices:
         raise InvalidOverrideError(
             f"batch_size {run.batch_size} must be a multiple of the cluster's "
@@ -365,6 +419,10 @@ def _run_callbacks(run: _Run, callbacks, verbose, steps: int) -> tuple[list, Any
         callbacks.append(ResetStatesEachEpoch())
     if run.checkpoint_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(str(run.checkpoint_dir)))
+    if verbose != 0:
+        callbacks.append(TimeEstimate())
+    if verbose == "auto" and not on_a_terminal():
+        verbose = 2  # a pipe or a log file: plain lines, no terminal control codes
     if verbose == 2:  # one line per epoch (Keras writes two)
         return [*callbacks, EpochLines()], 0
     if steps == 1 and verbose in (1, "auto"):
@@ -412,6 +470,7 @@ def train(
     validate: bool = True,
     steps_per_execution: int | None = None,
     distributed: bool = False,
+    distributed_timeout: float = DEFAULT_TIMEOUT_S,
     **overrides: Any,
 ) -> TrainResult:
     """Build task `name` (with `overrides`, see `rnn_zoo.build`), fit it on its training
@@ -421,13 +480,15 @@ def train(
     restarts from its last finished epoch); `strategy`: a tf.distribute strategy (TensorFlow,
     one machine); `distributed=True`: data-parallel over the processes that the
     KERAS_DISTRIBUTION_* variables describe (JAX; see `rnn_zoo.distributed`), where only
-    process 0's `save_preset` and `export` write; `max_train_samples`: train on the first
+    process 0's `save_preset` and `export` write, and processes that have not all arrived
+    within `distributed_timeout` seconds fail naming the missing ones; `max_train_samples`: train on the first
     samples only; `validate=False` skips the per-epoch test pass; `steps_per_execution`:
     training steps per compiled call (default: the epoch, at most 32). A cosine
     `lr_schedule` copies an optimizer instance given as an override with the schedule in."""
     run = _checked_run(name, epochs, batch_size, seed, max_train_samples, verbose, overrides=overrides)
     run.data_options, run.checkpoint_dir, run.strategy = dict(data_options or {}), checkpoint_dir, strategy
     run.distributed, run.steps_per_execution = distributed, steps_per_execution
+    run.distributed_timeout = distributed_timeout
     _check_distribution(run)
     _join_cluster(run)
     set_seed(seed)

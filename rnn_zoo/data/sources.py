@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import os
@@ -41,6 +43,21 @@ def find_file(names: tuple[str, ...], data_dir=None) -> Path | None:
     return None
 
 
+# Set within `downloads_off()`: a missing file is DataNotFoundError, never a download.
+_DOWNLOADS_OFF = contextvars.ContextVar("rnn_zoo_downloads_off", default=False)
+
+
+@contextlib.contextmanager
+def downloads_off():
+    """Within it, data is read only from disk: what is not there is a DataNotFoundError, and
+    nothing is downloaded (for work the user did not ask data for, such as an export's check)."""
+    token = _DOWNLOADS_OFF.set(True)
+    try:
+        yield
+    finally:
+        _DOWNLOADS_OFF.reset(token)
+
+
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -72,6 +89,8 @@ class RemoteFile:
         """Download into `folder` through a temporary file, renamed into place only once
         the checksum matches; on any failure nothing is left behind."""
         dest = folder / self.filename
+        if _DOWNLOADS_OFF.get():
+            raise DataNotFoundError(f"{self.filename} is not on disk, and nothing is downloaded here")
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{self.filename}.", suffix=".part")
