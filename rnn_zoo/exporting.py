@@ -16,7 +16,7 @@ from .data.loading import load_task_data
 from .data.sources import downloads_off
 from .errors import DataError, DataNotFoundError, InvalidOverrideError, PresetError
 from .model_state import check_finite_weights, states_kept
-from .outputs import atomic_directory, check_destination, write_export_marker
+from .outputs import atomic_directory, check_destination, claim, write_export_marker
 from .preprocessing import Preprocessor, load_preprocessor
 from .preset_files import MODEL_FILE
 from .registry import get_task
@@ -100,23 +100,32 @@ def export(
     model, task, preprocessor = unwrapped
     # The backend the model was in: a model of another backend is exported by TensorFlow.
     details = {"provenance": _provenance(given, task), "keras_backend": backend.name()}
-    x_test = None
-    if format != SAVED_MODEL:
-        require(format)  # before anything is loaded or written
-        check_finite_weights(model)
-        check_destination(Path(path), kind="export", overwrite=overwrite)  # before the data is loaded
-        x_test = _test_inputs(given, task, preprocessor, data_dir)
-        if x_test is None:
-            print(
-                f"rnn_zoo: the data of task {task} is not on disk (an export downloads nothing), so the "
-                f"{format} file is checked on random inputs; give data_dir= (--data-dir) to check it on the test split",
-                file=sys.stderr,
-                flush=True,
-            )
-    # The check and the SavedModel's fresh start reset a stateful model: the user's sequence is kept.
-    with states_kept(model), atomic_directory(path, kind="export", overwrite=overwrite) as staging:
-        write_export(format, model, staging, preprocessor, task=task, x_test=x_test, details=details)
+    # `path` is claimed from its first check to the rename: another writer to it is refused at once.
+    with claim(path):
+        x_test = _checked_inputs(format, model, path, overwrite, given, task, preprocessor, data_dir)
+        # The check and the SavedModel's fresh start reset a stateful model: the user's sequence is kept.
+        with states_kept(model), atomic_directory(path, kind="export", overwrite=overwrite) as staging:
+            write_export(format, model, staging, preprocessor, task=task, x_test=x_test, details=details)
     return Path(path)
+
+
+def _checked_inputs(format, model, path, overwrite, given, task, preprocessor, data_dir):
+    """For a standalone format: its extra, the weights and `path` checked, then the test inputs
+    its check runs on (None: random ones, said in one line on stderr). None for a SavedModel."""
+    if format == SAVED_MODEL:
+        return None
+    require(format)  # before anything is loaded or written
+    check_finite_weights(model)
+    check_destination(Path(path), kind="export", overwrite=overwrite)  # before the data is loaded
+    x_test = _test_inputs(given, task, preprocessor, data_dir)
+    if x_test is None:
+        print(
+            f"rnn_zoo: the data of task {task} is not on disk (an export downloads nothing), so the "
+            f"{format} file is checked on random inputs; give data_dir= (--data-dir) to check it on the test split",
+            file=sys.stderr,
+            flush=True,
+        )
+    return x_test
 
 
 def _keras_model(model, path, task: str | None, preprocessor: Preprocessor | None):

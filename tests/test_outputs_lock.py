@@ -238,3 +238,34 @@ def test_a_train_claims_its_out_from_the_start_and_an_export_there_is_refused(tm
     assert train.returncode == 0, stderr
     assert json.loads((out / "metadata.json").read_text())["task"] == "letters_4pre1"  # the training's result
     assert not lock_path(out).exists()
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from rnn_zoo.outputs import claim
+    with claim(sys.argv[1]):
+        print("held", flush=True)
+        time.sleep(120)
+    """
+)
+
+
+@pytest.mark.parametrize("format_name", ["saved_model", "onnx"])
+def test_an_export_to_a_folder_another_process_holds_is_refused_at_once(format_name, tmp_path):
+    import rnn_zoo
+
+    if format_name == "onnx":
+        pytest.importorskip("onnxruntime")
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        start = time.monotonic()
+        with pytest.raises(OutputBusyError, match=rf"is being written by process {holder.pid}"):
+            rnn_zoo.export(rnn_zoo.load_preset("letters_4pre1"), out, format=format_name)
+        assert time.monotonic() - start < 30  # before the conversion and its check
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not out.exists()
