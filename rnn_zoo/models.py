@@ -10,7 +10,7 @@ import typing
 from typing import Any
 
 from .backend import import_tensorflow_quietly
-from .errors import InvalidOverrideError
+from .errors import InvalidOverrideError, PresetError
 from .preprocessing import Preprocessor
 from .registry import CELLS, ModelSpec, TaskSpec, TrainSpec, get_task
 from .shipped import shipped_preprocessor
@@ -311,3 +311,138 @@ def build(
     accepts are `rnn_zoo.models.OVERRIDES` (its keys and what each takes).
     """
     return build_from_spec(get_task(name), preprocessor=preprocessor, compile=compile, **overrides)
+
+
+# -- a model checked against its task (a preset is untrusted input) -------------------------
+# The layer settings that make one model another: the ones `_layers` sets.
+_SIGNATURE_KEYS = (
+    "units",
+    "return_sequences",
+    "stateful",
+    "activation",
+    "input_dim",
+    "output_dim",
+    "mask_zero",
+    "rate",
+)
+
+
+def check_architecture(model, task: str, preprocessor: Preprocessor, overrides: dict | None, *, where: str) -> None:
+    """A PresetError (naming `where`) unless `model` is task `task`'s model: with the
+    `overrides` a preset records, the same layers as `build` makes (classes, widths, cells,
+    return_sequences, stateful, the Embedding's size), the same weight shapes and the same
+    input and output shapes. With `overrides` None (a bare keras.Model given to `export`,
+    whose overrides are unknown), what no override changes: the input and output shapes,
+    the Embedding's size against the preprocessor, and a zoo model's own task name."""
+    spec = get_task(task)
+    sizes = preprocessor.model_sizes()
+    embedding = next((layer for layer in model.layers if isinstance(layer, keras.layers.Embedding)), None)
+    if embedding is not None and "vocab_size" in sizes and embedding.input_dim != sizes["vocab_size"]:
+        raise PresetError(
+            f"{where}: the Embedding takes {embedding.input_dim} ids, but the preprocessor's vocabulary "
+            f"holds {sizes['vocab_size']}: they must be the same"
+        )
+    if overrides is None and model.name in _registered() and model.name != task:
+        raise PresetError(f"{where} is a model of task {model.name!r}, not {task!r}")
+    try:
+        reference = build_from_spec(spec, preprocessor=preprocessor, compile=False, **(overrides or {}))
+    except InvalidOverrideError as e:
+        raise PresetError(f"{where}: its overrides do not build a {task!r} model ({e})") from None
+    problem = _shape_difference(model, reference) if overrides is None else _difference(model, reference)
+    if problem:
+        raise PresetError(f"{where} is not a {task!r} model: {problem}")
+
+
+def _registered() -> set[str]:
+    from .registry import list_tasks
+
+    return set(list_tasks())
+
+
+def _shape_difference(model, reference) -> str | None:
+    for what, mine, theirs in (
+        ("input shape", model.input_shape[1:], reference.input_shape[1:]),
+        ("output shape", model.output_shape[1:], reference.output_shape[1:]),
+    ):
+        if tuple(mine) != tuple(theirs):
+            return f"its {what} is {tuple(mine)}, the task's {tuple(theirs)}"
+    return None
+
+
+def _difference(model, reference) -> str | None:
+    """The first way `model` differs from `reference`, the task's model, or None."""
+    if not isinstance(model, keras.Sequential):
+        return f"a zoo model is a keras.Sequential, not a {type(model).__name__}"
+    problem = _shape_difference(model, reference)
+    if problem:
+        return problem
+    if tuple(model.input_shape) != tuple(reference.input_shape):
+        return f"its input shape with the batch is {tuple(model.input_shape)}, the task's {reference.input_shape}"
+    if len(model.layers) != len(reference.layers):
+        return f"it has {len(model.layers)} layers, the task's model {len(reference.layers)}"
+    for i, (mine, theirs) in enumerate(zip(model.layers, reference.layers)):
+        a, b = _signature(mine), _signature(theirs)
+        if a != b:
+            key = next(k for k in {**a, **b} if a.get(k) != b.get(k))
+            return f"layer {i + 1} ({mine.name}) has {key}={a.get(key)!r}, the task's model {key}={b.get(key)!r}"
+    mine = [tuple(w.shape) for w in model.weights]
+    theirs = [tuple(w.shape) for w in reference.weights]
+    if mine != theirs:
+        return f"its weights' shapes {mine} are not the task's {theirs}"
+    return None
+
+
+def _signature(layer) -> dict:
+    """A layer's class and the settings that define it (a wrapper's inner layer's too)."""
+    config = layer.get_config()
+    found = {"class": type(layer).__name__, **{k: config[k] for k in _SIGNATURE_KEYS if k in config}}
+    inner = getattr(layer, "forward_layer", None)  # Bidirectional
+    return {**found, **{f"forward.{k}": v for k, v in _signature(inner).items()}} if inner is not None else found
+
+
+def check_recorded_spec(metadata: dict, preprocessor: Preprocessor, *, where: str) -> None:
+    """A PresetError (naming `where` and the field) unless the spec a preset's metadata
+    records is its task's, with its recorded overrides: each recorded model and training
+    setting (the run's epochs and batch size aside) is the registry's."""
+    spec = get_task(metadata["task"])
+    try:
+        model_spec, train_spec = resolve(spec, sized_overrides(spec, preprocessor, metadata["overrides"]))
+    except InvalidOverrideError as e:
+        raise PresetError(f"{where}: 'overrides' {e}") from None
+    for part, resolved, skip in (("model", model_spec, ()), ("train", train_spec, ("epochs", "batch_size"))):
+        expected = _plain(dataclasses.asdict(resolved))
+        for key, value in metadata["spec"][part].items():
+            if key in skip:
+                continue
+            if key not in expected or expected[key] != value:
+                shown = expected.get(key, "no such setting")
+                raise PresetError(
+                    f"{where}: spec.{part}.{key} is {_plain(value)!r}, but task {spec.name!r} has {shown!r}"[:300]
+                )
+    _check_data_options(spec, metadata, preprocessor, where)
+
+
+def _check_data_options(spec: TaskSpec, metadata: dict, preprocessor: Preprocessor, where: str) -> None:
+    """The recorded data options are the task's (or the run's own), and the preprocessor
+    holds the ones it keeps (e.g. sms_spam_symbols' tokens="symbols")."""
+    options = {**spec.data_options, **metadata["data_options"]}
+    recorded = metadata["spec"].get("data_options", {})
+    if not isinstance(recorded, dict):
+        raise PresetError(f"{where}: spec.data_options must be an object")
+    for key, value in recorded.items():
+        if key in options and _plain(options[key]) != value:
+            raise PresetError(f"{where}: spec.data_options.{key} is {value!r}, but the run's is {options[key]!r}"[:300])
+    fields = {f.name for f in dataclasses.fields(preprocessor)}
+    for key, value in options.items():
+        if key in fields and _plain(getattr(preprocessor, key)) != _plain(value):
+            raise PresetError(
+                f"{where}: the preprocessor's {key} is {getattr(preprocessor, key)!r}, but the task's data option "
+                f"{key} is {value!r} (preprocessor.json config.{key})"[:300]
+            )
+
+
+def _plain(value):
+    """Tuples as lists (as JSON holds them); other values as they are."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value

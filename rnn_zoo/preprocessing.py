@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import os
+import stat
+import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -18,13 +22,33 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InputError, PresetError
+from .errors import InputError, PresetError, RnnZooError
 
 PREPROCESSOR_FILE = "preprocessor.json"
 ASSETS_DIR = "assets"
 FORMAT_VERSION = 1
 
 _CLASSES: dict[str, type[Preprocessor]] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The values a number field of a preprocessor.json may take: `low` <= v <= `high`
+    (strictly above `low` with `above`); every number must be finite."""
+
+    low: float | None = None
+    high: float | None = None
+    above: bool = False
+
+    def holds(self, value) -> bool:
+        if not math.isfinite(value) or (self.high is not None and value > self.high):
+            return False
+        return self.low is None or (value > self.low if self.above else value >= self.low)
+
+    def describe(self) -> str:
+        parts = [f"{'>' if self.above else '>='} {self.low:g}"] if self.low is not None else []
+        parts += [f"<= {self.high:g}"] if self.high is not None else []
+        return "a finite number" + (" " + " and ".join(parts) if parts else "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +71,10 @@ class Preprocessor:
     # The serving input's name and what one input looks like, for error messages.
     input_name: ClassVar[str] = "inputs"
     input_description: ClassVar[str] = ""
+
+    # The values each number field of preprocessor.json may take (the types come from the
+    # fields' annotations; see `check_config`); a field absent here is only finite.
+    ranges: ClassVar[dict[str, Range]] = {}
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -108,6 +136,23 @@ class Preprocessor:
             return " ".join(f"{v:.6g}" for v in prediction)
         return str(prediction) if isinstance(prediction, (str, int)) else f"{prediction:.6g}"
 
+    # -- checking a preprocessor.json (untrusted input) ----------------------------------
+    @classmethod
+    def config_types(cls) -> dict[str, Any]:
+        """The type of each key of the `config` a preprocessor.json holds: by default the
+        fields' annotations. A field with a default may be absent."""
+        hints = typing.get_type_hints(cls)
+        return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+
+    @classmethod
+    def required_config(cls) -> set[str]:
+        return {f.name for f in dataclasses.fields(cls) if f.init and f.default is dataclasses.MISSING}
+
+    def check_task(self, spec) -> str | None:
+        """What is wrong with this state for task `spec` (beyond the input shape, which
+        `check_preprocessor` compares), or None."""
+        return None
+
     # -- saving ----------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -150,29 +195,188 @@ def check_preprocessor(spec, preprocessor: Preprocessor) -> None:
             f"the {type(preprocessor).__name__} makes inputs of shape {tuple(preprocessor.input_shape)}, "
             f"but task {spec.name!r} models take {spec.input_shape}"
         )
+    wrong = preprocessor.check_task(spec)
+    if wrong:
+        raise PresetError(wrong)
 
 
-def load_preprocessor(folder) -> Preprocessor:
-    """The preprocessor saved in `folder` by `Preprocessor.save`."""
+def load_preprocessor(folder, spec=None) -> Preprocessor:
+    """The preprocessor saved in `folder` by `Preprocessor.save`: the folder's files are
+    checked first (`check_preset_folder`), and every key of the config against the class's
+    declared types and ranges (`check_config`); with task `spec`, against the task's needs
+    too (`check_preprocessor`)."""
     folder = Path(folder)
     path = folder / PREPROCESSOR_FILE
-    if not path.is_file():
+    if not path.is_file() and not path.is_symlink():
         raise PresetError(
             f"{folder} holds no {PREPROCESSOR_FILE}: it is not an rnn_zoo preset "
             "(a folder written by `rnn-zoo train` or `save_preset`)"
         )
+    check_preset_folder(folder)
+    record = read_preset_json(path)
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        raise PresetError(f"{path}: expected a JSON object with 'class', 'format_version' and a 'config' object")
+    cls = _CLASSES.get(record.get("class")) if isinstance(record.get("class"), str) else None
+    if cls is None:
+        raise PresetError(f"{path}: 'class' must be one of {', '.join(sorted(_CLASSES))}, got {record.get('class')!r}")
+    if record.get("format_version") != FORMAT_VERSION or isinstance(record.get("format_version"), bool):
+        raise PresetError(
+            f"{path}: format version {record.get('format_version')!r}; this rnn_zoo reads version {FORMAT_VERSION}"
+        )
+    config = check_config(cls, record["config"], str(path))
     try:
-        record = json.loads(path.read_text())
-        cls = _CLASSES[record["class"]]
-        if record.get("format_version") != FORMAT_VERSION:
-            raise PresetError(
-                f"{path}: format version {record.get('format_version')!r}; this rnn_zoo reads version {FORMAT_VERSION}"
-            )
-        return cls.from_config(dict(record["config"]), folder / ASSETS_DIR)
-    except PresetError:
-        raise
-    except (ValueError, KeyError, TypeError, OSError) as e:
+        preprocessor = cls.from_config(config, folder / ASSETS_DIR)
+    except PresetError as e:
+        raise e if str(path) in str(e) else PresetError(f"{path}: {e}") from None
+    except (ValueError, KeyError, TypeError, OSError, RnnZooError) as e:
         raise PresetError(f"{path} is not a valid preprocessor file ({type(e).__name__}: {e})") from None
+    check_values(preprocessor, str(path))
+    if spec is not None:
+        try:
+            check_preprocessor(spec, preprocessor)
+        except PresetError as e:
+            raise PresetError(f"{path}: {e}") from None
+    return preprocessor
+
+
+def check_config(cls: type[Preprocessor], config: dict, where: str) -> dict:
+    """`config` if each key is one `cls` declares, of its type (a bool a JSON true/false,
+    an int never a bool, numbers finite), and none required is missing; else a PresetError
+    naming the first key that is not."""
+    types = cls.config_types()
+    for key in config:
+        if key not in types:
+            raise PresetError(f"{where}: config.{key} is not a field of {cls.__name__} ({', '.join(types)})")
+    for key in sorted(cls.required_config() - config.keys()):
+        raise PresetError(f"{where}: config.{key} is missing")
+    for key, value in config.items():
+        if not _is_of(value, types[key]):
+            raise PresetError(f"{where}: config.{key} must be {_describe(types[key])}, got {_short(value)}")
+    return config
+
+
+def check_values(preprocessor: Preprocessor, where: str) -> None:
+    """A PresetError naming the first number field of `preprocessor` outside its range."""
+    for field in dataclasses.fields(preprocessor):
+        value = getattr(preprocessor, field.name)
+        numbers = value if isinstance(value, (list, tuple)) else [value]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers) or not numbers:
+            continue
+        allowed = preprocessor.ranges.get(field.name, Range())
+        if not all(allowed.holds(v) for v in numbers):
+            raise PresetError(f"{where}: config.{field.name} must be {allowed.describe()}, got {_short(value)}")
+
+
+def _is_of(value, kind) -> bool:
+    """Whether the JSON value `value` is of the annotated type `kind`."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if kind is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_of(value, k) for k in args)
+    if kind is type(None) or kind is None:
+        return value is None
+    if origin in (list, tuple):
+        if not isinstance(value, list):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return len(value) == len(args) and all(_is_of(v, k) for v, k in zip(value, args))
+        return all(_is_of(v, args[0]) for v in value) if args else True
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, kind) if isinstance(kind, type) else True
+
+
+def _describe(kind) -> str:
+    names = {bool: "a JSON true or false", int: "an integer", float: "a finite number", str: "a string"}
+    if typing.get_origin(kind) in (list, tuple):
+        return "a list"
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    if args and typing.get_origin(kind) not in (list, tuple):
+        return " or ".join(_describe(a) for a in args) + (" or null" if type(None) in typing.get_args(kind) else "")
+    return names.get(kind, getattr(kind, "__name__", str(kind)))
+
+
+def _short(value) -> str:
+    try:
+        text = json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else repr(value)
+    except (ValueError, RecursionError):
+        text = type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# -- reading a preset folder: untrusted input ---------------------------------------------
+# The most a file of a preset may hold (bytes): a larger one is refused before it is read.
+FILE_LIMITS = {"model.keras": 512 << 20, "metadata.json": 16 << 20, PREPROCESSOR_FILE: 1 << 20}
+DEFAULT_FILE_LIMIT = 64 << 20  # any other file (the assets, a model card)
+MAX_PRESET_FILES = 1000
+
+
+def check_preset_folder(folder) -> None:
+    """A PresetError naming the file unless every entry under `folder` is a regular file
+    (or a folder) within its size limit: a symlink (to a file or a folder), a FIFO, a
+    socket or a device is refused before anything is read. Nothing is followed or opened:
+    the walk reads the entries' own status (lstat)."""
+    folder = Path(folder)
+    count = 0
+    for root, dirs, files in os.walk(folder, followlinks=False, onerror=_walk_error):
+        for name in dirs + files:
+            count += 1
+            path = Path(root) / name
+            if count > MAX_PRESET_FILES:
+                raise PresetError(f"{folder} holds more than {MAX_PRESET_FILES} files: it is not an rnn_zoo preset")
+            _check_entry(path, os.lstat(path), FILE_LIMITS.get(name, DEFAULT_FILE_LIMIT))
+
+
+def _walk_error(error: OSError):
+    raise PresetError(f"{error.filename} could not be read: {error.strerror}")
+
+
+def _check_entry(path: Path, status: os.stat_result, limit: int) -> None:
+    mode = status.st_mode
+    if stat.S_ISLNK(mode):
+        raise PresetError(f"{path} is a symbolic link: a preset holds only its own regular files")
+    if stat.S_ISDIR(mode):
+        return
+    if not stat.S_ISREG(mode):
+        raise PresetError(f"{path} is not a regular file (a FIFO, socket or device): a preset holds only regular files")
+    if status.st_size > limit:
+        raise PresetError(f"{path} holds {status.st_size:,} bytes, more than the {limit:,} a preset's file may hold")
+
+
+def read_preset_file(path, limit: int | None = None) -> bytes:
+    """The bytes of one regular file of a preset, opened without following a link and
+    without blocking (a FIFO), and refused beyond its size limit."""
+    path = Path(path)
+    limit = limit or FILE_LIMITS.get(path.name, DEFAULT_FILE_LIMIT)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        reason = "is a symbolic link" if os.path.islink(path) else f"could not be read: {e.strerror}"
+        raise PresetError(f"{path} {reason}: a preset holds only its own regular files") from None
+    with os.fdopen(fd, "rb") as f:
+        status = os.fstat(f.fileno())
+        _check_entry(path, status, limit)
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise PresetError(f"{path} holds more than the {limit:,} bytes a preset's file may hold")
+    return data
+
+
+def read_preset_json(path) -> Any:
+    """A preset's JSON file (checked as `read_preset_file` does), parsed; one PresetError
+    line for a file that is not UTF-8 JSON or is nested too deep to read."""
+    data = read_preset_file(path)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise PresetError(f"{path} is nested too deeply to be a preset's JSON file") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise PresetError(f"{path} is not valid JSON ({e})") from None
 
 
 # -- declared input ranges -------------------------------------------------------------

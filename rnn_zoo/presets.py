@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,10 @@ import numpy as np
 
 from .data import TaskData
 from .data.loading import load_task_data
-from .errors import PresetError, UnknownTaskError
+from .errors import DataError, PresetError, UnknownTaskError
 from .model_state import reset_states
-from .preprocessing import PREPROCESSOR_FILE, Preprocessor, check_preprocessor, load_preprocessor
-from .preset_files import METADATA_FILE, MODEL_FILE, read_metadata, save_preset
+from .preprocessing import PREPROCESSOR_FILE, Preprocessor, load_preprocessor
+from .preset_files import METADATA_FILE, MODEL_FILE, check_model_archive, read_metadata, save_preset
 from .registry import get_task, list_tasks
 from .shipped import LosesToBaselineWarning, baseline_flag, shipped_path
 from .training import TrainResult, evaluate, samples_per_second
@@ -114,26 +115,29 @@ class Preset:
     def save(self, folder, *, overwrite: bool = False) -> Path:
         return save_preset(folder, self.model, self.preprocessor, self.metadata, overwrite=overwrite)
 
-    def load_data(self, *, data_dir=None, seed: int | None = None) -> TaskData:
+    def load_data(self, *, data_dir=None, seed: int | None = None, **files: str | os.PathLike) -> TaskData:
         """The data the preset was trained and tested on: its task's, with the data options
-        it was trained with, split with its seed (or `seed`), encoded with its preprocessor."""
+        it was trained with, split with its seed (or `seed`), encoded with its preprocessor.
+        A preset trained on a file of the user's own names it in its metadata, but a
+        preset's metadata is description, never a path to open: pass the file as the
+        same option here (e.g. `csv_path=`, `path=`)."""
         meta = self.metadata
         seed = meta["seed"] if seed is None else seed
-        data = load_task_data(
-            self.task, data_dir=data_dir, seed=seed, preprocessor=self.preprocessor, **meta.get("data_options", {})
-        )
+        options = checked_data_options(meta.get("data_options", {}), files)
+        data = load_task_data(self.task, data_dir=data_dir, seed=seed, preprocessor=self.preprocessor, **options)
         # A stateful model reads the training stretch before the test one: the same stretch.
         return data.head(meta["max_train_samples"]) if meta.get("max_train_samples") else data
 
-    def evaluate(self, *, data_dir=None, seed: int | None = None) -> dict[str, float]:
-        """The test metrics, recomputed on the preset's data (see `load_data`)."""
-        return evaluate(self.model, self.task, data=self.load_data(data_dir=data_dir, seed=seed))
+    def evaluate(self, *, data_dir=None, seed: int | None = None, **files: str | os.PathLike) -> dict[str, float]:
+        """The test metrics, recomputed on the preset's data (see `load_data`, and its
+        `files`)."""
+        return evaluate(self.model, self.task, data=self.load_data(data_dir=data_dir, seed=seed, **files))
 
-    def as_result(self, *, data_dir=None) -> TrainResult:
+    def as_result(self, *, data_dir=None, **files: str | os.PathLike) -> TrainResult:
         """The preset as a `TrainResult` on its task's data, with the metrics recomputed
         there and the training record from its metadata: what `train` would have returned,
         without the training (the notebooks use it)."""
-        data = self.load_data(data_dir=data_dir)
+        data = self.load_data(data_dir=data_dir, **files)
         meta, record = self.metadata, self.metadata.get("training", {})
         wall = record.get("wall_time_s", 0.0)
         return TrainResult(
@@ -155,6 +159,28 @@ class Preset:
         )
 
 
+# A data option that names a file or a folder (csv_path=, path=, data_dir=, ...).
+_PATH_OPTION = re.compile(r"(^|_)(path|dir|file|folder)$")
+
+
+def checked_data_options(recorded: dict, files: dict) -> dict:
+    """The data options a preset's data is loaded with: those its metadata records, except
+    the paths, which come from `files` (the user's) only; a recorded path not given is a
+    DataError naming the option (never the path, which is not opened)."""
+    unknown = sorted(key for key in files if not _PATH_OPTION.search(key))
+    if unknown:
+        raise DataError(f"{', '.join(unknown)}: only the data files (e.g. csv_path=, path=) may be given here")
+    options = {k: v for k, v in recorded.items() if not _PATH_OPTION.search(k)}
+    needed = [k for k in recorded if _PATH_OPTION.search(k) and k not in files]
+    if needed:
+        raise DataError(
+            f"this preset was trained on a file of the user's own ({needed[0]} in its metadata.json); a preset's "
+            f"metadata is never a path to open: pass the file yourself, Preset.evaluate({needed[0]}=...) or "
+            f"load_data({needed[0]}=...)"
+        )
+    return {**options, **{k: v for k, v in files.items() if v is not None}}
+
+
 def load_preset(name_or_path: str | os.PathLike, *, task: str | None = None) -> Preset:
     """The preset in a folder, or the shipped preset of a registered task name. With
     `task`, a preset of another task is refused. A preset whose headline metric is worse
@@ -162,19 +188,21 @@ def load_preset(name_or_path: str | os.PathLike, *, task: str | None = None) -> 
     the shipped preset of its family that beats its baseline, if one does."""
     import keras
 
+    from .models import check_architecture, check_recorded_spec
+
     folder = resolve_preset(name_or_path)
-    missing = [f for f in (MODEL_FILE, PREPROCESSOR_FILE, METADATA_FILE) if not (folder / f).is_file()]
+    missing = [f for f in (MODEL_FILE, PREPROCESSOR_FILE, METADATA_FILE) if not os.path.lexists(folder / f)]
     if missing:
         raise PresetError(
             f"{folder} is not an rnn_zoo preset: it lacks {', '.join(missing)} (a preset holds "
             f"{MODEL_FILE}, {PREPROCESSOR_FILE} and {METADATA_FILE}, as `rnn-zoo train --out` writes)"
         )
-    metadata = read_metadata(folder)
+    metadata = read_metadata(folder)  # (first: it checks that the folder holds only regular files)
     if task is not None and metadata["task"] != task:
         raise PresetError(f"{folder} holds a model of task {metadata['task']!r}, not {task!r}")
     spec = get_task(metadata["task"])
-    preprocessor = load_preprocessor(folder)
-    check_preprocessor(spec, preprocessor)
+    preprocessor = load_preprocessor(folder, spec)
+    check_model_archive(folder / MODEL_FILE)
     try:
         model = keras.saving.load_model(folder / MODEL_FILE, compile=False, safe_mode=True)
     except Exception as e:  # Keras raises many kinds for a file it will not load
@@ -185,6 +213,13 @@ def load_preset(name_or_path: str | os.PathLike, *, task: str | None = None) -> 
         raise PresetError(
             f"{folder}: the model takes inputs of shape {shape}, its preprocessor makes "
             f"{tuple(preprocessor.input_shape)} and task {spec.name!r} expects {spec.input_shape}"
+        )
+    # The model is its task's (no stock_lstm labelled stock_gru), as its metadata says.
+    check_recorded_spec(metadata, preprocessor, where=str(folder / METADATA_FILE))
+    check_architecture(model, spec.name, preprocessor, metadata["overrides"], where=str(folder / MODEL_FILE))
+    if model.count_params() != metadata["parameters"]:
+        raise PresetError(
+            f"{folder / METADATA_FILE}: 'parameters' is {metadata['parameters']}, the model has {model.count_params()}"
         )
     home = shipped_path(spec.name)
     shipped = home is not None and folder.resolve() == home.resolve()

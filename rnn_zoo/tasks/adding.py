@@ -15,7 +15,7 @@ import numpy as np
 from ..backend import tf_call
 from ..classical import ClassicalModel
 from ..data import RegressionData, Serving
-from ..preprocessing import RangedInput
+from ..preprocessing import Range, RangedInput
 from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 SOURCE = "Hochreiter and Schmidhuber (1997), Le, Jaitly and Hinton (2015): the adding problem"
@@ -28,6 +28,7 @@ class AddingSteps(RangedInput):
 
     steps: int
 
+    ranges = {"steps": Range(1, 100_000)}
     input_name = "pairs"
     input_description = "the (value, marker) pairs of every step, in order (v0,m0,v1,m1,... on the command line)"
 

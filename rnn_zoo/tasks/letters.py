@@ -11,6 +11,7 @@ from ..backend import tf_call
 from ..classical import ClassicalModel
 from ..data import ClassificationData, Preprocessor, Serving
 from ..errors import DataError
+from ..preprocessing import Range
 from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 SOURCE = "PKU MOOC 'TensorFlow notes' class 6: letter prediction with SimpleRNN"
@@ -26,6 +27,7 @@ class LetterCodec(Preprocessor):
 
     input_name = "text"
     input_description = "a string of letters"
+    ranges = {"window": Range(1, 1000)}
 
     def parse_input(self, text, shape):
         return text  # the input is the text itself

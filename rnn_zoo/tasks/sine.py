@@ -9,7 +9,7 @@ import numpy as np
 from ..backend import tf_call
 from ..classical import ClassicalModel
 from ..data import RegressionData, Serving
-from ..preprocessing import RangedInput
+from ..preprocessing import Range, RangedInput
 from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 
@@ -24,6 +24,12 @@ class SineWindow(RangedInput):
 
     input_name = "values"
     input_description = "a window of values"
+    ranges = {"steps": Range(1, 100_000)}
+
+    def check_task(self, spec):
+        if self.sequence_output != spec.model.return_sequences:
+            return f"sequence_output must be {str(spec.model.return_sequences).lower()} for task {spec.name!r}"
+        return None
 
     @property
     def input_shape(self):

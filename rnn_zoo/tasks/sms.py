@@ -17,6 +17,7 @@ from ..backend import tf_call
 from ..classical import ClassicalModel
 from ..data import ClassificationData, Preprocessor, RemoteFile, Serving, find_file, make_dataset, search_dirs
 from ..errors import DataError, DataNotFoundError, PresetError
+from ..preprocessing import Range, read_preset_file
 from ..registry import DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 UCI_ZIP = RemoteFile(
@@ -176,6 +177,15 @@ class SmsVocabulary(Preprocessor):
         check_tokens(self.tokens, self.digit_symbol)
 
     input_name = "text"
+    ranges = {"max_length": Range(1, 10_000)}
+
+    @classmethod
+    def config_types(cls):  # the vocabulary is in assets/, its size in the config
+        return {"max_length": int, "digit_symbol": bool, "tokens": str, "vocab_size": int, "vocabulary_file": str}
+
+    @classmethod
+    def required_config(cls):
+        return {"max_length", "digit_symbol", "vocab_size"}
 
     def parse_input(self, text, shape):
         return text  # the input is the text itself
@@ -237,13 +247,21 @@ class SmsVocabulary(Preprocessor):
 
     @classmethod
     def from_config(cls, config, assets):
-        with open(assets / cls.VOCABULARY_FILE, encoding="utf-8", newline="") as f:
-            words = f.read().split("\n")[:-1]
+        path = assets / cls.VOCABULARY_FILE
+        try:  # a regular file of the preset only (no link, no FIFO), of a bounded size
+            words = read_preset_file(path).decode("utf-8").split("\n")[:-1]
+        except UnicodeDecodeError:
+            raise PresetError(f"{path} is not UTF-8 text") from None
         vocabulary = (PAD, OOV, *words)
+        repeated = next((w for w in set(words) if not w or words.count(w) > 1 or w in (PAD, OOV)), None)
+        if repeated is not None:
+            raise PresetError(
+                f"{path}: the token {repeated!r} is empty, repeated or reserved: every line is one new token"
+            )
         if len(vocabulary) != config["vocab_size"]:
             raise PresetError(
                 f"{assets / cls.VOCABULARY_FILE} holds {len(words)} tokens; its preprocessor.json "
-                f"says {config['vocab_size'] - 2}"
+                f"says {config['vocab_size'] - 2} (config.vocab_size {config['vocab_size']}, with padding and unknown)"
             )
         # Presets from before the "symbols" tokens have no "tokens" key: they are "words".
         return cls(vocabulary, int(config["max_length"]), bool(config["digit_symbol"]), config.get("tokens", "words"))

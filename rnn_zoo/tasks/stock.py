@@ -13,7 +13,7 @@ from ..classical import ClassicalModel, time_series_cv_mse
 from ..data import RegressionData, Serving, find_file, search_dirs
 from ..errors import DataError, DataNotFoundError, PresetError
 from ..plots import plot_series
-from ..preprocessing import RANGE_MARGIN, RangedInput
+from ..preprocessing import RANGE_MARGIN, Range, RangedInput
 from ..registry import CELLS, DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, register
 
 SOURCE = "PKU MOOC 'TensorFlow notes' class 6: p38_rnn_stock / p47_LSTM_stock / p56_GRU_stock"
@@ -237,6 +237,7 @@ class PriceWindows(RangedInput, abstract=True):
 
     input_name = "prices"
     input_description = "a window of prices"
+    ranges = {"window": Range(1, 100_000)}
     range_rule = f"the range of the training prices widened {RANGE_MARGIN:g}x each way"
     positive = True
 
@@ -268,6 +269,7 @@ class PriceScaler(PriceWindows):
 
     scale: float
     offset: float
+    ranges = {**PriceWindows.ranges, "scale": Range(1e-15, 1e15, above=True), "offset": Range(-1e15, 1e15)}
 
     @classmethod
     def fit(cls, train_prices: np.ndarray, window: int) -> PriceScaler:
@@ -314,6 +316,7 @@ class ReturnScaler(PriceWindows):
     extrapolation here."""
 
     return_scale: float
+    ranges = {**PriceWindows.ranges, "return_scale": Range(0, 10, above=True)}
 
     @classmethod
     def fit(cls, train_prices: np.ndarray, window: int) -> ReturnScaler:
