@@ -184,6 +184,7 @@ def _train_and_write(args, out: Path) -> None:
         checkpoint_dir=args.checkpoint_dir,
         distributed=args.distributed,
         distributed_timeout=args.distributed_timeout,
+        allow_modified_data=args.allow_modified_data,
         **_parse_set(args.set),
     )
     # The classical model is fitted now, on the same training split (up to a minute on MNIST).
@@ -225,7 +226,7 @@ def _cmd_evaluate(args) -> None:
     from .training import evaluate
 
     preset = _load_preset(args)
-    data = preset.load_data(data_dir=args.data_dir, seed=args.seed)
+    data = preset.load_data(data_dir=args.data_dir, seed=args.seed, allow_modified_data=args.allow_modified_data)
     metrics = evaluate(preset.model, args.name, data=data)
     baseline, classical = data.baseline_scores(), classical_scores(data)
     rows = [(k, f"{v:.6g}", f"{baseline[k]:.6g}", f"{classical[k]:.6g}") for k, v in metrics.items()]
@@ -298,6 +299,10 @@ def _parser() -> argparse.ArgumentParser:
 DATA_DIR_HELP = "folder with the dataset (default: $RNN_ZOO_DATA, then the cache)"
 MODEL_HELP = "preset folder (written by `rnn-zoo train --out`; default: the task's shipped preset)"
 OVERWRITE_HELP = "replace --out even if it is not an rnn_zoo output"
+ALLOW_MODIFIED_HELP = (
+    "use a copy of a published dataset (SMS, MNIST) whose sha256 is not the published one, "
+    "or (evaluate) data that is not the one the preset records"
+)
 
 
 def _add_train(sub) -> None:
@@ -329,6 +334,7 @@ def _add_train(sub) -> None:
         help="0 silent, 1 progress bar, 2 a line per epoch (default: 1 on a terminal, else 2)",
     )
     p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    p.add_argument(TRAIN_FLAGS["allow_modified_data"], action="store_true", help=ALLOW_MODIFIED_HELP)
     help_set = "model override, repeatable (`rnn-zoo info NAME` lists them)"
     p.add_argument(TRAIN_FLAGS["overrides"], action="append", default=[], metavar="KEY=VALUE", help=help_set)
     p.set_defaults(func=_cmd_train)
@@ -339,7 +345,12 @@ def _add_evaluate(sub) -> None:
     p.add_argument("name")
     p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--data-dir", help=DATA_DIR_HELP)
-    p.add_argument("--seed", type=int, help="seed of the data split (default: the preset's own)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the data (default: the preset's own; another is refused where the split depends on it)",
+    )
+    p.add_argument(TRAIN_FLAGS["allow_modified_data"], action="store_true", help=ALLOW_MODIFIED_HELP)
     p.set_defaults(func=_cmd_evaluate)
 
 

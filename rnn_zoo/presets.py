@@ -25,11 +25,13 @@ from typing import Any
 import numpy as np
 
 from .data import TaskData
-from .data.loading import load_task_data
-from .errors import DataError, PresetError, UnknownTaskError
+from .data.loading import check_seed, data_class, load_task_data
+from .data.sources import ALLOW_MODIFIED_FLAG, modified_data_allowed
+from .errors import DataError, InvalidOverrideError, PresetError, UnknownTaskError
 from .model_state import reset_states
 from .preprocessing import PREPROCESSOR_FILE, Preprocessor, load_preprocessor
 from .preset_files import METADATA_FILE, MODEL_FILE, check_model_archive, read_metadata, save_preset
+from .provenance import data_fingerprint
 from .registry import get_task, list_tasks
 from .shipped import LosesToBaselineWarning, baseline_flag, shipped_path
 from .training import TrainResult, evaluate, samples_per_second
@@ -115,23 +117,40 @@ class Preset:
     def save(self, folder, *, overwrite: bool = False) -> Path:
         return save_preset(folder, self.model, self.preprocessor, self.metadata, overwrite=overwrite)
 
-    def load_data(self, *, data_dir=None, seed: int | None = None, **files: str | os.PathLike) -> TaskData:
+    def load_data(
+        self, *, data_dir=None, seed: int | None = None, allow_modified_data: bool = False, **files: str | os.PathLike
+    ) -> TaskData:
         """The data the preset was trained and tested on: its task's, with the data options
         it was trained with, split with its seed (or `seed`), encoded with its preprocessor.
         A preset trained on a file of the user's own names it in its metadata, but a
         preset's metadata is description, never a path to open: pass the file as the
-        same option here (e.g. `csv_path=`, `path=`)."""
+        same option here (e.g. `csv_path=`, `path=`).
+        Another `seed` is refused where the split depends on it (it would score the model on
+        its own training rows); data whose sha256 is not the one the preset records is
+        refused too (its metrics would not be the preset's), unless `allow_modified_data`."""
         meta = self.metadata
+        check_evaluation_seed(meta, seed)
         seed = meta["seed"] if seed is None else seed
         options = checked_data_options(meta.get("data_options", {}), files)
-        data = load_task_data(self.task, data_dir=data_dir, seed=seed, preprocessor=self.preprocessor, **options)
+        data = load_task_data(
+            self.task,
+            data_dir=data_dir,
+            seed=seed,
+            preprocessor=self.preprocessor,
+            allow_modified_data=allow_modified_data,
+            **options,
+        )
+        check_same_data(meta, data, allow=allow_modified_data)
         # A stateful model reads the training stretch before the test one: the same stretch.
         return data.head(meta["max_train_samples"]) if meta.get("max_train_samples") else data
 
-    def evaluate(self, *, data_dir=None, seed: int | None = None, **files: str | os.PathLike) -> dict[str, float]:
-        """The test metrics, recomputed on the preset's data (see `load_data`, and its
-        `files`)."""
-        return evaluate(self.model, self.task, data=self.load_data(data_dir=data_dir, seed=seed, **files))
+    def evaluate(
+        self, *, data_dir=None, seed: int | None = None, allow_modified_data: bool = False, **files: str | os.PathLike
+    ) -> dict[str, float]:
+        """The test metrics, recomputed on the preset's data (see `load_data`, its seed
+        check and its `files`)."""
+        data = self.load_data(data_dir=data_dir, seed=seed, allow_modified_data=allow_modified_data, **files)
+        return evaluate(self.model, self.task, data=data)
 
     def as_result(self, *, data_dir=None, **files: str | os.PathLike) -> TrainResult:
         """The preset as a `TrainResult` on its task's data, with the metrics recomputed
@@ -157,6 +176,38 @@ class Preset:
             data_options=meta["data_options"],
             max_train_samples=meta["max_train_samples"],
         )
+
+
+def check_evaluation_seed(meta: dict, seed) -> None:
+    """Another seed than the preset's is refused where the task draws its split with the
+    seed: most of that test split would be rows the preset was trained on. (Where the split
+    is fixed, or the data generated afresh from the seed, any seed is honest.)"""
+    if seed is None or seed == meta["seed"]:
+        return
+    check_seed(seed)
+    if data_class(meta["task"]).split_depends_on_seed:
+        raise InvalidOverrideError(
+            f"task {meta['task']!r} draws its test split with the seed: seed {seed} would score this preset "
+            f"(trained with seed {meta['seed']}) partly on its own training rows; evaluate it with seed "
+            f"{meta['seed']}, or train a preset with seed {seed}"
+        )
+
+
+def check_same_data(meta: dict, data: TaskData, *, allow: bool = False) -> None:
+    """The data a preset is scored on is the data it recorded (its sha256), or another copy
+    of the same published dataset (the same content, in another format); else a DataError,
+    unless modified data is allowed. Generated data is generated again from the seed."""
+    recorded = meta.get("dataset", {}).get("sha256")
+    if data.source == "generated" or recorded is None or modified_data_allowed(allow):
+        return
+    got = data_fingerprint(data)[1]
+    if got == recorded or (data.published and not meta["dataset"].get("modified")):
+        return
+    raise DataError(
+        f"{data.source}: sha256 {got[:16]}... is not the data this preset was trained and tested on "
+        f"({recorded[:16]}..., in its metadata.json), so its metrics would not be the preset's; pass "
+        f"{ALLOW_MODIFIED_FLAG} (allow_modified_data=True) to score it anyway"
+    )
 
 
 # A data option that names a file or a folder (csv_path=, path=, data_dir=, ...).

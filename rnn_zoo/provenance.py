@@ -14,6 +14,7 @@ import numpy as np
 
 from . import backend
 from ._version import __version__
+from .data.sources import ALLOW_MODIFIED_FLAG
 from .metrics import primary_metric
 from .preset_files import FORMAT_VERSION
 from .registry import get_task
@@ -30,8 +31,11 @@ def file_sha256(path: Path) -> str:
 def data_fingerprint(data) -> tuple[str, str]:
     """(source name, sha256): the data file's own hash when the data came from one plain
     file (SH600519.csv, SMSSpamCollection, mnist.npz), else the hash of the arrays the
-    model saw (generated data, a zip, IDX files, a TFDS copy). Never a local path."""
+    model saw (generated data, a zip, IDX files, a TFDS copy); the content's hash where the
+    loader gives one (the SMS file inside a zip, MNIST from any copy). Never a local path."""
     source = Path(data.source)
+    if getattr(data, "sha256", None):
+        return source.name, data.sha256
     if data.source != "generated" and source.is_file() and source.suffix != ".zip":
         return source.name, file_sha256(source)
     digest = hashlib.sha256()
@@ -49,6 +53,7 @@ TRAIN_FLAGS = {
     "batch_size": "--batch-size",
     "distributed": "--distributed",
     "overrides": "--set",
+    "allow_modified_data": ALLOW_MODIFIED_FLAG,
 }
 
 
@@ -60,15 +65,18 @@ def reproduce_command(result) -> str:
     distributed = getattr(result, "cluster", None) is not None  # the same run on as many devices
     # (A stateful task's batch_size override is the run's batch size, given already.)
     overrides = {k: v for k, v in result.overrides.items() if k != "batch_size"}
+    modified = getattr(result.data, "published", None) is False  # a changed copy of a published dataset
     if result.data_options or result.max_train_samples is not None:
         settings = {key: getattr(result, key) for key in ("seed", "epochs", "batch_size")}
         settings.update(data_options=_jsonable(result.data_options), max_train_samples=result.max_train_samples)
         settings.update({"distributed": True} if distributed else {}, **overrides)
+        settings.update({"allow_modified_data": True} if modified else {})
         args = [repr(result.task), *(f"{key}={value!r}" for key, value in settings.items())]
         return " ".join([*env, f"rnn_zoo.train({', '.join(args)})"])
     defaults = get_task(result.task).train
     parts = ["rnn-zoo", "train", result.task, TRAIN_FLAGS["seed"], str(result.seed)]
     parts += [TRAIN_FLAGS["distributed"]] if distributed else []
+    parts += [TRAIN_FLAGS["allow_modified_data"]] if modified else []
     for key in ("epochs", "batch_size"):
         if getattr(result, key) != getattr(defaults, key):
             parts += [TRAIN_FLAGS[key], str(getattr(result, key))]
@@ -104,6 +112,9 @@ def preset_metadata(result, *, headline_metric: str | None = None) -> dict:
             citation="",
             url="",
         )
+    if getattr(result.data, "published", None) is False:  # used with allow_modified_data
+        dataset.update(name=f"a modified copy of {spec.dataset.name} (its sha256 is not the published one)")
+        dataset["modified"] = True
     return {
         "format_version": FORMAT_VERSION,
         "task": result.task,

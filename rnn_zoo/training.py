@@ -336,6 +336,9 @@ def _check_distribution(run: _Run) -> None:
             )
     given = run.steps_per_execution
     if given is not None and (isinstance(given, bool) or not isinstance(given, int) or given < 1):
+    allow_modified_data: bool = False
+    history_backup: Any = None  # a resumable run's `HistoryBackup`
+    epochs_before: int = 0  # epochs a resumed run had finished before it was stopped
         raise InvalidOverrideError(f"steps_per_execution must be a positive int, got {given!r}")
     if given is not None and given > 1 and strategy is not None:
         raise InvalidOverrideError(
@@ -359,7 +362,9 @@ def _join_cluster(run: _Run) -> None:
 
 def _run_data(run: _Run, data_dir) -> TaskData:
     """The run's data (a slice of it with `max_train_samples`), its checkpoint folder claimed."""
-    data = load_task_data(run.name, data_dir=data_dir, seed=run.seed, **run.data_options)
+    data = load_task_data(
+        run.name, data_dir=data_dir, seed=run.seed, allow_modified_data=run.allow_modified_data, **run.data_options
+    )
     if run.max_train_samples is not None:
         data = data.head(run.max_train_samples)
     if run.checkpoint_dir is not None:
@@ -483,7 +488,9 @@ def train(
     process 0's `save_preset` and `export` write, and processes that have not all arrived
     within `distributed_timeout` seconds fail naming the missing ones; `max_train_samples`: train on the first
     samples only; `validate=False` skips the per-epoch test pass; `steps_per_execution`:
-    training steps per compiled call (default: the epoch, at most 32). A cosine
+    training steps per compiled call (default: the epoch, at most 32);
+    `allow_modified_data`: train on a copy of a published dataset whose sha256 is not the
+    published one (recorded as such in the metadata). A cosine
     `lr_schedule` copies an optimizer instance given as an override with the schedule in."""
     run = _checked_run(name, epochs, batch_size, seed, max_train_samples, verbose, overrides=overrides)
     run.data_options, run.checkpoint_dir, run.strategy = dict(data_options or {}), checkpoint_dir, strategy
@@ -517,6 +524,7 @@ def _result(run: _Run, data: TaskData, model, history: dict, metrics: dict, wall
         batch_size=run.batch_size,
         seed=run.seed,
         overrides=run.overrides,
+    allow_modified_data: bool = False,
         wall_time_s=wall,
         samples_per_s=samples_per_second(data, run.batch_size, epochs_run, wall, whole_batches=whole_batches),
         data_options=run.data_options,
@@ -535,6 +543,7 @@ def predict_test(model: keras.Model, data: TaskData) -> np.ndarray:
         raise InvalidOverrideError(
             f"a stateful model is evaluated with batch size 1 (one unbroken curve); this one has {batch}"
         )
+    run.allow_modified_data = allow_modified_data
     reset_states(model)
     with states_tracked(model):
         model.predict(data.x_train, batch_size=1, verbose=0)

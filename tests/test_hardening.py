@@ -167,8 +167,10 @@ def test_empty_split_is_refused(tiny_data_dir):
         rnn_zoo.load_task_data("sine_regression", num_sequences=100, num_train=100)
     with pytest.raises(DataError, match="the test split is empty"):
         rnn_zoo.load_task_data("sms_spam_rnn", data_dir=tiny_data_dir, test_fraction=0.0)
-    with pytest.raises(DataError, match=r"data options \{'window': -3\} were refused by its loader"):
+    with pytest.raises(DataError, match=r"data option window must be a positive whole number, got -3"):
         rnn_zoo.load_task_data("stock_lstm", data_dir=tiny_data_dir, window=-3)
+    with pytest.raises(DataError, match=r"data options \{'price_column': 7\} were refused by its loader"):
+        rnn_zoo.load_task_data("stock_lstm", data_dir=tiny_data_dir, price_column=7)
 
 
 def test_checkpoint_folder_of_another_run_is_refused(tmp_path):

@@ -62,6 +62,31 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# Set to 1 (or any value but 0), it does what `--allow-modified-data` does for every command.
+ALLOW_MODIFIED_ENV = "RNN_ZOO_ALLOW_MODIFIED_DATA"
+ALLOW_MODIFIED_FLAG = "--allow-modified-data"
+
+
+def modified_data_allowed(allow: bool = False) -> bool:
+    """Whether data that differs from what it should be may be used: `allow`
+    (`allow_modified_data=True`, `--allow-modified-data`), or $RNN_ZOO_ALLOW_MODIFIED_DATA."""
+    return bool(allow) or os.environ.get(ALLOW_MODIFIED_ENV, "0") not in ("", "0")
+
+
+def check_published(source, got: str, published: str, what: str, *, allow: bool = False) -> bool:
+    """Whether the data read from `source` (sha256 `got`) is the published `what`. A copy
+    that differs (a changed label, a cut line, another file under the dataset's name) is
+    refused in one line, unless modified data is allowed; then False."""
+    if got == published:
+        return True
+    if not modified_data_allowed(allow):
+        raise DataError(
+            f"{source}: its sha256 {got[:16]}... is not the published {what}'s {published[:16]}...: the copy "
+            f"was changed or is another file; pass {ALLOW_MODIFIED_FLAG} (allow_modified_data=True) to use it anyway"
+        )
+    return False
+
+
 @dataclasses.dataclass(frozen=True)
 class RemoteFile:
     """A file to download once. `sha256` is the file's own hash or, when `member` is

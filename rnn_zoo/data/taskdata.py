@@ -35,8 +35,17 @@ class TaskData:
     source: str
     preprocessor: Preprocessor = dataclasses.field(kw_only=True)
     stateful: bool = dataclasses.field(default=False, kw_only=True)
+    # The sha256 of the data's content where the loader knows it (a file, or the member of a
+    # zip that holds it), and whether that content is the published dataset's: True, False
+    # (a modified copy, used because the user allowed it) or None (nothing is published:
+    # the user's own file, a price CSV, generated data).
+    sha256: str | None = dataclasses.field(default=None, kw_only=True)
+    published: bool | None = dataclasses.field(default=None, kw_only=True)
 
     baseline_name: ClassVar[str] = ""
+    # Whether the train/test split is drawn with the seed (another seed puts some of a
+    # model's training rows in the test split), rather than fixed or generated afresh.
+    split_depends_on_seed: ClassVar[bool] = False
     # The metrics of `score` where higher is better (the others are errors: lower is better).
     higher_is_better: ClassVar[tuple[str, ...]] = ()
     # The fields a family's classical model is fitted on: its training split, never the test's.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import hashlib
 import os
 import struct
 import warnings
@@ -16,8 +17,9 @@ import numpy as np
 from ..backend import tf_call
 from ..classical import ClassicalModel
 from ..data import ClassificationData, Preprocessor, RemoteFile, Serving, search_dirs
+from ..data.sources import check_published
 from ..errors import DataError, DataNotFoundError, InputError
-from ..preprocessing import Range
+from ..preprocessing import Range, checked_shape
 from ..registry import DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 IDX_NAMES = {
@@ -34,6 +36,18 @@ IDX_SHA256 = {
     "t10k-images-idx3-ubyte": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     "t10k-labels-idx1-ubyte": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
+
+# The sha256 of the four uint8 arrays of the official IDX files above (x_train, y_train,
+# x_test, y_test, in that order, row by row): one hash for any copy of MNIST, whether read
+# from mnist.npz, the IDX files (compressed or not) or a TFDS copy.
+MNIST_CONTENT_SHA256 = "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16"
+
+
+def content_sha256(arrays) -> str:
+    digest = hashlib.sha256()
+    for key in ("x_train", "y_train", "x_test", "y_test"):
+        digest.update(np.ascontiguousarray(arrays[key], dtype=np.uint8).tobytes())
+    return digest.hexdigest()
 
 
 MNIST = DatasetInfo(
@@ -357,6 +371,8 @@ class PixelScaler(Preprocessor):
         call = tf_call(model)
 
         def serve(images):
+            # Checked here too: a SavedModel's signature does not check shapes (30x28 was read).
+            images = checked_shape(images, (self.height, self.width), "uint8 images")
             probabilities = tf.nn.softmax(call(tf.cast(images, tf.float32) / 255.0))
             return {"prediction": tf.argmax(probabilities, -1, output_type=tf.int32), "probabilities": probabilities}
 
@@ -396,10 +412,13 @@ class MnistData(ClassificationData):
         return {"images": np.round(self.x_test[self._test_rows(n)] * 255).astype(np.uint8)}
 
 
-def load_mnist(*, data_dir=None, seed: int = 0, preprocessor: PixelScaler | None = None) -> MnistData:
+def load_mnist(
+    *, data_dir=None, seed: int = 0, preprocessor: PixelScaler | None = None, allow_modified_data: bool = False
+) -> MnistData:
     """From mnist.npz or the four IDX files (.gz or not) in the search folders, else from
     a copy tensorflow_datasets already prepared, else the official IDX files are
-    downloaded (sha256-checked) into the last search folder. Pixels scaled to [0, 1]."""
+    downloaded (sha256-checked) into the last search folder. Pixels scaled to [0, 1].
+    Images and labels must be MNIST's own (`MNIST_CONTENT_SHA256`), unless `allow_modified_data`."""
     dirs = search_dirs(data_dir)
     found = next((r for r in map(_read_local, dirs) if r is not None), None) or _read_prepared_tfds()
     if found is None:

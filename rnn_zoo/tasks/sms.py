@@ -16,6 +16,7 @@ import numpy as np
 from ..backend import tf_call
 from ..classical import ClassicalModel
 from ..data import ClassificationData, Preprocessor, RemoteFile, Serving, find_file, make_dataset, search_dirs
+from ..data.sources import check_published, sha256_of
 from ..errors import DataError, DataNotFoundError, PresetError
 from ..preprocessing import Range, read_preset_file
 from ..registry import DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
@@ -57,21 +58,27 @@ SYMBOL_STEPS = ((SYMBOL, r" \1 "), (r"([a-z])0", r"\1 0"), (r"0([a-z])", r"0 \1"
 SMS_LABELS = ("ham", "spam")
 
 
+def read_collection_bytes(path: Path, member: str = "SMSSpamCollection") -> bytes:
+    """The bytes of the UCI file, or of its `member` in the UCI zip."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                return zf.read(member)
+        return path.read_bytes()
+    except KeyError:
+        raise DataError(f"{path}: the zip holds no {member!r}") from None
+    except (OSError, zipfile.BadZipFile) as e:
+        raise DataError(f"{path}: not a readable UTF-8 SMS collection ({e})") from None
+
+
 def read_sms_collection(path: Path, member: str = "SMSSpamCollection"):
     """(labels, texts) from the UCI file ("ham"/"spam", a tab, the message per line), or
     from the UCI zip holding it. Lines with no tab or another label are rejected with the
     line named; blank lines are skipped; lines with an empty message are skipped with a
     warning (there is nothing to classify)."""
     try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as zf:
-                raw = zf.read(member)
-        else:
-            raw = path.read_bytes()
-        text = raw.decode("utf-8-sig")  # a byte order mark, as some editors save, is not part of line 1
-    except KeyError:
-        raise DataError(f"{path}: the zip holds no {member!r}") from None
-    except (OSError, zipfile.BadZipFile, UnicodeDecodeError) as e:
+        text = read_collection_bytes(path, member).decode("utf-8-sig")  # a byte order mark is not part of line 1
+    except UnicodeDecodeError as e:
         raise DataError(f"{path}: not a readable UTF-8 SMS collection ({e})") from None
     # Line ends: LF (the UCI file), CRLF (Windows) and a lone CR (old Mac) all end a line.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -311,6 +318,8 @@ class SmsData(ClassificationData):
     text_train: np.ndarray
     text_test: np.ndarray
 
+    split_depends_on_seed: ClassVar[bool] = True  # a seeded shuffle of one collection
+
     @property
     def vocabulary(self) -> tuple[str, ...]:
         return self.preprocessor.vocabulary
@@ -422,18 +431,34 @@ def load_sms(
     data_dir=None,
     seed: int = 0,
     preprocessor: SmsVocabulary | None = None,
+    allow_modified_data: bool = False,
 ) -> SmsData:
     """Shuffled train/test split with `seed`; the vocabulary (of `tokenize`'s `tokens`) sees
     the training split only.
     A given `preprocessor` (a preset's vocabulary) encodes the split instead of one built
-    here, so a model is scored with the ids it was trained on."""
+    here, so a model is scored with the ids it was trained on. The UCI collection found in
+    the data folders must be the published one (its sha256), unless `allow_modified_data`;
+    a file given as `path` is the user's own, its sha256 recorded."""
     source = _collection_path(path, data_dir)
+    sha256 = sha256_of(read_collection_bytes(source))
+    published = None
+    if path is None:
+        published = check_published(
+            source, sha256, UCI_ZIP.sha256, "UCI SMS Spam Collection", allow=allow_modified_data
+        )
     labels, texts = read_sms_collection(source)
     texts = np.array(texts, dtype=object)
     y = np.array([SMS_LABELS.index(label) for label in labels], dtype=np.int32)
     order = np.random.default_rng(seed).permutation(len(texts))
     n_test = round(len(texts) * test_fraction)
     test, train = order[:n_test], order[n_test:]
+    absent = [label for i, label in enumerate(SMS_LABELS) if not np.any(y[train] == i)]
+    if absent:
+        warnings.warn(
+            f"{source}: the {len(train)} training messages hold no {' or '.join(absent)} message: "
+            "a model trained on them can only learn to answer the other class",
+            stacklevel=3,
+        )
     vocabulary = preprocessor or SmsVocabulary.fit(
         texts[train], min_count=min_count, max_length=max_length, digit_symbol=digit_symbol, tokens=tokens
     )
@@ -448,6 +473,8 @@ def load_sms(
         y[test],
         source=str(source),
         preprocessor=vocabulary,
+        sha256=sha256,
+        published=published,
         text_train=texts[train].astype(str),
         text_test=texts[test].astype(str),
     )

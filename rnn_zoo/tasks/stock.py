@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import warnings
 from pathlib import Path
@@ -47,6 +48,30 @@ def _line_list(rows, limit: int = 5) -> str:
     return ", ".join(lines) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
+def _check_whole_rows(path: Path) -> None:
+    """A DataError naming the line where a row is cut: fewer fields than the header, or a
+    last line with no line break after it (a copy or a download cut short mid-row, where
+    114.704 would be read as 11)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return  # pandas says what it cannot read
+    lines = text.splitlines()
+    if text and not text.endswith(("\n", "\r")):
+        raise DataError(
+            f"{path}:{len(lines)}: the file ends inside this line, with no line break after it: the last row may "
+            "be cut short; if it is whole, end the file with a line break"
+        )
+    reader = csv.reader(lines)
+    header = next(reader, [])
+    for row in reader:
+        if row and len(row) < len(header):
+            raise DataError(
+                f"{path}:{reader.line_num}: {len(row)} field(s) where the header has {len(header)}: a cut or "
+                "incomplete row"
+            )
+
+
 def read_price_csv(path: Path, price_column: str = "open", date_column: str | None = None):
     """(dates, prices) from a daily CSV, oldest first; columns matched by name, ignoring case.
 
@@ -54,6 +79,7 @@ def read_price_csv(path: Path, price_column: str = "open", date_column: str | No
     non-positive prices, duplicated dates. Unsorted rows are sorted, with a warning."""
     import pandas as pd
 
+    _check_whole_rows(path)
     try:
         # No NA guessing: a 'null' or empty price is reported as written, not as nan.
         frame = pd.read_csv(path, keep_default_na=False)
@@ -398,6 +424,7 @@ def load_stock(
     dates, prices = read_price_csv(path, price_column, date_column)
     train_end, test_start, test_end = _split_rows(path, len(prices), window, test_rows, forecast_days, skip_last)
     train_prices, test_prices = prices[:train_end], prices[test_start:test_end]
+    _check_price_scale(path, dates[:test_end], prices[:test_end], train_end)
     scaler = preprocessor or _SCALERS[target].fit(train_prices, window)
     kind = StockReturnData if target == "return" else StockData
     # Rows after the test rows (a walk-forward fold's future) are not part of this data at all.
@@ -411,6 +438,30 @@ def load_stock(
         window=window,
         preprocessor=scaler,
     )
+
+
+# Prices that span more than this ratio (largest over smallest) hold a wrong one: float32
+# windows of them lose the others (a price of 1e300 scales every other price to 0).
+MAX_PRICE_RATIO = 1e9
+
+
+def _check_price_scale(path, dates, prices, train_end: int) -> None:
+    """DataErrors, before any training, for prices no model can learn from: training prices
+    that never change (no return to scale: NaN windows), and prices so far apart (or so
+    large) that float32 windows lose them. Not the learning rate's fault."""
+    train = prices[:train_end]
+    if np.all(train == train[0]):
+        raise DataError(
+            f"{path}: the {len(train)} training prices are all {train[0]:g}: they never change, so there is "
+            "nothing to forecast and no daily return to scale"
+        )
+    top = int(np.argmax(prices))
+    if prices[top] > 1e30 or prices[top] / prices.min() > MAX_PRICE_RATIO:
+        day = np.datetime_as_string(np.asarray(dates)[top], unit="D")
+        raise DataError(
+            f"{path}: the price on {day} ({prices[top]:g}) is {prices[top] / prices.min():.3g} times the smallest "
+            f"({prices.min():g}); prices that far apart (over {MAX_PRICE_RATIO:g} times) hold a wrong one"
+        )
 
 
 def _checked_split_options(target, preprocessor, window, forecast_days, skip_last, test_rows) -> int:
