@@ -145,7 +145,11 @@ def preset_metadata(result, *, headline_metric: str | None = None) -> dict:
         },
         "date": datetime.date.today().isoformat(),
         "command": reproduce_command(result),
-        "training": {"wall_time_s": round(result.wall_time_s, 2), "history": result.history},
+        "training": {
+            "wall_time_s": round(result.wall_time_s, 2),
+            "history": result.history,
+            **({"resumed": result.resumed} if getattr(result, "resumed", None) else {}),
+        },
     }
 
 

@@ -54,6 +54,8 @@ class TrainResult:
     data_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # as given to train()
     max_train_samples: int | None = None
     cluster: Any = None  # a distributed run's `rnn_zoo.distributed.Cluster`, as this process sees it
+    # A run resumed from its checkpoint folder: {"at_epoch", "checkpoint_dir", "note"}; else None.
+    resumed: dict[str, Any] | None = None
 
     @property
     def preprocessor(self):
@@ -254,6 +256,48 @@ def claim_checkpoint_dir(folder, run: dict) -> None:
     marker.write_text(json.dumps(record) + "\n")
 
 
+HISTORY_FILE = "rnn_zoo_history.json"  # beside Keras's backup in a checkpoint folder
+KERAS_BACKUP_RECORD = "training_metadata.json"  # BackupAndRestore's: {"epoch": epochs finished, ...}
+RESUMED_NOTE = (
+    "resumed from the weights saved after an earlier epoch, without the optimizer's state or the "
+    "random generators' (Keras's BackupAndRestore keeps neither): the command above trains from "
+    "scratch and does not reproduce this run bit for bit"
+)
+
+
+def resume_point(folder) -> tuple[int, dict[str, list[float]]]:
+    """(epochs finished before, their history) of a checkpoint folder; (0, {}) when there
+    is nothing to resume."""
+    folder = Path(folder)
+    try:
+        epochs = int(json.loads((folder / KERAS_BACKUP_RECORD).read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0, {}
+    try:
+        history = json.loads((folder / HISTORY_FILE).read_text())
+    except (OSError, ValueError):
+        history = {}
+    history = history if isinstance(history, dict) else {}
+    return epochs, {str(k): [float(x) for x in v[:epochs]] for k, v in history.items() if isinstance(v, list)}
+
+
+class HistoryBackup(keras.callbacks.Callback):
+    """Every finished epoch's logs, kept in the checkpoint folder (before Keras's backup of
+    the same epoch), so that a resumed run's history holds the epochs before the kill too."""
+
+    def __init__(self, folder, earlier: dict[str, list[float]]):
+        super().__init__()
+        self.path = Path(folder) / HISTORY_FILE
+        self.history = {key: list(values) for key, values in earlier.items()}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        staging = self.path.with_name(f".{HISTORY_FILE}.part")
+        staging.write_text(json.dumps(self.history))
+        os.replace(staging, self.path)
+
+
 def check_converged(name: str, model: keras.Model, history: dict, metrics: dict) -> None:
     """A TrainingDivergedError when the loss, the weights or the test metrics are not finite."""
     losses = history.get("loss", [])
@@ -292,6 +336,9 @@ class _Run:
     steps_per_execution: int | None = None
     cluster: Any = None  # a distributed run's `rnn_zoo.distributed.Cluster`, once joined
     distributed_timeout: float = DEFAULT_TIMEOUT_S  # seconds for every process to arrive
+    allow_modified_data: bool = False
+    history_backup: Any = None  # a resumable run's `HistoryBackup`
+    epochs_before: int = 0  # epochs a resumed run had finished before it was stopped
 
     @property
     def scope(self):
@@ -336,9 +383,6 @@ def _check_distribution(run: _Run) -> None:
             )
     given = run.steps_per_execution
     if given is not None and (isinstance(given, bool) or not isinstance(given, int) or given < 1):
-    allow_modified_data: bool = False
-    history_backup: Any = None  # a resumable run's `HistoryBackup`
-    epochs_before: int = 0  # epochs a resumed run had finished before it was stopped
         raise InvalidOverrideError(f"steps_per_execution must be a positive int, got {given!r}")
     if given is not None and given > 1 and strategy is not None:
         raise InvalidOverrideError(
@@ -423,7 +467,9 @@ def _run_callbacks(run: _Run, callbacks, verbose, steps: int) -> tuple[list, Any
     if run.spec.model.stateful:
         callbacks.append(ResetStatesEachEpoch())
     if run.checkpoint_dir is not None:
-        callbacks.append(keras.callbacks.BackupAndRestore(str(run.checkpoint_dir)))
+        run.epochs_before, earlier = resume_point(run.checkpoint_dir)
+        run.history_backup = HistoryBackup(run.checkpoint_dir, earlier)
+        callbacks += [run.history_backup, keras.callbacks.BackupAndRestore(str(run.checkpoint_dir))]
     if verbose != 0:
         callbacks.append(TimeEstimate())
     if verbose == "auto" and not on_a_terminal():
@@ -476,6 +522,7 @@ def train(
     steps_per_execution: int | None = None,
     distributed: bool = False,
     distributed_timeout: float = DEFAULT_TIMEOUT_S,
+    allow_modified_data: bool = False,
     **overrides: Any,
 ) -> TrainResult:
     """Build task `name` (with `overrides`, see `rnn_zoo.build`), fit it on its training
@@ -496,6 +543,7 @@ def train(
     run.data_options, run.checkpoint_dir, run.strategy = dict(data_options or {}), checkpoint_dir, strategy
     run.distributed, run.steps_per_execution = distributed, steps_per_execution
     run.distributed_timeout = distributed_timeout
+    run.allow_modified_data = allow_modified_data
     _check_distribution(run)
     _join_cluster(run)
     set_seed(seed)
@@ -504,14 +552,20 @@ def train(
     model = _compiled_model(run, data, steps)
     callbacks, verbose = _run_callbacks(run, callbacks, verbose, steps)
     model, history, wall = _fit(run, model, train_ds, fit_options, callbacks, verbose)
+    if run.epochs_before:  # a resumed run: the epochs before the kill, then this process's
+        history = run.history_backup.history
     metrics = evaluate(model, name, data=data)
     check_converged(name, model, history, metrics)
     return _result(run, data, model, history, metrics, wall)
 
 
 def _result(run: _Run, data: TaskData, model, history: dict, metrics: dict, wall: float) -> TrainResult:
-    epochs_run = len(history.get("loss", []))
+    epochs_run = len(history.get("loss", [])) - run.epochs_before  # (the wall time is this process's)
     whole_batches = run.cluster is not None
+    resumed = None
+    if run.epochs_before:
+        resumed = {"at_epoch": run.epochs_before + 1, "checkpoint_dir": Path(run.checkpoint_dir).name}
+        resumed["note"] = RESUMED_NOTE
     return TrainResult(
         task=run.name,
         model=model,
@@ -524,12 +578,12 @@ def _result(run: _Run, data: TaskData, model, history: dict, metrics: dict, wall
         batch_size=run.batch_size,
         seed=run.seed,
         overrides=run.overrides,
-    allow_modified_data: bool = False,
         wall_time_s=wall,
         samples_per_s=samples_per_second(data, run.batch_size, epochs_run, wall, whole_batches=whole_batches),
         data_options=run.data_options,
         max_train_samples=run.max_train_samples,
         cluster=run.cluster,
+        resumed=resumed,
     )
 
 
@@ -543,7 +597,6 @@ def predict_test(model: keras.Model, data: TaskData) -> np.ndarray:
         raise InvalidOverrideError(
             f"a stateful model is evaluated with batch size 1 (one unbroken curve); this one has {batch}"
         )
-    run.allow_modified_data = allow_modified_data
     reset_states(model)
     with states_tracked(model):
         model.predict(data.x_train, batch_size=1, verbose=0)

@@ -132,6 +132,9 @@ class _CrashInThirdEpoch(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
+    def on_epoch_end(self, epoch, logs=None):
+        self.losses = [*getattr(self, "losses", []), float(logs["loss"])]
+
     def on_train_batch_begin(self, batch, logs=None):
         if self.epoch == 2 and batch >= 5:  # batches come in steps_per_execution
             raise KeyboardInterrupt("killed mid-way")
@@ -139,12 +142,25 @@ class _CrashInThirdEpoch(keras.callbacks.Callback):
 
 def test_checkpoint_dir_resumes_from_the_last_epoch(tmp_path):
     backup = tmp_path / "backup"
+    crash = _CrashInThirdEpoch()
     with pytest.raises(KeyboardInterrupt):
-        rnn_zoo.train("sine_regression", epochs=5, checkpoint_dir=backup, callbacks=[_CrashInThirdEpoch()], verbose=0)
+        rnn_zoo.train("sine_regression", epochs=5, checkpoint_dir=backup, callbacks=[crash], verbose=0)
     assert any(backup.iterdir())  # a backup was left behind
     resumed = rnn_zoo.train("sine_regression", epochs=5, checkpoint_dir=backup, verbose=0)
-    assert len(resumed.history["loss"]) == 3  # epochs 1-2 were restored; 3 restarts
+    # Epochs 1-2 were restored and 3 restarts: the history holds all five, the first two as
+    # the killed process logged them.
+    assert len(resumed.history["loss"]) == len(resumed.history["val_loss"]) == 5
+    assert resumed.history["loss"][:2] == crash.losses
     assert not backup.exists()  # the backup is removed once training completes
+    # The run says it was resumed, where from, and that its command does not reproduce it.
+    record = resumed.metadata()["training"]["resumed"]
+    assert record["at_epoch"] == 3 and record["checkpoint_dir"] == "backup"
+    assert "does not reproduce this run bit for bit" in record["note"]
+    assert resumed.metadata()["command"] == "rnn-zoo train sine_regression --seed 0 --epochs 5"
+    # A run that was never stopped says nothing of the kind.
+    fresh = rnn_zoo.train("sine_regression", epochs=2, checkpoint_dir=tmp_path / "fresh", verbose=0)
+    assert fresh.resumed is None and "resumed" not in fresh.metadata()["training"]
+    assert len(fresh.history["loss"]) == 2
 
 
 def test_stateful_task_carries_state_and_evaluates_after_the_training_stretch():
