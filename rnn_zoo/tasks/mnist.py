@@ -432,6 +432,11 @@ def load_mnist(
             ) from None
     arrays, source = found
     _check(arrays, source)
+    sha256 = content_sha256(arrays)
+    published = check_published(source, sha256, MNIST_CONTENT_SHA256, "MNIST", allow=allow_modified_data)
+    absent = sorted(set(range(10)) - set(np.unique(arrays["y_train"]).tolist()))
+    if absent:
+        warnings.warn(f"{source}: no training image of digit(s) {absent}: a model cannot learn them", stacklevel=3)
     scaler = preprocessor or PixelScaler()
     return MnistData(
         scaler.transform(arrays["x_train"]),
@@ -440,6 +445,8 @@ def load_mnist(
         arrays["y_test"].astype(np.int32),
         source=source,
         preprocessor=scaler,
+        sha256=sha256,
+        published=published,
     )
 
 
