@@ -273,3 +273,14 @@ def test_letter_ids_and_scores_are_checked():
     for bad in (np.ones(4), np.ones(6), np.ones((2, 26)), [0.1, np.nan, 0.2, 0.3, 0.4], np.array(["a"] * 5)):
         with pytest.raises(DataError, match="expected 5 finite class scores per pattern"):
             codec.decode(bad)
+
+
+@pytest.mark.slow
+def test_the_mnist_saved_model_signature_refuses_an_image_of_another_size(saved_models):
+    import tensorflow as tf
+
+    serve = saved_models("mnist_lstm").signatures["serve"]
+    assert serve(images=tf.zeros((1, 28, 28), tf.uint8))["prediction"].shape == (1,)
+    for shape in ((1, 30, 28), (1, 27, 28), (1, 28, 29)):  # 30 rows of 28 pixels were read as an image
+        with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape("expected uint8 images of shape (28, 28)")):
+            serve(images=tf.zeros(shape, tf.uint8))
