@@ -260,7 +260,8 @@ class SmsVocabulary(Preprocessor):
         except UnicodeDecodeError:
             raise PresetError(f"{path} is not UTF-8 text") from None
         vocabulary = (PAD, OOV, *words)
-        repeated = next((w for w in set(words) if not w or words.count(w) > 1 or w in (PAD, OOV)), None)
+        seen: set[str] = {PAD, OOV}
+        repeated = next((w for w in words if w in seen or seen.add(w)), None)  # (add returns None)
         if repeated is not None:
             raise PresetError(
                 f"{path}: the token {repeated!r} is empty, repeated or reserved: every line is one new token"
