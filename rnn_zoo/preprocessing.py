@@ -207,7 +207,7 @@ def load_preprocessor(folder, spec=None) -> Preprocessor:
     too (`check_preprocessor`)."""
     folder = Path(folder)
     path = folder / PREPROCESSOR_FILE
-    if not path.is_file() and not path.is_symlink():
+    if not os.path.lexists(path):  # (a link or a FIFO is there: check_preset_folder names it)
         raise PresetError(
             f"{folder} holds no {PREPROCESSOR_FILE}: it is not an rnn_zoo preset "
             "(a folder written by `rnn-zoo train` or `save_preset`)"

@@ -154,7 +154,7 @@ def read_metadata(folder) -> dict:
     """The checked metadata of a preset folder (see `check_metadata`); the folder's files
     are checked first (`check_preset_folder`: no link, FIFO or device, bounded sizes)."""
     path = Path(folder) / METADATA_FILE
-    if not path.is_file() and not path.is_symlink():
+    if not os.path.lexists(path):  # (a link or a FIFO is there: check_preset_folder names it)
         raise PresetError(
             f"{folder} holds no {METADATA_FILE}: it is not an rnn_zoo preset "
             "(a folder written by `rnn-zoo train` or `save_preset`)"

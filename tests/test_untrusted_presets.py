@@ -317,6 +317,26 @@ def test_a_fifo_vocabulary_is_refused_without_blocking(sms_copy):
     assert all(str(vocabulary) in line and "not a regular file" in line for line in lines)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+@pytest.mark.parametrize("file", [METADATA_FILE, PREPROCESSOR_FILE])
+def test_a_fifo_preset_file_is_refused_without_blocking(tampered, file):
+    folder = tampered("letters_4pre1")
+    (folder / file).unlink()
+    os.mkfifo(folder / file)
+    code = (
+        "from rnn_zoo.errors import PresetError\n"
+        "from rnn_zoo.preprocessing import load_preprocessor\n"
+        "from rnn_zoo.preset_files import read_metadata\n"
+        f"folder = {str(folder)!r}\n"
+        "for read in (read_metadata, load_preprocessor):\n"
+        "    try:\n        read(folder)\n    except PresetError as e:\n        print(e)\n"
+    )
+    done = _in_a_child(code, timeout=60)  # a blocked open would time out here
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0 and len(lines) == 2, done.stderr
+    assert all(str(folder / file) in line and "not a regular file" in line for line in lines)
+
+
 def test_an_oversized_file_is_refused_before_it_is_read(sms_copy):
     vocabulary = sms_copy / "assets" / "vocabulary.txt"
     with open(vocabulary, "r+b") as f:
