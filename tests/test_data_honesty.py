@@ -138,6 +138,18 @@ def test_a_price_csv_cut_mid_row_is_an_error_naming_the_line(tmp_path):
     rnn_zoo.load_task_data("stock_lstm", data_dir=tmp_path)
 
 
+@pytest.mark.backend_free
+def test_an_sms_file_that_ends_inside_a_line_warns_naming_it(tmp_path):
+    path = tmp_path / "SMSSpamCollection"
+    path.write_text("\n".join(SMS_LINES)[:-3], encoding="utf-8")  # the last message cut, no line break
+    with pytest.warns(UserWarning, match=rf"SMSSpamCollection:{len(SMS_LINES)}: the file ends inside this line"):
+        rnn_zoo.load_task_data("sms_spam_rnn", data_dir=tmp_path, **SMALL)
+    write_sms(path)  # whole, with its line break: not a word
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rnn_zoo.load_task_data("sms_spam_rnn", data_dir=tmp_path, **SMALL)
+
+
 # -- 6. data a model cannot learn from, and sizes of 0 -------------------------------------------
 
 

@@ -82,6 +82,12 @@ def read_sms_collection(path: Path, member: str = "SMSSpamCollection"):
         raise DataError(f"{path}: not a readable UTF-8 SMS collection ({e})") from None
     # Line ends: LF (the UCI file), CRLF (Windows) and a lone CR (old Mac) all end a line.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.strip() and not text.endswith("\n"):  # (a message cannot be told whole or cut: a warning)
+        warnings.warn(
+            f"{path}:{text.count(chr(10)) + 1}: the file ends inside this line, with no line break after it: "
+            "its message may be cut short",
+            stacklevel=3,
+        )
     labels, texts, empty = [], [], []
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
