@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 
 # Before TensorFlow is first imported, by the zoo or by the user: its C++ logs kept to errors.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -60,8 +59,7 @@ _LAZY = {
 
 def __getattr__(name: str):
     if name in _LAZY:
-        if "tensorflow" not in sys.modules:
-            backend.import_tensorflow_quietly()  # its start-up lines (absl, CUDA probing) hidden
+        backend.import_keras_quietly()  # on TensorFlow, its start-up lines (absl, CUDA probing) hidden
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'rnn_zoo' has no attribute {name!r}")
 

@@ -44,8 +44,7 @@ def check_keras_backend() -> None:
 
 def name() -> str:
     """The Keras backend in use ("tensorflow", "jax"); Keras (and TensorFlow, quietly) imported if not yet."""
-    if "keras" not in sys.modules:
-        import_tensorflow_quietly()
+    import_keras_quietly()
     import keras
 
     return keras.backend.backend()
@@ -100,6 +99,16 @@ def tf_call(model):
         return y
 
     return call
+
+
+def import_keras_quietly() -> None:
+    """Before the zoo first imports Keras: TensorFlow imported quietly
+    (`import_tensorflow_quietly`) where it is installed. On the TensorFlow backend Keras
+    imports it at once; on JAX, Keras imports it too, lazily (to serialize a layer's config),
+    which would print its start-up lines in the middle of a run. Where TensorFlow is not
+    installed (a JAX-only machine), nothing."""
+    if "keras" not in sys.modules and importlib.util.find_spec("tensorflow") is not None:
+        import_tensorflow_quietly()
 
 
 def import_tensorflow_quietly() -> None:

@@ -9,13 +9,13 @@ import numbers
 import typing
 from typing import Any
 
-from .backend import import_tensorflow_quietly
+from .backend import import_keras_quietly
 from .errors import InvalidOverrideError, PresetError
 from .preprocessing import Preprocessor
 from .registry import CELLS, ModelSpec, TaskSpec, TrainSpec, get_task
 from .shipped import shipped_preprocessor
 
-import_tensorflow_quietly()  # before Keras imports it: TensorFlow's start-up lines hidden
+import_keras_quietly()  # on TensorFlow, its start-up lines hidden before Keras imports it
 import keras  # noqa: E402
 
 OPTIMIZERS = {

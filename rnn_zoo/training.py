@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import import_tensorflow_quietly, states_tracked
+from .backend import import_keras_quietly, states_tracked
 from .classical import classical_scores
 from .data import TaskData
 from .data.loading import check_seed, load_task_data
@@ -29,7 +29,7 @@ from .preset_files import save_preset
 from .provenance import preset_metadata
 from .registry import TaskSpec, get_task
 
-import_tensorflow_quietly()  # before Keras imports it: TensorFlow's start-up lines hidden
+import_keras_quietly()  # on TensorFlow, its start-up lines hidden before Keras imports it
 import keras  # noqa: E402
 
 
