@@ -1,5 +1,18 @@
 """Exceptions raised for user mistakes; each message says what was expected."""
 
+import json
+import math
+
+
+def shown(value) -> str:
+    """A value as an error message quotes it: as JSON where it is JSON, cut to 40 characters
+    (a seed of 10**400 or a huge list is not echoed whole)."""
+    try:
+        text = json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else repr(value)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value) if isinstance(value, (int, float, complex)) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
 
 class RnnZooError(Exception):
     """Base class of every error rnn_zoo raises on purpose."""

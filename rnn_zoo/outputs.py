@@ -91,7 +91,7 @@ def check_destination(path: Path, *, kind: str, overwrite: bool = False) -> None
         )
     if found != kind:
         raise OutputExistsError(
-            f"{path} holds an rnn_zoo {found}; refusing to replace it with an {kind} "
+            f"{path} holds an rnn_zoo {found}; refusing to replace it with {'an' if kind[0] in 'aeiou' else 'a'} {kind} "
             "(choose a new folder, or pass --overwrite / overwrite=True)"
         )
 

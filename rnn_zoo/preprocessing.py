@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import stat
 import types
 import typing
@@ -22,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InputError, PresetError, RnnZooError
+from .errors import InputError, PresetError, RnnZooError, shown
 
 PREPROCESSOR_FILE = "preprocessor.json"
 ASSETS_DIR = "assets"
@@ -111,7 +112,10 @@ class Preprocessor:
         (`shape`: one input's shape in the serving signature). By default numbers separated
         by commas or spaces, as many as the shape holds; families whose inputs are text or
         files say otherwise. A comma inside a number of a space-separated list (a thousands
-        separator, "1,101.5 1,105.0", or a decimal comma) is refused, never read as two."""
+        separator, "1,101.5 1,105.0", or a decimal comma) is refused, never read as two; so is,
+        in a list separated by commas, an integer of 1-3 digits followed straight after its
+        comma by one of exactly 3 digits with a decimal part ("1,101.5,1,105.0": 1101.5 and
+        1105.0 with thousands separators). Integers alone ("101,102,103") are read as a list."""
         size = int(np.prod(shape))
         tokens = text.split()
         inside = next((t for t in tokens if "," in t.strip(",")), None)
@@ -119,6 +123,13 @@ class Preprocessor:
             raise InputError(
                 f"{inside[:20]!r} has a comma inside a number: write numbers without thousands "
                 "separators, with a decimal point (1101.5, not 1,101.5), separated by commas or spaces"
+            )
+        split = _THOUSANDS.search(text)
+        if split:
+            raise InputError(
+                f"{split.group(1)!r} looks like a number with a thousands separator (a comma inside a number): "
+                "write numbers without thousands separators, with a decimal point (1101.5, not 1,101.5), "
+                "separated by commas or spaces"
             )
         try:
             values = [float(v) for v in text.replace(",", " ").split()]
@@ -180,6 +191,11 @@ class Preprocessor:
             assets.rmdir()
         record = {"class": type(self).__name__, "format_version": FORMAT_VERSION, "config": self.get_config()}
         (folder / PREPROCESSOR_FILE).write_text(json.dumps(record, indent=1) + "\n")
+
+
+# In a list separated by commas: an integer of 1-3 digits, then (straight after its comma) exactly
+# 3 digits with a decimal part, each a whole token: "1,101.5" is 1101.5 with a thousands separator.
+_THOUSANDS = re.compile(r"(?:^|[\s,])([+-]?\d{1,3},\d{3}\.\d*)(?=$|[\s,])")
 
 
 def check_preprocessor(spec, preprocessor: Preprocessor) -> None:
@@ -251,7 +267,7 @@ def check_config(cls: type[Preprocessor], config: dict, where: str) -> dict:
         raise PresetError(f"{where}: config.{key} is missing")
     for key, value in config.items():
         if not _is_of(value, types[key]):
-            raise PresetError(f"{where}: config.{key} must be {_describe(types[key])}, got {_short(value)}")
+            raise PresetError(f"{where}: config.{key} must be {_describe(types[key])}, got {shown(value)}")
     return config
 
 
@@ -264,7 +280,7 @@ def check_values(preprocessor: Preprocessor, where: str) -> None:
             continue
         allowed = preprocessor.ranges.get(field.name, Range())
         if not all(allowed.holds(v) for v in numbers):
-            raise PresetError(f"{where}: config.{field.name} must be {allowed.describe()}, got {_short(value)}")
+            raise PresetError(f"{where}: config.{field.name} must be {allowed.describe()}, got {shown(value)}")
 
 
 def _is_of(value, kind) -> bool:
@@ -299,14 +315,6 @@ def _describe(kind) -> str:
     if args and typing.get_origin(kind) not in (list, tuple):
         return " or ".join(_describe(a) for a in args) + (" or null" if type(None) in typing.get_args(kind) else "")
     return names.get(kind, getattr(kind, "__name__", str(kind)))
-
-
-def _short(value) -> str:
-    try:
-        text = json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else repr(value)
-    except (ValueError, RecursionError):
-        text = type(value).__name__
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # -- reading a preset folder: untrusted input ---------------------------------------------
@@ -367,12 +375,27 @@ def read_preset_file(path, limit: int | None = None) -> bytes:
     return data
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list) -> dict:
+    """A JSON object's pairs as a dict; a key given twice (the last would silently win) refused."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return found
+
+
 def read_preset_json(path) -> Any:
     """A preset's JSON file (checked as `read_preset_file` does), parsed; one PresetError
     line for a file that is not UTF-8 JSON or is nested too deep to read."""
     data = read_preset_file(path)
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except _DuplicateKey as e:
+        raise PresetError(f"{path} names {e.args[0]!r} twice in one object: which one is meant is not clear") from None
     except RecursionError:
         raise PresetError(f"{path} is nested too deeply to be a preset's JSON file") from None
     except (ValueError, UnicodeDecodeError) as e:
@@ -394,7 +417,7 @@ def checked_range(input_range, owner: str) -> tuple[float, float]:
         low = high = float("nan")
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
         raise PresetError(
-            f"{owner}: input_range must be [low, high], two finite numbers with low < high, got {input_range!r}"
+            f"{owner}: input_range must be [low, high], two finite numbers with low < high, got {shown(input_range)}"
         )
     return low, high
 
@@ -410,6 +433,36 @@ class RangedInput(Preprocessor, abstract=True):
 
     range_rule: ClassVar[str] = f"{RANGE_MARGIN:g}x the largest magnitude of the training inputs"
     positive: ClassVar[bool] = False  # whether inputs must also be above 0 (prices)
+    # What a prediction is, for the message that refuses one outside `output_range`.
+    output_description: ClassVar[str] = "the prediction"
+
+    @property
+    def output_range(self) -> tuple[float, float]:
+        """The predictions an honest answer can take: by default `input_range` (a forecast of
+        the next value of the series it reads, in its units). A prediction outside it is
+        refused by the serving graph: only a tampered or broken model answers there."""
+        return self.input_range
+
+    def standalone_config(self) -> dict[str, Any]:
+        return {**super().standalone_config(), "output_range": list(self.output_range)}
+
+    def checked_prediction(self, prediction):
+        """`prediction` (a tensor of the serving graph's answers), once every value is known
+        finite and inside `output_range`; else the request fails with one line."""
+        import tensorflow as tf
+
+        low, high = self.output_range
+        message = (
+            f"{self.output_description} lies outside {low:.6g} to {high:.6g}, the range an honest answer takes: "
+            "the preset's model or numbers are not those of its training"
+        )
+        checks = [
+            tf.debugging.assert_all_finite(prediction, message=message),
+            tf.debugging.assert_greater_equal(prediction, tf.constant(low, prediction.dtype), message=message),
+            tf.debugging.assert_less_equal(prediction, tf.constant(high, prediction.dtype), message=message),
+        ]
+        with tf.control_dependencies(checks):
+            return tf.identity(prediction)
 
     def __post_init__(self):
         object.__setattr__(self, "input_range", checked_range(self.input_range, type(self).__name__))

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .errors import PresetError, UnknownTaskError
+from .errors import PresetError, UnknownTaskError, shown
 from .model_state import check_finite_weights, local_copy
 from .outputs import atomic_directory
 from .preprocessing import Preprocessor, check_preset_folder, read_preset_json
@@ -89,12 +89,12 @@ METADATA_MAXIMUMS = {"seed": 2**32 - 1, "epochs": 10**6, "batch_size": 10**7, "p
 def _value_problems(metadata: dict) -> list[str]:
     """What is wrong with the values of a metadata whose keys and types are right."""
     problems = [
-        f"{key!r} must be >= {low}, got {metadata[key]}"
+        f"{key!r} must be >= {low}, got {shown(metadata[key])}"
         for key, low in METADATA_MINIMUMS.items()
         if metadata.get(key) is not None and metadata[key] < low
     ]
     problems += [
-        f"{key!r} must be <= {high}, got {metadata[key]}"
+        f"{key!r} must be <= {high}, got {shown(metadata[key])}"
         for key, high in METADATA_MAXIMUMS.items()
         if metadata[key] > high
     ]

@@ -24,7 +24,7 @@ from .distributed import DEFAULT_TIMEOUT_S, check_strategy, check_timeout
 from .distributed import start as start_cluster
 from .errors import InvalidOverrideError, TrainingDivergedError
 from .model_state import local_copy, reset_states, states_kept, weights_are_finite
-from .models import build, compile_model, resolve
+from .models import build, check_architecture, compile_model, resolve
 from .preset_files import save_preset
 from .provenance import preset_metadata
 from .registry import TaskSpec, get_task
@@ -617,9 +617,12 @@ def evaluate(
     Pass `data` (from `load_task_data`), or the `preprocessor` the model was trained with
     (a preset's, `result.preprocessor`), so that the test split is encoded as in training;
     without either, the preprocessing is fitted again on the split of `seed`. A stateful
-    model's state is as it was afterwards."""
+    model's state is as it was afterwards. A model that is not one of task `name`'s (its
+    input or output shape, its Embedding's size, or a zoo model's own task name differ) is
+    refused: its metrics would be reported as another task's."""
     if data is None:
         data = load_task_data(name, data_dir=data_dir, seed=seed, preprocessor=preprocessor, **data_options)
+    check_architecture(model, name, data.preprocessor, None, where="the keras.Model given to evaluate")
     with states_kept(model):  # a stateful model's live sequence goes on afterwards as before
         return data.score(predict_test(model, data))
 

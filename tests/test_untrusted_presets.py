@@ -356,6 +356,55 @@ def test_a_repeated_or_empty_vocabulary_token_is_refused(sms_copy):
         assert_one_line(caught.value, str(vocabulary), "empty, repeated or reserved")
 
 
+SMS_PRESETS = ("sms_spam_rnn", "sms_spam_tuned", "sms_spam_symbols")
+
+
+@pytest.mark.parametrize("name", SMS_PRESETS)
+def test_sms_vocabulary_with_crlf_line_ends_is_refused(tampered, name):
+    """A CRLF vocabulary (a Windows checkout with core.autocrlf) put "\r" into every token:
+    no message token ever matched, and every message was ham, exit 0."""
+    folder = tampered(name)
+    vocabulary = folder / "assets" / "vocabulary.txt"
+    vocabulary.write_bytes(vocabulary.read_bytes().replace(b"\n", b"\r\n"))
+    with pytest.raises(PresetError) as caught:
+        load_preprocessor(folder)
+    assert_one_line(caught.value, f"{vocabulary}:1:", "not a token the tokenizer makes", "CRLF")
+    assert main(["predict", name, "--model", str(folder), "WINNER!! claim your free prize now"]) == 2
+
+
+@pytest.mark.parametrize("name", SMS_PRESETS)
+def test_sms_vocabulary_token_the_tokenizer_cannot_make_is_refused(tampered, name):
+    folder = tampered(name)
+    vocabulary = folder / "assets" / "vocabulary.txt"
+    words = vocabulary.read_text(encoding="utf-8").split("\n")[:-1]
+    bad = ["Prize", "free prize", "free\u00a0prize", "\u3000", "tab\t"]  # uppercase, whitespace
+    bad += ["zz1"] if name != "sms_spam_symbols" else ["aa00", "!!", "a!"]  # "1" is "0"; one symbol per token
+    for token in bad:
+        edited = [*words[:6], token, *words[7:]]  # line 7
+        vocabulary.write_text("".join(w + "\n" for w in edited), encoding="utf-8", newline="")
+        with pytest.raises(PresetError) as caught:
+            load_preprocessor(folder)
+        assert_one_line(caught.value, f"{vocabulary}:7:", repr(token), "not a token the tokenizer makes")
+    vocabulary.write_text("".join(w + "\n" for w in words), encoding="utf-8", newline="")
+    assert load_preprocessor(folder).vocabulary[2:] == tuple(words)
+
+
+def test_sms_shipped_vocabularies_are_checked_out_byte_exact():
+    """.gitattributes keeps Git from converting line ends in the shipped presets (-text)."""
+    import shutil as _shutil
+
+    for name in SMS_PRESETS:
+        assert b"\r" not in (shipped_path(name) / "assets" / "vocabulary.txt").read_bytes()
+    root = Path(__file__).resolve().parent.parent
+    if _shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = [f"rnn_zoo/pretrained/{name}/assets/vocabulary.txt" for name in SMS_PRESETS]
+    files += ["rnn_zoo/pretrained/stock_lstm/preprocessor.json", "rnn_zoo/pretrained/mnist_lstm/model.keras"]
+    done = subprocess.run(["git", "check-attr", "text", "--", *files], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"{f}: text: unset" for f in files]
+
+
 # -- model.keras opened with limits ----------------------------------------------------------
 
 
@@ -543,6 +592,38 @@ def test_export_takes_a_keras_model_of_its_task(tmp_path):
     preset = rnn_zoo.load_preset("letters_4pre1")
     out = rnn_zoo.export(preset.model, tmp_path / "out", task="letters_4pre1", preprocessor=preset.preprocessor)
     assert (out / "saved_model.pb").is_file()
+
+
+@pytest.mark.parametrize(
+    ("model_of", "scored_as"), [("letters_4pre1", "letters_1pre1"), ("sine_regression", "sine_regression_linear")]
+)
+def test_evaluate_refuses_a_keras_model_of_another_task(model_of, scored_as):
+    model = rnn_zoo.load_preset(model_of).model
+    with pytest.raises(PresetError) as caught:
+        rnn_zoo.evaluate(model, scored_as)
+    assert_one_line(caught.value, "evaluate", scored_as)
+
+
+def test_evaluate_takes_a_keras_model_of_its_task():
+    assert rnn_zoo.evaluate(rnn_zoo.load_preset("letters_4pre1").model, "letters_4pre1")["accuracy"] > 0.9
+
+
+def test_a_key_given_twice_in_a_preset_json_is_refused(tampered):
+    folder = tampered("letters_4pre1")
+    text = (folder / METADATA_FILE).read_text()
+    (folder / METADATA_FILE).write_text(text.replace("{", '{"seed": 7, ', 1))
+    with pytest.raises(PresetError) as caught:
+        rnn_zoo.load_preset(folder)
+    assert_one_line(caught.value, str(folder / METADATA_FILE), "'seed' twice")
+
+
+def test_a_huge_number_is_not_echoed_whole(tampered):
+    folder = tampered("letters_4pre1")
+    edit_json(folder / METADATA_FILE, lambda m: m.update(seed=10**400))
+    with pytest.raises(PresetError) as caught:
+        rnn_zoo.load_preset(folder)
+    assert_one_line(caught.value, "seed")
+    assert len(str(caught.value)) < 300
 
 
 # -- the command line: one line, exit 2 --------------------------------------------------

@@ -9,7 +9,7 @@ import os
 import typing
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DataError, InvalidOverrideError, RnnZooError
+from ..errors import DataError, InvalidOverrideError, RnnZooError, shown
 from ..preprocessing import Preprocessor, check_preprocessor
 from ..registry import get_task
 from .taskdata import TaskData
@@ -30,7 +30,7 @@ def data_class(name: str) -> type[TaskData]:
 def check_seed(seed) -> None:
     """Seeds are what numpy and TensorFlow accept: whole numbers from 0 to 2**32 - 1."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise InvalidOverrideError(f"seed must be a whole number from 0 to 4294967295, got {seed!r}")
+        raise InvalidOverrideError(f"seed must be a whole number from 0 to 4294967295, got {shown(seed)}")
 
 
 def check_positive(key: str, value, *, optional: bool = False, error: type[RnnZooError] = InvalidOverrideError) -> None:
@@ -38,7 +38,7 @@ def check_positive(key: str, value, *, optional: bool = False, error: type[RnnZo
     if optional and value is None:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise error(f"{key} must be a positive whole number, got {value!r}")
+        raise error(f"{key} must be a positive whole number, got {shown(value)}")
 
 
 def _check_sizes(name: str, params, task_options: dict, options: dict) -> None:
