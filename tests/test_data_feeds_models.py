@@ -88,13 +88,17 @@ def test_the_serving_graph_gives_the_ids_encode_gives(tokens, digit_symbol):
 
     vocabulary.serving(model).fn(tf.constant(texts))
     np.testing.assert_array_equal(seen["ids"].numpy(), vocabulary.encode(texts))
-    # Tabs and line breaks split words in the graph too (they did not join them in Python only).
-    messages = ["free\tprize\tnow", "free prize now", "Call now\nto claim"]
+    # Tabs, line breaks and every Unicode space (all that str.split() splits on) split words
+    # in the graph too (RE2's \s is ASCII only).
+    unicode = [f"free{c}prize{c}now" for c in sms.SPACE]
+    messages = ["free\tprize\tnow", "free prize now", "Call now\nto claim", *unicode]
     vocabulary = sms.SmsVocabulary.fit(
         [*messages, "nowto"], min_count=1, max_length=4, digit_symbol=digit_symbol, tokens=tokens
     )
     vocabulary.serving(model).fn(tf.constant(messages))
-    tabbed, spaced, broken = seen["ids"].numpy()
+    tabbed, spaced, broken, *spaces = seen["ids"].numpy()
     np.testing.assert_array_equal(tabbed, spaced)
+    for c, ids in zip(sms.SPACE, spaces):
+        np.testing.assert_array_equal(ids, spaced, err_msg=f"U+{ord(c):04X}")
     assert [vocabulary.vocabulary[i] for i in broken] == ["call", "now", "to", "claim"]
     np.testing.assert_array_equal(seen["ids"].numpy(), vocabulary.encode(messages))

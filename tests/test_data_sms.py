@@ -53,29 +53,52 @@ def test_symbol_tokens_keep_what_word_cleaning_drops():
         sms.SmsVocabulary.fit(["a"], min_count=1, max_length=3, digit_symbol=True, tokens="chars")
 
 
-@pytest.mark.parametrize("tokens, digit_symbol", [("words", False), ("words", True), ("symbols", True)])
-def test_tabs_and_newlines_split_words_as_spaces_do(tokens, digit_symbol):
-    """Every whitespace character separates tokens: a tab or a line break never joins two
-    words into one ("now\nto" is "now", "to", not "nowto")."""
+RULES = [("words", False), ("words", True), ("symbols", True)]
+# Every character Python's str.split() splits on, over all of Unicode.
+UNICODE_WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+
+
+def client_tokens(text, rules):
+    """The docs' standalone client (docs/export.md): the rules as read from preprocessing.json."""
+    rules = json.loads(json.dumps(rules))
+    text = text.translate(str.maketrans(rules["lowercase"], rules["lowercase"].lower()))
+    for pattern, replacement in rules["steps"]:
+        text = re.sub(pattern, replacement, text)
+    return [t for t in re.split(rules["split"], text) if t]
+
+
+def test_the_whitespace_list_is_what_str_split_splits_on():
+    assert sms.SPACE == UNICODE_WHITESPACE
+    assert len(UNICODE_WHITESPACE) == len(sms.WHITESPACE) == 29
+    assert "\u00a0" in sms.SPACE and "\u3000" in sms.SPACE and "\u2028" in sms.SPACE and "\x85" in sms.SPACE
+
+
+@pytest.mark.parametrize("tokens, digit_symbol", RULES)
+def test_every_whitespace_character_splits_words_as_a_space_does(tokens, digit_symbol):
+    """Every whitespace character separates tokens: a tab, a line break or a Unicode space
+    never joins two words into one ("now\nto" is "now", "to", not "nowto"), in `tokenize`
+    and in the rules a standalone client reads."""
     spaced = sms.tokenize("free prize now", digit_symbol, tokens)
     assert spaced == ["free", "prize", "now"]
-    for text in ("free\tprize\tnow", "free\nprize\r\nnow", "free\x0bprize\x0c\rnow", "\tfree \t prize\n\nnow\n"):
+    rules = sms.token_rules(digit_symbol, tokens)
+    texts = ["free\tprize\tnow", "free\nprize\r\nnow", "free\x0bprize\x0c\rnow", "\tfree \t prize\n\nnow\n"]
+    texts += ["free\u00a0prize\u2003now", "free\u2028prize\u3000now", "free\x85prize\u202fnow"]
+    texts += [f"{c}free{c}prize{c * 2}now{c}" for c in UNICODE_WHITESPACE]
+    for text in texts:
         assert sms.tokenize(text, digit_symbol, tokens) == spaced, repr(text)
-    assert sms.tokenize("Call now\nto claim", digit_symbol, tokens) == ["call", "now", "to", "claim"]
-    # The rules as a standalone client reads them from preprocessing.json (docs/export.md).
-    rules = json.loads(json.dumps(sms.token_rules(digit_symbol, tokens)))
-    for text in ("free\tprize\tnow", "Call now\nto claim"):
-        cleaned = text.translate(str.maketrans(rules["lowercase"], rules["lowercase"].lower()))
-        for pattern, replacement in rules["steps"]:
-            cleaned = re.sub(pattern, replacement, cleaned)
-        assert [t for t in re.split(rules["split"], cleaned) if t] == sms.tokenize(text, digit_symbol, tokens)
+        assert client_tokens(text, rules) == spaced, repr(text)
+        assert text.split() == spaced  # as str.split() reads it
+    for text in ("Call now\nto claim", "Call now\u00a0to\u2029claim"):
+        assert sms.tokenize(text, digit_symbol, tokens) == ["call", "now", "to", "claim"]
+        assert client_tokens(text, rules) == ["call", "now", "to", "claim"]
 
 
-def test_symbol_vocabulary_survives_a_save_with_odd_line_breaks(tmp_path):
+def test_no_token_holds_whitespace_and_a_vocabulary_survives_a_save(tmp_path):
     from rnn_zoo.preprocessing import load_preprocessor
 
     vocabulary = sms.SmsVocabulary.fit(EDGE_MESSAGES, min_count=1, max_length=9, digit_symbol=True, tokens="symbols")
-    assert "\u2028" in vocabulary.vocabulary and "\x85" in vocabulary.vocabulary
+    assert {"x", "y", "z", "w", "v", "u"} <= set(vocabulary.vocabulary)  # "x\xa0y z\u2028w v\x85u": six words
+    assert not any(c.isspace() for token in vocabulary.vocabulary for c in token)
     vocabulary.save(tmp_path / "pre")
     assert load_preprocessor(tmp_path / "pre") == vocabulary
 

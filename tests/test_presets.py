@@ -203,6 +203,37 @@ def test_export_from_a_preset_serves_like_its_keras_model(tmp_path):
         rnn_zoo.export(rnn_zoo.load_preset(mine), mine)
 
 
+def test_sms_unicode_spaces_split_words_in_the_preset_the_saved_model_and_the_client(tmp_path):
+    """Every character str.split() splits on (no-break, em, ideographic spaces, NEL, line
+    separator ...) separates words as a space does, in the preset, its SavedModel and the
+    token rules a standalone client reads from preprocessing.json (docs/export.md)."""
+    import re
+
+    import tensorflow as tf
+
+    from rnn_zoo.tasks.sms import SPACE
+
+    preset = rnn_zoo.load_preset("sms_spam_rnn")
+    plain = "free prize now"
+    texts = [plain, "free\u00a0prize\u2003now", "free\u2028prize\u3000now", "free\x85prize\u1680now"]
+    texts += [f"free{c}prize{c}now" for c in SPACE]
+    spam = [p["spam_probability"] for p in preset.predict(texts)]
+    assert spam[0] > 0.5 and spam == [spam[0]] * len(texts)
+    serve = tf.saved_model.load(str(rnn_zoo.export(preset, tmp_path / "sms"))).signatures["serve"]
+    served = serve(text=tf.constant(texts))["spam_probability"].numpy()
+    np.testing.assert_allclose(served, spam[0], rtol=1e-5)
+    pre = json.loads(json.dumps(preset.preprocessor.standalone_config()))
+    rules, index = pre["token_rules"], {token: i for i, token in enumerate(pre["vocabulary"])}
+
+    def client_ids(message):  # the docs' client, token_ids()
+        text = message.translate(str.maketrans(rules["lowercase"], rules["lowercase"].lower()))
+        for pattern, replacement in rules["steps"]:
+            text = re.sub(pattern, replacement, text)
+        return [index.get(token, 1) for token in re.split(rules["split"], text) if token]
+
+    assert all(client_ids(text) == client_ids(plain) == [index["free"], index["prize"], index["now"]] for text in texts)
+
+
 def test_a_folder_named_like_a_task_does_not_hide_its_shipped_preset(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "letters_4pre1").mkdir()  # e.g. an unrelated folder of the user's

@@ -47,9 +47,27 @@ TOKENIZERS = ("words", "symbols")
 LOWERCASED = string.ascii_uppercase
 ASCII_LOWER = str.maketrans(LOWERCASED, LOWERCASED.lower())
 # "symbols" tokens: the same regular expressions run in Python (`tokenize`) and in the
-# serving graph (TensorFlow's RE2), so a message gets the same ids in both. Whitespace is
-# spelled out: Python's \s would also match Unicode spaces, which RE2's does not.
-SPACE = " \t\n\r\f\v"
+# serving graph (TensorFlow's RE2), so a message gets the same ids in both.
+# Whitespace: every character Python's str.split() splits on (str.isspace(): the ASCII ones,
+# the information separators, NEL, no-break and other Unicode spaces, line and paragraph
+# separators), as one list of code points. Neither engine's \s is used (RE2's is ASCII only,
+# Python's follows Unicode): the list is rendered as the characters themselves, which
+# Python's `re`, RE2 and a client's regular expressions all read as literals inside a class.
+# A test checks the list against str.isspace() over all of Unicode.
+WHITESPACE = (
+    *range(0x09, 0x0E),  # tab, line feed, vertical tab, form feed, carriage return
+    *range(0x1C, 0x21),  # file, group, record and unit separators; space
+    0x85,  # next line (NEL)
+    0xA0,  # no-break space
+    0x1680,  # ogham space mark
+    *range(0x2000, 0x200B),  # en quad ... hair space
+    0x2028,  # line separator
+    0x2029,  # paragraph separator
+    0x202F,  # narrow no-break space
+    0x205F,  # medium mathematical space
+    0x3000,  # ideographic space
+)
+SPACE = "".join(map(chr, WHITESPACE))
 SYMBOL = rf"([^a-z0{SPACE}])"  # after lowercasing and digits -> "0": any other character
 SYMBOL_STEPS = ((SYMBOL, r" \1 "), (r"([a-z])0", r"\1 0"), (r"0([a-z])", r"0 \1"))
 
@@ -109,14 +127,14 @@ def read_sms_collection(path: Path, member: str = "SMSSpamCollection"):
 
 def _dropped(digit_symbol: bool) -> str:
     """What "words" cleaning removes: everything but letters and whitespace (and the digit
-    symbol). Whitespace (tabs and line breaks too) stays, for the split: words on either
-    side of a tab or a newline are two words, never one."""
+    symbol). Whitespace (`SPACE`: tabs, line breaks and Unicode spaces too) stays, for the
+    split: words on either side of a tab, a newline or a no-break space are two words."""
     return rf"[^a-z0{SPACE}]" if digit_symbol else rf"[^a-z{SPACE}]"
 
 
 def clean_text(text: str, digit_symbol: bool = False) -> str:
     """Lowercase (A-Z), drop everything but letters and whitespace, split on whitespace
-    (tabs and newlines included) and join the words with one space. With
+    (every character str.split() splits on) and join the words with one space. With
     `digit_symbol`, every digit becomes "0" first and is kept, so numbers (phone numbers,
     prices, short codes) survive as tokens such as "00000"."""
     return " ".join(tokenize(text, digit_symbol, "words"))
@@ -252,8 +270,8 @@ class SmsVocabulary(Preprocessor):
         }
 
     def save_assets(self, assets):
-        # Tokens never hold "\n" (it separates them), but may hold other line breaks that
-        # str.splitlines() would split on, such as U+2028: the file is read back by "\n" only.
+        # Tokens never hold whitespace (it separates them): one token per line, LF line ends,
+        # read back by "\n" only; a line the tokenizer could not make is refused on loading.
         (assets / self.VOCABULARY_FILE).write_text(
             "".join(w + "\n" for w in self.vocabulary[2:]), encoding="utf-8", newline=""
         )
@@ -278,7 +296,30 @@ class SmsVocabulary(Preprocessor):
                 f"says {config['vocab_size'] - 2} (config.vocab_size {config['vocab_size']}, with padding and unknown)"
             )
         # Presets from before the "symbols" tokens have no "tokens" key: they are "words".
-        return cls(vocabulary, int(config["max_length"]), bool(config["digit_symbol"]), config.get("tokens", "words"))
+        made = cls(vocabulary, int(config["max_length"]), bool(config["digit_symbol"]), config.get("tokens", "words"))
+        made.check_tokens_makeable(path, words)
+        return made
+
+    def check_tokens_makeable(self, path, words) -> None:
+        """Refuse a vocabulary line the tokenizer could never make (an uppercase letter,
+        whitespace such as the "\r" of a CRLF line end, a digit other than "0" with
+        `digit_symbol`, ...): its id would never be looked up, and every message would lose
+        that token silently. A token is one the tokenizer makes exactly when it tokenizes
+        to itself."""
+        bad = next((i for i, w in enumerate(words) if tokenize(w, self.digit_symbol, self.tokens) != [w]), None)
+        if bad is None:
+            return
+        crlf = " (a CRLF line end: the file must have LF line ends)" if words[bad].endswith("\r") else ""
+        raise PresetError(
+            f"{path}:{bad + 1}: {words[bad]!r} is not a token the tokenizer makes{crlf}; with tokens="
+            f"{self.tokens!r} and digit_symbol={self.digit_symbol} every line is one token of {self.token_alphabet()}"
+        )
+
+    def token_alphabet(self) -> str:
+        digits = ' and "0"' if self.digit_symbol else ""
+        if self.tokens == "symbols":
+            return 'a run of a-z, a run of "0", or one character other than A-Z, a-z, 0-9 and whitespace'
+        return f"lowercase a-z{digits}"
 
     def serving(self, model):
         """Raw message strings -> "spam" / "ham" and the spam probability. The cleaning,
