@@ -454,7 +454,7 @@ class RangedInput(Preprocessor, abstract=True):
         low, high = self.output_range
         message = (
             f"{self.output_description} lies outside {low:.6g} to {high:.6g}, the range an honest answer takes: "
-            "the preset's model or numbers are not those of its training"
+            "the model or the numbers of the preset are not those of its training"
         )
         checks = [
             tf.debugging.assert_all_finite(prediction, message=message),

@@ -52,6 +52,15 @@ PAIRS = np.zeros((100, 2))
 PAIRS[:, 0] = np.linspace(0, 1, 100)
 PAIRS[[25, 75], 1] = 1.0
 
+
+def _marked(*steps, value=1.0):
+    """The good pairs with their markers moved to `steps` (each set to `value`)."""
+    pairs = PAIRS.copy()
+    pairs[:, 1] = 0.0
+    pairs[list(steps), 1] = value
+    return pairs
+
+
 BAD = {
     "prices": {
         **_table(PRICES, window=60, outside=78880.0 * 1.001),
@@ -60,7 +69,17 @@ BAD = {
         "1e-30": np.full(60, 1e-30),
     },
     "values": {**_table(SINE, window=10, outside=100.5), "1e30": np.full(10, 1e30)},
-    "pairs": {**_table(PAIRS, window=100, outside=-100.5), "one column": PAIRS[:, :1]},
+    "pairs": {
+        **_table(PAIRS, window=100, outside=1.001),
+        "one column": PAIRS[:, :1],
+        # Inside the old +-100 range, but not the adding task's inputs: each got an answer.
+        "values of 50": PAIRS * [50.0, 1.0],
+        "three markers": _marked(25, 50, 75),
+        "one marker": _marked(25),
+        "both markers in one half": _marked(10, 25),
+        "markers of 0.5": _marked(10, 25, 60, 75, value=0.5),
+        "a negative value": _with(PAIRS, 2, -0.25),
+    },
 }
 # task -> (its good input, its table); one task per preprocessor kind.
 TASKS = {
@@ -187,6 +206,13 @@ def test_the_docs_clients_of_onnx_and_litert_refuse_every_bad_input(task, format
         with pytest.raises(ValueError) as refused:
             checked(bad, spec)
         assert "\n" not in str(refused.value), label
+    low, high = spec["preprocessor"]["output_range"]
+    assert [low, high] == list(rnn_zoo.load_preset(task).preprocessor.output_range)
+    answered = _client_namespace()["answered"]
+    assert answered(low, spec) == low
+    for answer in (np.nan, low - abs(low) * 1e-3 - 1e-6, high * 1.001 + 1e-6):
+        with pytest.raises(ValueError, match="the range an honest answer takes"):
+            answered(answer, spec)
 
 
 # -- the declared ranges ----------------------------------------------------------------
@@ -196,11 +222,16 @@ def test_the_input_range_is_fitted_from_the_training_inputs(tiny_data_dir):
     assert (low, high) == (stock.train_prices.min() / 100, stock.train_prices.max() * 100)
     returns = rnn_zoo.load_task_data("stock_gru_returns", data_dir=tiny_data_dir)
     assert returns.preprocessor.input_range == (low, high)
-    for task in ("sine_regression", "sin_to_cos", "adding_problem_lstm"):
+    for task in ("sine_regression", "sin_to_cos"):
         data = rnn_zoo.load_task_data(task)
         largest = float(np.abs(data.x_train).max())
         assert data.preprocessor.input_range == (-100 * largest, 100 * largest), task
         assert data.preprocessor.get_config()["input_range"] == (-100 * largest, 100 * largest)
+    # The adding task defines its inputs: the training pairs' own range, [0, 1], is the honest one.
+    adding = rnn_zoo.load_task_data("adding_problem_lstm", num_train=200, num_test=10)
+    assert (adding.x_train.min(), adding.x_train.max()) == (0.0, 1.0)
+    assert adding.preprocessor.input_range == (0.0, 1.0)
+    assert adding.preprocessor.output_range == (-0.5, 2.5)
 
 
 NUMERIC_PRESETS = [n for n in rnn_zoo.list_presets() if rnn_zoo.get_task(n).family in ("stock", "sine", "adding")]
@@ -235,6 +266,64 @@ def test_a_bad_input_range_in_preprocessor_json_is_refused_in_one_line(value, tm
     assert "\n" not in str(refused.value)
 
 
+# -- numbers inside their ranges that contradict each other ------------------------------------
+@pytest.mark.parametrize(
+    ("task", "change", "field"),
+    [
+        ("stock_gru", {"scale": 2e-15, "offset": -1e15}, "config.scale"),  # answered 5e+29
+        ("stock_gru", {"offset": 1e6}, "config.offset"),  # answered -7.0839e+08
+        ("stock_gru", {"offset": 0.0}, "config.offset"),
+        ("stock_gru", {"scale": 0.0014116438027425415 * 1.001}, "config.scale"),
+        ("stock_gru", {"input_range": [0.5, 78880.0]}, "config.input_range"),  # scale and offset no longer its
+        ("stock_gru_returns", {"return_scale": 9.5}, "config.return_scale"),  # > highest / lowest - 1
+        ("sine_regression", {"input_range": [-1e30, 1e30]}, "config.input_range"),
+        ("sine_regression", {"input_range": [-50.0, 100.0]}, "config.input_range"),
+        ("adding_problem_gru", {"input_range": [-100.0, 100.0]}, "config.input_range"),  # the old, too wide
+    ],
+)
+def test_numbers_of_preprocessor_json_that_contradict_its_input_range_are_refused(task, change, field, tmp_path):
+    folder = tmp_path / task
+    shutil.copytree(rnn_zoo.shipped.shipped_path(task), folder)
+    path = folder / "preprocessor.json"
+    record = json.loads(path.read_text())
+    record["config"].update(change)
+    path.write_text(json.dumps(record))
+    with pytest.raises(PresetError, match=re.escape(field)) as refused:
+        rnn_zoo.load_preset(folder)
+    assert "\n" not in str(refused.value) and str(path) in str(refused.value)
+
+
+# task -> (its good input, a head bias that sends its answer outside the declared output range)
+OFF_RANGE = {"stock_gru_returns": (PRICES, 1e4), "sine_regression": (SINE, 1e3), "adding_problem_gru": (PAIRS, 10.0)}
+
+
+def _pushed_off_range(task):
+    """The task's preset with its head's bias raised until its answers leave the output range."""
+    preset = rnn_zoo.load_preset(task)
+    head = preset.model.get_layer("head")
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel, bias + OFF_RANGE[task][1]])
+    return preset
+
+
+@pytest.mark.parametrize("task", list(OFF_RANGE))
+def test_an_answer_outside_the_declared_output_range_is_refused(task, tmp_path):
+    import tensorflow as tf
+
+    good = OFF_RANGE[task][0]
+    low, high = rnn_zoo.load_preset(task).preprocessor.output_range
+    assert low <= rnn_zoo.load_preset(task).predict(good)["prediction"] <= high
+    preset = _pushed_off_range(task)
+    with pytest.raises(PresetError, match="the range an honest answer takes") as refused:
+        preset.predict(good)
+    assert "\n" not in str(refused.value)
+    loaded = tf.saved_model.load(str(rnn_zoo.export(preset, tmp_path / "saved")))
+    x = tf.constant(np.asarray(good, np.float32)[None])
+    for serve in (loaded.serve, lambda v: loaded.signatures["serve"](**{preset.preprocessor.input_name: v})):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="the range an honest answer takes"):
+            serve(x)
+
+
 # -- other ways a number is misread ----------------------------------------------------------
 @pytest.mark.parametrize(
     "text",
@@ -252,6 +341,31 @@ def test_numbers_separated_by_commas_or_spaces_are_read_as_before():
     pre = rnn_zoo.load_task_data("sine_regression").preprocessor
     for text in ("1 2 3 4 5", "1,2,3,4,5", "1, 2, 3, 4, 5", " 1 ,2 , 3 ,4 5 "):
         assert pre.parse_input(text, (5,)).tolist() == [1, 2, 3, 4, 5], text
+    for text in ("101,102,103,104,105", "1,100,1,101,1"):  # integers alone: a list, whatever their size
+        assert pre.parse_input(text, (5,)).tolist() == [float(v) for v in text.split(",")], text
+    assert pre.parse_input("0.5,100.5,1.5,101.5,2", (5,)).tolist() == [0.5, 100.5, 1.5, 101.5, 2]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1,100.5,1,101.5", "1000.5,1,101.5,7", "-1,101.5,3,4", "1,100.,2,200.5", "12,345.6,7,8"],
+)
+def test_thousands_separators_in_a_list_separated_by_commas_are_refused(text):
+    pre = rnn_zoo.load_task_data("sine_regression").preprocessor
+    n = len(text.split(","))
+    for shape in ((n,), (n // 2,)):  # never read as n numbers, nor as n / 2
+        with pytest.raises(InputError, match=r"thousands separator .*\(1101\.5, not 1,101\.5\)") as refused:
+            pre.parse_input(text, shape)
+        assert "\n" not in str(refused.value)
+
+
+def test_the_command_line_refuses_a_comma_only_list_with_thousands_separators(capsys):
+    from rnn_zoo.cli import main
+
+    prices = ",".join(f"1,{100 + i}.5" for i in range(30))  # 30 prices, read as 60 numbers before
+    assert main(["predict", "stock_gru", prices]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "thousands separator" in err
 
 
 def test_the_command_line_refuses_thousands_separators_in_one_line(capsys):

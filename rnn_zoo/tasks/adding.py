@@ -15,6 +15,7 @@ import numpy as np
 from ..backend import tf_call
 from ..classical import ClassicalModel
 from ..data import RegressionData, Serving
+from ..errors import PresetError
 from ..preprocessing import Range, RangedInput
 from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
@@ -23,14 +24,58 @@ SOURCE = "Hochreiter and Schmidhuber (1997), Le, Jaitly and Hinton (2015): the a
 
 @dataclasses.dataclass(frozen=True)
 class AddingSteps(RangedInput):
-    """The model reads the (value, marker) pairs as they are: nothing to scale. Pairs outside
-    `input_range` (100x the training pairs' largest magnitude) are refused."""
+    """The model reads the (value, marker) pairs as they are: nothing to scale. The task
+    defines its inputs, so the serving graph refuses any other: values and markers outside
+    `input_range`, the training pairs' own range ([0, 1]: values uniform on it, markers 0 or
+    1), and markers that are not exactly two 1s, one in each half, with 0s elsewhere. A
+    predicted sum outside [-0.5, 2.5] ([0, 2] widened by a quarter of its width each way) is
+    refused too: no model of the task answers there."""
 
     steps: int
 
     ranges = {"steps": Range(1, 100_000)}
     input_name = "pairs"
     input_description = "the (value, marker) pairs of every step, in order (v0,m0,v1,m1,... on the command line)"
+    range_rule = "the values and markers of the adding task, the range of its training pairs"
+    output_description = "the predicted sum"
+    output_range = (-0.5, 2.5)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if tuple(self.input_range) != (0.0, 1.0):
+            low, high = self.input_range
+            raise PresetError(
+                f"config.input_range must be [0, 1], the adding task's values (uniform on [0, 1]) and markers "
+                f"(0 or 1), got [{low:g}, {high:g}]"
+            )
+
+    @staticmethod
+    def pairs_range(train_pairs) -> tuple[float, float]:
+        """The training pairs' own range: [0, 1], the task's definition (values uniform on
+        [0, 1], markers 0 or 1); a model has seen nothing else, so nothing else is served.
+        Pairs outside it are a loader's bug (a ValueError)."""
+        pairs = np.asarray(train_pairs, dtype=np.float64)
+        if pairs.min() < 0 or pairs.max() > 1:
+            raise ValueError(f"adding pairs must lie in [0, 1], got {pairs.min():g} to {pairs.max():g}")
+        return 0.0, 1.0
+
+    def checked_markers(self, pairs):
+        """`pairs` (a checked batch), once each sequence's markers are 0s but for one 1 in
+        each half, as the task defines them (a third marker once answered 1.0047)."""
+        import tensorflow as tf
+
+        half = self.steps // 2
+        markers = pairs[..., 1]
+        message = (
+            f"markers must be 0 except for exactly two 1s, one in steps 0-{half - 1} and one in steps "
+            f"{half}-{self.steps - 1}, as the adding task defines them"
+        )
+        binary = tf.reduce_all(tf.logical_or(tf.equal(markers, 0.0), tf.equal(markers, 1.0)))
+        checks = [tf.debugging.Assert(binary, [message])]
+        for part in (markers[:, :half], markers[:, half:]):
+            checks.append(tf.debugging.assert_equal(tf.reduce_sum(part, axis=1), 1.0, message=message))
+        with tf.control_dependencies(checks):
+            return tf.identity(pairs)
 
     @property
     def input_shape(self):
@@ -49,8 +94,8 @@ class AddingSteps(RangedInput):
         call = tf_call(model)
 
         def serve(pairs):
-            pairs = self.in_range(pairs, "pairs", (self.steps, 2))
-            return {"prediction": call(pairs)[:, 0]}
+            pairs = self.checked_markers(self.in_range(pairs, "pairs", (self.steps, 2)))
+            return {"prediction": self.checked_prediction(call(pairs)[:, 0])}
 
         return Serving(serve, [tf.TensorSpec([None, self.steps, 2], tf.float32, name=self.input_name)])
 
@@ -117,7 +162,7 @@ def load_adding(
     rng = np.random.default_rng(seed)
     x_train, y_train = adding_samples(rng, num_train, steps)
     x_test, y_test = adding_samples(rng, num_test, steps)
-    preprocessor = preprocessor or AddingSteps(steps, input_range=AddingSteps.signed_range(x_train))
+    preprocessor = preprocessor or AddingSteps(steps, input_range=AddingSteps.pairs_range(x_train))
     return AddingData(x_train, y_train, x_test, y_test, source="generated", preprocessor=preprocessor)
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
 from ..backend import tf_call
 from ..classical import ClassicalModel
 from ..data import RegressionData, Serving
-from ..preprocessing import Range, RangedInput
+from ..errors import PresetError
+from ..preprocessing import RANGE_MARGIN, Range, RangedInput
 from ..registry import Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
 
@@ -25,6 +27,17 @@ class SineWindow(RangedInput):
     input_name = "values"
     input_description = "a window of values"
     ranges = {"steps": Range(1, 100_000)}
+    output_description = "the predicted value"
+
+    def __post_init__(self):
+        super().__post_init__()
+        low, high = self.input_range
+        # Fitted as [-m, m] for m 100x the training values' largest magnitude, and a sine value's is at most 1.
+        if not (math.isclose(low, -high, rel_tol=1e-6) and high <= RANGE_MARGIN * (1 + 1e-6)):
+            raise PresetError(
+                f"config.input_range must be [-m, m] with m at most {RANGE_MARGIN:g} ({RANGE_MARGIN:g}x the "
+                f"largest magnitude of sine values, which is 1), got [{low:g}, {high:g}]"
+            )
 
     def check_task(self, spec):
         if self.sequence_output != spec.model.return_sequences:
@@ -52,7 +65,7 @@ class SineWindow(RangedInput):
             # The model reads the checked tensor: a refused chunk never reaches (or moves) its state.
             values = self.in_range(values, "values", (self.steps,))
             out = call(values[..., None])
-            return {"prediction": out[..., 0] if self.sequence_output else out[:, 0]}
+            return {"prediction": self.checked_prediction(out[..., 0] if self.sequence_output else out[:, 0])}
 
         return Serving(serve, [tf.TensorSpec([batch, self.steps], tf.float32, name=self.input_name)])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import math
 import warnings
 from pathlib import Path
 
@@ -266,6 +267,13 @@ class PriceWindows(RangedInput, abstract=True):
     ranges = {"window": Range(1, 100_000)}
     range_rule = f"the range of the training prices widened {RANGE_MARGIN:g}x each way"
     positive = True
+    output_description = "the forecast price"
+
+    @property
+    def training_prices(self) -> tuple[float, float]:
+        """The lowest and highest training price, read back from `input_range`."""
+        low, high = self.input_range
+        return low * RANGE_MARGIN, high / RANGE_MARGIN
 
     @property
     def input_shape(self):
@@ -296,6 +304,27 @@ class PriceScaler(PriceWindows):
     scale: float
     offset: float
     ranges = {**PriceWindows.ranges, "scale": Range(1e-15, 1e15, above=True), "offset": Range(-1e15, 1e15)}
+
+    def __post_init__(self):
+        super().__post_init__()
+        if all(self.ranges[k].holds(getattr(self, k)) for k in ("scale", "offset")):  # else check_values says
+            self._check_min_max()
+
+    def _check_min_max(self) -> None:
+        """A PresetError unless `scale` and `offset` are the min-max scaling of the training
+        prices that `input_range` declares: scale = 1 / (highest - lowest), offset = -lowest
+        * scale (a tampered scale of 2e-15 with an offset of -1e15 answered 5e+29)."""
+        lowest, highest = self.training_prices
+        scale = 1.0 / (highest - lowest) if highest > lowest else math.inf
+        for key, expected, rule in (
+            ("scale", scale, "1 / (highest - lowest training price)"),
+            ("offset", -lowest * scale, "-lowest training price x scale"),
+        ):
+            if not math.isclose(getattr(self, key), expected, rel_tol=1e-6):
+                raise PresetError(
+                    f"config.{key} must be {rule} = {expected:.9g}, the min-max scaling of the training prices "
+                    f"that config.input_range declares ({lowest:.6g} to {highest:.6g}), got {getattr(self, key)!r}"
+                )
 
     @classmethod
     def fit(cls, train_prices: np.ndarray, window: int) -> PriceScaler:
@@ -328,7 +357,7 @@ class PriceScaler(PriceWindows):
         def serve(prices):
             prices = self.checked_prices(prices)
             scaled = call(prices[..., None] * scale + offset)
-            return {"prediction": (scaled[:, 0] - offset) / scale}
+            return {"prediction": self.checked_prediction((scaled[:, 0] - offset) / scale)}
 
         return Serving(serve, [tf.TensorSpec([None, self.window], tf.float32, name=self.input_name)])
 
@@ -343,6 +372,17 @@ class ReturnScaler(PriceWindows):
 
     return_scale: float
     ranges = {**PriceWindows.ranges, "return_scale": Range(0, 10, above=True)}
+
+    def __post_init__(self):
+        super().__post_init__()
+        lowest, highest = self.training_prices
+        largest = highest / lowest - 1  # no daily return of the training prices is larger
+        if self.ranges["return_scale"].holds(self.return_scale) and self.return_scale > largest:
+            raise PresetError(
+                f"config.return_scale must be at most {largest:.6g}: the standard deviation of daily returns "
+                f"between the training prices that config.input_range declares ({lowest:.6g} to {highest:.6g}) "
+                f"is never larger than highest / lowest - 1, got {self.return_scale!r}"
+            )
 
     @classmethod
     def fit(cls, train_prices: np.ndarray, window: int) -> ReturnScaler:
@@ -367,7 +407,7 @@ class ReturnScaler(PriceWindows):
             prices = self.checked_prices(prices)
             last = prices[:, -1:]
             change = call((prices / last - 1)[..., None] / scale)
-            return {"prediction": last[:, 0] * (1 + change[:, 0] * scale)}
+            return {"prediction": self.checked_prediction(last[:, 0] * (1 + change[:, 0] * scale))}
 
         return Serving(serve, [tf.TensorSpec([None, self.window], tf.float32, name=self.input_name)])
 
