@@ -16,7 +16,7 @@ from .data.loading import load_task_data
 from .data.sources import downloads_off
 from .errors import DataError, DataNotFoundError, InvalidOverrideError, PresetError
 from .model_state import check_finite_weights, states_kept
-from .outputs import atomic_directory, check_destination, claim, write_export_marker
+from .outputs import atomic_directory, check_destination, claim, disk_full, write_export_marker
 from .preprocessing import Preprocessor, load_preprocessor
 from .preset_files import MODEL_FILE
 from .registry import get_task
@@ -229,5 +229,7 @@ def answer_writer_request(handover) -> int:
             "error": "ExportError",
             "message": f"writing the {request['format']} export failed: {type(e).__name__}: {first}",
         }
+        if disk_full(e):  # said so, for the caller's atomic_directory to name its folder
+            answer = {"error": "OutputWriteError", "message": "no space left on device"}
     (handover / ANSWER_FILE).write_text(json.dumps(answer))
     return 0

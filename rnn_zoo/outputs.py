@@ -217,7 +217,7 @@ _FULL = (errno.ENOSPC, errno.EDQUOT)
 _FULL_TEXT = ("no space left on device", "disk quota exceeded")
 
 
-def _disk_full(error: BaseException) -> bool:
+def disk_full(error: BaseException) -> bool:
     """Whether `error` (or what it wraps: Keras and TensorFlow rewrap OSErrors) is a full disk."""
     seen = set()
     while error is not None and id(error) not in seen:
@@ -249,7 +249,7 @@ def atomic_directory(path, *, kind: str, overwrite: bool = False):
         with claim(path), _staged(path, kind=kind, overwrite=overwrite) as staging:
             yield staging
     except Exception as e:  # an OSError, or a writer's own wrapping of one (TensorFlow, h5py)
-        if _disk_full(e):
+        if disk_full(e):
             raise _full_disk_error(path, e) from None
         raise
 

@@ -104,7 +104,9 @@ def test_a_run_on_modified_data_says_so_and_its_command_carries_the_flag(tmp_pat
     result = rnn_zoo.train("sms_spam_rnn", epochs=1, data_dir=tmp_path, allow_modified_data=True, verbose=0)
     meta = result.metadata()
     assert meta["dataset"]["modified"] is True and meta["dataset"]["name"].startswith("a modified copy of")
-    assert meta["command"] == "rnn-zoo train sms_spam_rnn --seed 0 --allow-modified-data --epochs 1"
+    assert meta["command"].endswith(
+        "rnn-zoo train sms_spam_rnn --seed 0 --allow-modified-data --epochs 1"
+    )  # (after KERAS_BACKEND=... on another backend)
 
 
 def test_evaluating_a_preset_on_other_data_than_it_records_is_refused(tmp_path, strict_data):
