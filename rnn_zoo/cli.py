@@ -21,7 +21,7 @@ from . import (
 from ._version import __version__
 from .classical import classical_scores
 from .distributed import DEFAULT_TIMEOUT_S, env_process_id
-from .errors import ExportCheckError, RnnZooError, TrainingDivergedError, UnknownTaskError
+from .errors import ExportCheckError, RnnZooError, TrainingDivergedError, UnknownTaskError, one_line
 from .exporting import EXPORT_FORMATS, SAVED_MODEL, export, write_export
 from .metrics import fmt_number
 from .outputs import EXPORT_MARKER, atomic_directory, check_destination, claim
@@ -414,10 +414,6 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
-
-
 def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0 done, 2 a user mistake (one line on stderr), 1 anything else (a short
     message; RNN_ZOO_DEBUG=1 shows the traceback)."""
@@ -433,13 +429,13 @@ def main(argv: list[str] | None = None) -> int:
             backend.import_tensorflow_quietly()
         args.func(args)
     except (TrainingDivergedError, ExportCheckError) as e:
-        print(f"rnn-zoo: error: {_one_line(e)}", file=sys.stderr)
+        print(f"rnn-zoo: error: {one_line(e)}", file=sys.stderr)
         return 1
     except (UsageError, RnnZooError, FileExistsError) as e:
-        print(f"rnn-zoo: error: {_one_line(e)}", file=sys.stderr)
+        print(f"rnn-zoo: error: {one_line(e)}", file=sys.stderr)
         return 2
     except OSError as e:  # a folder that cannot be written, a path that is a file, ...
-        print(f"rnn-zoo: error: {_one_line(e)}", file=sys.stderr)
+        print(f"rnn-zoo: error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("rnn-zoo: stopped; nothing half-written was left behind", file=sys.stderr)
@@ -447,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         if os.environ.get("RNN_ZOO_DEBUG"):
             raise
-        message = _one_line(e)[:300]
+        message = one_line(e)[:300]
         print(
             f"rnn-zoo: internal error: {type(e).__name__}: {message} (RNN_ZOO_DEBUG=1 shows the traceback; "
             "please report it)",

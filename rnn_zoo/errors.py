@@ -4,6 +4,11 @@ import json
 import math
 
 
+def one_line(error: BaseException) -> str:
+    """An error's message on one line, as the command line and the image reader print it."""
+    return " ".join(str(error).split())
+
+
 def shown(value) -> str:
     """A value as an error message quotes it: as JSON where it is JSON, cut to 40 characters
     (a seed of 10**400 or a huge list is not echoed whole)."""

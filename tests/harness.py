@@ -48,6 +48,11 @@ def check_preset(result, folder):
     return preset, examples, rows
 
 
+def one_line_error(err: str, code: int, expected: int = 2) -> bool:
+    """Whether a command exited with `expected` and printed one `rnn-zoo: error:` line, no traceback."""
+    return code == expected and err.count("\n") == 1 and err.startswith("rnn-zoo: error: ") and "Traceback" not in err
+
+
 def assert_served_as_predicted(serve, examples: dict, rows: list[dict]) -> None:
     """A `serve` signature's predictions on `examples` are the `rows` that `Preset.predict`
     gave for them: the same strings, or the same numbers to float32 rounding."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from harness import one_line_error
 from PIL import Image, ImageDraw, ImageFont
 
 import rnn_zoo
@@ -22,10 +23,6 @@ def run(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def one_line_error(err: str, code: int) -> bool:
-    return code == 2 and err.count("\n") == 1 and err.startswith("rnn-zoo: error: ") and "Traceback" not in err
 
 
 def drawn(digit: str, size=(300, 400), *, paper=(235, 230, 220), ink=(25, 20, 40), font="DejaVuSans.ttf", px=220):

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fixtures import SMS_LINES, write_mnist_idx, write_tushare_csv
+from harness import one_line_error
 
 import rnn_zoo
 from rnn_zoo.cli import main
@@ -27,10 +28,6 @@ def run(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def one_line_error(err: str, code: int, expected: int = 2) -> bool:
-    return code == expected and err.count("\n") == 1 and err.startswith("rnn-zoo: error: ") and "Traceback" not in err
 
 
 # -- nothing a user owns is deleted --------------------------------------------------

@@ -55,25 +55,21 @@ def log(line: str) -> None:
     print(line, flush=True)
 
 
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
-
-
 def run_tool(module: str, body: Callable[[], None]) -> int:
     """Run `body` as `rnn_zoo.cli.main` runs a command. Returns 0 done, 2 a user mistake (one
     line on stderr), 1 anything else (a short message; RNN_ZOO_DEBUG=1 shows the traceback),
     130 on Ctrl-C."""
-    from rnn_zoo.errors import ExportCheckError, RnnZooError, TrainingDivergedError
+    from rnn_zoo.errors import ExportCheckError, RnnZooError, TrainingDivergedError, one_line
 
     warnings.filterwarnings("ignore", module=r"keras(\.|$)")  # Keras's advice is for its own API users
     try:
         import_tensorflow_quietly()
         body()
     except (TrainingDivergedError, ExportCheckError) as e:
-        print(f"{module}: error: {_one_line(e)}", file=sys.stderr)
+        print(f"{module}: error: {one_line(e)}", file=sys.stderr)
         return 1
     except (UsageError, RnnZooError, OSError) as e:  # OSError: a folder that cannot be written, ...
-        print(f"{module}: error: {_one_line(e)}", file=sys.stderr)
+        print(f"{module}: error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{module}: stopped; nothing half-written was left behind", file=sys.stderr)
@@ -82,7 +78,7 @@ def run_tool(module: str, body: Callable[[], None]) -> int:
         if os.environ.get("RNN_ZOO_DEBUG"):
             raise
         print(
-            f"{module}: internal error: {type(e).__name__}: {_one_line(e)[:300]} (RNN_ZOO_DEBUG=1 shows the traceback)",
+            f"{module}: internal error: {type(e).__name__}: {one_line(e)[:300]} (RNN_ZOO_DEBUG=1 shows the traceback)",
             file=sys.stderr,
         )
         return 1

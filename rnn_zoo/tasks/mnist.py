@@ -18,7 +18,7 @@ from ..backend import tf_call
 from ..classical import ClassicalModel
 from ..data import ClassificationData, Preprocessor, RemoteFile, Serving, search_dirs
 from ..data.sources import check_published
-from ..errors import DataError, DataNotFoundError, InputError
+from ..errors import DataError, DataNotFoundError, InputError, one_line
 from ..preprocessing import Range, checked_shape
 from ..registry import DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
@@ -192,11 +192,7 @@ def open_image(path) -> Any:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise InputError(f"{path}: image too large; expected at most {Image.MAX_IMAGE_PIXELS:,} pixels") from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:
-            raise InputError(f"{path} is not a readable image ({_one_line(e)}); expected {ACCEPTED}") from None
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
+            raise InputError(f"{path} is not a readable image ({one_line(e)}); expected {ACCEPTED}") from None
 
 
 def _as_pillow(image):
@@ -207,7 +203,7 @@ def _as_pillow(image):
     try:
         return Image.fromarray(np.asarray(image))
     except (TypeError, ValueError) as e:
-        raise InputError(f"not an image: {_one_line(e)}; expected a Pillow image or an array of pixels") from None
+        raise InputError(f"not an image: {one_line(e)}; expected a Pillow image or an array of pixels") from None
 
 
 def grey_levels(image) -> np.ndarray:
