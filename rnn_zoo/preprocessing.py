@@ -106,6 +106,12 @@ class Preprocessor:
         """The `serve` endpoint for `model`: human inputs in, human outputs out."""
         raise NotImplementedError
 
+    def interval(self, inputs, prediction, level: float) -> dict:
+        """A prediction interval at `level` for `prediction`, made from one human input
+        `inputs` ({"lower", "upper", "level"}), where the preprocessor holds what it needs
+        (a price scaler's calibration scores); else {}."""
+        return {}
+
     # -- the command line ------------------------------------------------------------
     def parse_input(self, text: str, shape: tuple[int, ...]):
         """One human input written on the command line -> the form `Preset.predict` takes

@@ -41,6 +41,9 @@ class TaskData:
     # the user's own file, a price CSV, generated data).
     sha256: str | None = dataclasses.field(default=None, kw_only=True)
     published: bool | None = dataclasses.field(default=None, kw_only=True)
+    # The columns read from a file of the user's own, by their role ({"date": "Date", "price":
+    # "Close"}), as its header spells them; None where the data has no named columns.
+    columns: dict[str, str] | None = dataclasses.field(default=None, kw_only=True)
 
     baseline_name: ClassVar[str] = ""
     # Whether the train/test split is drawn with the seed (another seed puts some of a
@@ -55,6 +58,9 @@ class TaskData:
     scored_through_export: ClassVar[bool] = False
     # Whether `rnn_zoo.backtest.walk_forward` can walk the family's data forward in time.
     supports_backtest: ClassVar[bool] = False
+    # Whether a trained model's test outputs calibrate its preprocessor's prediction
+    # intervals (`calibrated`: the price families).
+    calibrates: ClassVar[bool] = False
 
     def datasets(self, batch_size: int, seed: int = 0, *, whole_batches: bool = False):
         """(train_ds, test_ds); only the training set is shuffled, with `seed`. With
@@ -88,6 +94,11 @@ class TaskData:
         """A copy that keeps the first `n` training samples (the test set is unchanged):
         a quick run on a slice of the data."""
         return dataclasses.replace(self, x_train=self.x_train[:n], y_train=self.y_train[:n])
+
+    def calibrated(self, y_pred: np.ndarray) -> TaskData:
+        """This data with its preprocessor calibrated on model outputs `y_pred` on the test
+        inputs (families that `calibrates` only)."""
+        raise NotImplementedError
 
     def score(self, y_pred: np.ndarray) -> dict[str, float]:
         """The task's metrics, in human units, of model outputs on the test inputs."""

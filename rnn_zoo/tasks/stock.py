@@ -14,6 +14,8 @@ from ..backend import tf_call
 from ..classical import ClassicalModel, time_series_cv_mse
 from ..data import RegressionData, Serving, find_file, search_dirs
 from ..errors import DataError, DataNotFoundError, PresetError
+from ..intervals import MAX_SCORE, MAX_SCORES, calibration_scores
+from ..intervals import interval as conformal_interval
 from ..plots import plot_series
 from ..preprocessing import RANGE_MARGIN, Range, RangedInput
 from ..registry import CELLS, DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, register
@@ -148,6 +150,7 @@ class PriceData(RegressionData):
 
     baseline_name = "tomorrow = today"
     supports_backtest = True
+    calibrates = True
 
     def serving_examples(self, n):
         starts = self._test_rows(n, len(self.test_prices) - self.window)
@@ -167,6 +170,13 @@ class PriceData(RegressionData):
     def predicted_prices(self, y_pred) -> np.ndarray:
         """Model outputs on the test windows -> forecast prices."""
         return self.preprocessor.predicted_prices(y_pred, self.test_prices[self.window - 1 : -1])
+
+    def calibrated(self, y_pred) -> PriceData:
+        """This data with its preprocessor holding the calibration scores of model outputs
+        `y_pred` on the test windows (days the model did not train on)."""
+        true, last = self.naive_forecast()
+        scores = calibration_scores(true, self.predicted_prices(y_pred), last)
+        return dataclasses.replace(self, preprocessor=dataclasses.replace(self.preprocessor, calibration_scores=scores))
 
     @classmethod
     def price_scores(cls, true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -261,13 +271,42 @@ class PriceWindows(RangedInput, abstract=True):
     refused."""
 
     window: int
+    # Sorted relative residuals |true - forecast| / last price of days the model did not train
+    # on (its test split's), for `rnn_zoo.intervals`; none in presets from before them.
+    calibration_scores: tuple[float, ...] = dataclasses.field(default=(), kw_only=True)
 
     input_name = "prices"
     input_description = "a window of prices"
-    ranges = {"window": Range(1, 100_000)}
+    ranges = {"window": Range(1, 100_000), "calibration_scores": Range(0, MAX_SCORE)}
     range_rule = f"the range of the training prices widened {RANGE_MARGIN:g}x each way"
     positive = True
     output_description = "the forecast price"
+
+    def __post_init__(self):
+        super().__post_init__()
+        scores = tuple(float(v) for v in self.calibration_scores)
+        object.__setattr__(self, "calibration_scores", scores)
+        if len(scores) > MAX_SCORES:
+            raise PresetError(f"config.calibration_scores holds {len(scores)} scores; at most {MAX_SCORES}")
+        # (Scores outside their range, NaN among them, are check_values' to name.)
+        if all(self.ranges["calibration_scores"].holds(v) for v in scores) and list(scores) != sorted(scores):
+            raise PresetError("config.calibration_scores must be sorted from the smallest to the largest")
+
+    def interval(self, inputs, prediction, level: float) -> dict:
+        """The conformal interval at `level` of one forecast `prediction` from the window
+        `inputs`: {"lower", "upper", "level"}; {} without calibration scores."""
+        if not self.calibration_scores:
+            return {}
+        last = float(np.ravel(inputs)[-1])
+        lower, upper = conformal_interval(prediction, last, self.calibration_scores, level)
+        return {"lower": float(lower), "upper": float(upper), "level": level}
+
+    def format_output(self, output: dict) -> str:
+        """The forecast, and its interval where the output has one."""
+        line = super().format_output(output)
+        if "lower" not in output:
+            return line
+        return f"{line} ({100 * output['level']:g}% interval {output['lower']:.6g} to {output['upper']:.6g})"
 
     @property
     def training_prices(self) -> tuple[float, float]:

@@ -1,0 +1,93 @@
+"""Prediction intervals for a price forecast, by split conformal prediction.
+
+The scores are relative absolute residuals, |true - forecast| / last price, of forecasts on
+days the model did not train on (a preset's test split; in a backtest, the fold before).
+The interval at `level` is forecast ± q * last price, where q is the score of rank
+ceil((n + 1) * level) among the n sorted scores: the finite-sample conformal quantile, which
+covers the next day with probability at least `level` when the days are exchangeable.
+
+No library is used for this. MAPIE's `SplitConformalRegressor` takes an already fitted
+model (`prefit=True`), but wants a scikit-learn regressor to call and keeps its scores inside
+a Python object, and darts' conformal models calibrate a darts model on the series given at
+prediction time; a preset stores its scores as plain JSON and answers with no data, and what
+it needs from them is one order statistic."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import InvalidOverrideError
+
+DEFAULT_LEVEL = 0.9
+# The most scores a preset keeps (the most recent days'): its preprocessor.json stays small.
+MAX_SCORES = 10_000
+# The largest score stored: a forecast off by 1000 times the last price says nothing more.
+MAX_SCORE = 1000.0
+
+
+def relative_scores(true, forecast, last) -> np.ndarray:
+    """|true - forecast| / last, per day, in the days' order."""
+    true, forecast, last = (np.asarray(v, dtype=np.float64).ravel() for v in (true, forecast, last))
+    return np.abs(true - forecast) / last
+
+
+def calibration_scores(true, forecast, last) -> tuple[float, ...]:
+    """The scores a preset stores: the relative residuals of its most recent `MAX_SCORES`
+    out-of-sample days, each to 6 significant digits (at most `MAX_SCORE`), sorted."""
+    scores = np.minimum(relative_scores(true, forecast, last)[-MAX_SCORES:], MAX_SCORE)
+    return tuple(sorted(float(f"{s:.6g}") for s in scores))
+
+
+def rank(n: int, level: float) -> int:
+    """ceil((n + 1) * level), the 1-based rank of the conformal quantile among n scores (a
+    product that floating point puts a hair above a whole number, 10 * 0.7, counts as it)."""
+    return math.ceil((n + 1) * level - 1e-9)
+
+
+def least_scores(level: float) -> int:
+    """The fewest scores that give a finite interval at `level`: the least n with rank <= n."""
+    n = max(1, math.floor(level / (1 - level)) - 1)
+    while rank(n, level) > n:
+        n += 1
+    return n
+
+
+def check_level(level, scores: int | None = None) -> float:
+    """`level` as a float, once it is a number strictly between 0 and 1 and, with `scores`
+    (their count), low enough for that many: else one line."""
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise InvalidOverrideError(f"level must be a number between 0 and 1 (e.g. 0.9 for 90%), got {level!r}")
+    level = float(level)
+    if scores is not None and scores < least_scores(level):
+        raise InvalidOverrideError(
+            f"level {level:g} needs at least {least_scores(level)} calibration residuals for a finite interval; "
+            f"there are {scores}: choose a level of at most {scores / (scores + 1):.4g}"
+        )
+    return level
+
+
+def conformal_quantile(scores, level: float) -> float:
+    """The score of rank ceil((n + 1) * level) (1-based) among the n `scores`."""
+    ordered = np.sort(np.asarray(scores, dtype=np.float64))
+    level = check_level(level, len(ordered))
+    return float(ordered[rank(len(ordered), level) - 1])
+
+
+def interval(forecast, last, scores, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper): forecast ∓ q * last, q the conformal quantile of `scores` at `level`."""
+    half = conformal_quantile(scores, level) * np.asarray(last, dtype=np.float64)
+    forecast = np.asarray(forecast, dtype=np.float64)
+    return forecast - half, forecast + half
+
+
+def coverage(true, lower, upper) -> float:
+    """The share of days whose true value lies inside [lower, upper]."""
+    true = np.asarray(true, dtype=np.float64)
+    return float(np.mean((np.asarray(lower) <= true) & (true <= np.asarray(upper))))
+
+
+def mean_width(lower, upper) -> float:
+    """The mean of upper - lower."""
+    return float(np.mean(np.asarray(upper, dtype=np.float64) - np.asarray(lower, dtype=np.float64)))
