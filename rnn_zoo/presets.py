@@ -18,7 +18,6 @@ import dataclasses
 import functools
 import os
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,35 +26,14 @@ import numpy as np
 from .data import TaskData
 from .data.loading import check_seed, data_class, load_task_data
 from .data.sources import ALLOW_MODIFIED_FLAG, modified_data_allowed
-from .errors import DataError, InvalidOverrideError, PresetError, UnknownTaskError
+from .errors import DataError, InvalidOverrideError, PresetError
+from .intervals import DEFAULT_LEVEL, check_level
 from .model_state import reset_states
-from .preprocessing import PREPROCESSOR_FILE, Preprocessor, load_preprocessor
-from .preset_files import METADATA_FILE, MODEL_FILE, check_model_archive, read_metadata, save_preset
+from .preprocessing import Preprocessor
+from .preset_files import save_preset
+from .preset_loading import load_preset_parts, resolve_preset  # noqa: F401 (resolve_preset: importable here as before)
 from .provenance import data_fingerprint
-from .registry import get_task, list_tasks
-from .shipped import LosesToBaselineWarning, baseline_flag, shipped_path
 from .training import TrainResult, evaluate, samples_per_second
-
-
-def resolve_preset(name_or_path) -> Path:
-    """A preset folder: the shipped preset of a registered task name (a str), else a path
-    (write `./NAME` for a folder named like a task)."""
-    if isinstance(name_or_path, str) and name_or_path in list_tasks():
-        found = shipped_path(name_or_path)
-        if found is None:
-            raise PresetError(
-                f"task {name_or_path!r} ships no trained preset; train one with "
-                f"`rnn-zoo train {name_or_path} --out DIR` and load DIR"
-            )
-        return found
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        return path
-    if isinstance(name_or_path, str) and "/" not in name_or_path and path.suffix == "":
-        raise UnknownTaskError(
-            f"{name_or_path!r} is neither a preset folder nor a registered task (`rnn-zoo list` shows the tasks)"
-        )
-    raise PresetError(f"no preset folder at {name_or_path}")
 
 
 @dataclasses.dataclass
@@ -88,10 +66,15 @@ class Preset:
         """The `tf.TensorSpec` of the human input `predict` and the export's `serve` take."""
         return self._serve[1]
 
-    def predict(self, inputs: Any) -> dict[str, Any] | list[dict[str, Any]]:
-        """Human inputs -> human outputs; one input gives one dict, a batch a list of them."""
+    def predict(self, inputs: Any, level: float | None = DEFAULT_LEVEL) -> dict[str, Any] | list[dict[str, Any]]:
+        """Human inputs -> human outputs; one input gives one dict, a batch a list of them.
+        Where the preprocessor holds calibration scores (a stock preset's), each output
+        also gives "lower" and "upper", the split conformal interval at `level` (0.9: 90%),
+        and the "level"; `level=None` answers the point only."""
         import tensorflow as tf
 
+        if level is not None:
+            level = check_level(level)  # (too high for the preset's calibration scores: refused by `interval`)
         serve, spec = self._serve
         batch, single = _as_batch(inputs, spec, self.preprocessor)
         # A stateful model's batch size is fixed (1): its inputs go in one at a time, in order.
@@ -103,6 +86,8 @@ class Preset:
             except tf.errors.InvalidArgumentError as e:
                 raise PresetError(_assertion_message(e)) from None
             rows += [{key: _plain(value[i]) for key, value in out.items()} for i in range(len(piece))]
+        if level is not None:
+            rows = [{**row, **self.preprocessor.interval(x, row["prediction"], level)} for x, row in zip(batch, rows)]
         return rows[0] if single else rows
 
     def reset_state(self) -> None:
@@ -236,47 +221,9 @@ def load_preset(name_or_path: str | os.PathLike, *, task: str | None = None) -> 
     """The preset in a folder, or the shipped preset of a registered task name. With
     `task`, a preset of another task is refused. A preset whose headline metric is worse
     than its naive baseline's (its metadata says so) loads with a LosesToBaselineWarning (a UserWarning) that names
-    the shipped preset of its family that beats its baseline, if one does."""
-    import keras
-
-    from .models import check_architecture, check_recorded_spec
-
-    folder = resolve_preset(name_or_path)
-    missing = [f for f in (MODEL_FILE, PREPROCESSOR_FILE, METADATA_FILE) if not os.path.lexists(folder / f)]
-    if missing:
-        raise PresetError(
-            f"{folder} is not an rnn_zoo preset: it lacks {', '.join(missing)} (a preset holds "
-            f"{MODEL_FILE}, {PREPROCESSOR_FILE} and {METADATA_FILE}, as `rnn-zoo train --out` writes)"
-        )
-    metadata = read_metadata(folder)  # (first: it checks that the folder holds only regular files)
-    if task is not None and metadata["task"] != task:
-        raise PresetError(f"{folder} holds a model of task {metadata['task']!r}, not {task!r}")
-    spec = get_task(metadata["task"])
-    preprocessor = load_preprocessor(folder, spec)
-    check_model_archive(folder / MODEL_FILE)
-    try:
-        model = keras.saving.load_model(folder / MODEL_FILE, compile=False, safe_mode=True)
-    except Exception as e:  # Keras raises many kinds for a file it will not load
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise PresetError(f"{folder / MODEL_FILE} could not be loaded safely: {reason}") from None
-    shape = tuple(model.input_shape[1:])
-    if shape != spec.input_shape:  # (check_preprocessor made the preprocessor's shape the task's)
-        raise PresetError(
-            f"{folder}: the model takes inputs of shape {shape}, its preprocessor makes "
-            f"{tuple(preprocessor.input_shape)} and task {spec.name!r} expects {spec.input_shape}"
-        )
-    # The model is its task's (no stock_lstm labelled stock_gru), as its metadata says.
-    check_recorded_spec(metadata, preprocessor, where=str(folder / METADATA_FILE))
-    check_architecture(model, spec.name, preprocessor, metadata["overrides"], where=str(folder / MODEL_FILE))
-    if model.count_params() != metadata["parameters"]:
-        raise PresetError(
-            f"{folder / METADATA_FILE}: 'parameters' is {metadata['parameters']}, the model has {model.count_params()}"
-        )
-    home = shipped_path(spec.name)
-    shipped = home is not None and folder.resolve() == home.resolve()
-    flag = baseline_flag(metadata, spec.name if shipped else f"the {spec.name} preset in {folder}")
-    if flag:
-        warnings.warn(flag, LosesToBaselineWarning, stacklevel=2)
+    the shipped preset of its family that beats its baseline, if one does. (The checks are
+    `rnn_zoo.preset_loading.load_preset_parts`'s.)"""
+    model, preprocessor, metadata, folder = load_preset_parts(name_or_path, task=task, stacklevel=3)
     return Preset(model, preprocessor, metadata, folder)
 
 
