@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import inspect
 import json
 import math
 import numbers
@@ -22,11 +23,13 @@ from .data import TaskData
 from .data.loading import check_seed, load_task_data
 from .distributed import DEFAULT_TIMEOUT_S, check_strategy, check_timeout
 from .distributed import start as start_cluster
-from .errors import InvalidOverrideError, TrainingDivergedError
+from .errors import DataError, InvalidOverrideError, PresetError, TrainingDivergedError
 from .model_state import local_copy, reset_states, states_kept, weights_are_finite
 from .models import build, check_architecture, compile_model, resolve
-from .preset_files import save_preset
-from .provenance import preset_metadata
+from .preprocessing import check_preprocessor
+from .preset_files import MODEL_FILE, save_preset
+from .preset_loading import PresetParts, load_preset_parts
+from .provenance import file_sha256, preset_metadata
 from .registry import TaskSpec, get_task
 
 import_keras_quietly()  # on TensorFlow, its start-up lines hidden before Keras imports it
@@ -56,6 +59,9 @@ class TrainResult:
     cluster: Any = None  # a distributed run's `rnn_zoo.distributed.Cluster`, as this process sees it
     # A run resumed from its checkpoint folder: {"at_epoch", "checkpoint_dir", "note"}; else None.
     resumed: dict[str, Any] | None = None
+    # A run fine-tuned from a preset: {"task", "preset" (a shipped name or a folder's name, never
+    # a path), "shipped", "model_sha256", "dataset_sha256", "seed"}, as metadata.json's "parent".
+    parent: dict[str, Any] | None = None
 
     @property
     def preprocessor(self):
@@ -339,6 +345,8 @@ class _Run:
     allow_modified_data: bool = False
     history_backup: Any = None  # a resumable run's `HistoryBackup`
     epochs_before: int = 0  # epochs a resumed run had finished before it was stopped
+    parent: PresetParts | None = None  # the preset a fine-tuned run starts from ...
+    parent_record: dict[str, Any] | None = None  # ... as its metadata names it (`parent_record`)
 
     @property
     def scope(self):
@@ -404,16 +412,149 @@ def _join_cluster(run: _Run) -> None:
         )
 
 
+# -- fine-tuning: a run that starts from a preset's weights and preprocessing ---------------
+
+
+def _parent_name(parts: PresetParts) -> str:
+    """A parent preset's name in metadata: its shipped name, or its folder's name (never a path)."""
+    return parts.metadata["task"] if parts.shipped else parts.folder.resolve().name
+
+
+def _parent_where(parts: PresetParts) -> str:
+    """A parent preset as a one-line error names it: the shipped name, or the folder."""
+    return f"preset {_parent_name(parts)!r}" if parts.shipped else f"preset folder {parts.folder}"
+
+
+def parent_record(parts: PresetParts) -> dict[str, Any]:
+    """What a fine-tuned preset's metadata.json records as its "parent": the parent's task,
+    name (shipped, or its folder's name only), model.keras sha256, dataset sha256 and seed."""
+    meta = parts.metadata
+    return {
+        "task": meta["task"],
+        "preset": _parent_name(parts),
+        "shipped": parts.shipped,
+        "model_sha256": file_sha256(parts.folder / MODEL_FILE),
+        "dataset_sha256": meta["dataset"].get("sha256"),
+        "seed": meta["seed"],
+    }
+
+
+def _load_parent(run: _Run, from_preset) -> None:
+    """A fine-tuned run's parent preset (a shipped name or a folder), loaded and checked as
+    any preset, then checked to fit the run before any data is read: its family, its
+    preprocessor's class, the data options its preprocessor holds, and its weights' shapes
+    against the task's model with the run's overrides. Each misfit is one PresetError."""
+    if from_preset is None:
+        return
+    parts = load_preset_parts(from_preset, stacklevel=4)  # (a warning points at train's caller)
+    where, family = _parent_where(parts), get_task(parts.metadata["task"]).family
+    if family != run.spec.family:
+        raise PresetError(
+            f"{where} holds a {parts.metadata['task']!r} model, of the {family} family; task {run.name!r} is "
+            f"of the {run.spec.family} family: fine-tune from a preset of the {run.spec.family} family"
+        )
+    try:
+        check_preprocessor(run.spec, parts.preprocessor)
+    except PresetError as e:
+        raise PresetError(f"{where}: {e}") from None
+    _check_parent_options(run, parts, where)
+    _check_parent_shapes(run, parts, where)
+    run.parent, run.parent_record = parts, parent_record(parts)
+
+
+def _check_parent_options(run: _Run, parts: PresetParts, where: str) -> None:
+    """A fine-tuned run keeps its parent's preprocessing, so a data option that its
+    preprocessor holds (a window, an SMS tokenizer's settings) must be the run's: the
+    option given, else the task's, else the loader's default."""
+    defaults = {
+        key: p.default
+        for key, p in inspect.signature(run.spec.loader).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    options = {**defaults, **run.spec.data_options, **run.data_options}
+    for field in dataclasses.fields(parts.preprocessor):
+        if field.name not in options:
+            continue
+        mine, wanted = getattr(parts.preprocessor, field.name), options[field.name]
+        if _plain(mine) != _plain(wanted):
+            raise PresetError(
+                f"{where}: its preprocessor has {field.name}={mine!r}, but task {run.name!r} runs with "
+                f"{field.name}={wanted!r}; a fine-tuned run keeps its parent's preprocessing "
+                f"(give data option {field.name}={mine!r}, or train from scratch)"
+            )
+
+
+def _check_parent_shapes(run: _Run, parts: PresetParts, where: str) -> None:
+    """The parent's weights have the shapes of the task's model with the run's overrides
+    (its Embedding sized by the parent's vocabulary)."""
+    overrides = dict(run.overrides)
+    if run.spec.model.stateful:
+        overrides.setdefault("batch_size", run.batch_size)
+    try:
+        reference = build(run.name, preprocessor=parts.preprocessor, compile=False, **overrides)
+    except InvalidOverrideError as e:
+        raise PresetError(f"{where}: {e}") from None
+    mine = [(w.path, tuple(w.shape)) for w in parts.model.weights]
+    theirs = [tuple(w.shape) for w in reference.weights]
+    if len(mine) != len(theirs) or any(shape != other for (_, shape), other in zip(mine, theirs)):
+        i = next((i for i, ((_, a), b) in enumerate(zip(mine, theirs)) if a != b), min(len(mine), len(theirs)))
+        found = f"weight {mine[i][0]} has shape {mine[i][1]}" if i < len(mine) else f"it has {len(mine)} weights"
+        wanted = f"shape {theirs[i]}" if i < len(theirs) else f"{len(theirs)} weights"
+        raise PresetError(
+            f"{where}: its weights do not fit task {run.name!r}'s model with overrides {run.overrides or {}}: "
+            f"{found}, the task's model {wanted} (the preset was trained with overrides {parts.metadata['overrides']})"
+        )
+
+
+def _check_parent_data(run: _Run, data: TaskData) -> None:
+    """A price series the parent's input range does not hold: its serving graph would refuse
+    the series' own windows (the range is its training prices widened 100x each way)."""
+    low_high = getattr(run.parent.preprocessor, "input_range", None)
+    prices = [getattr(data, key, None) for key in ("train_prices", "test_prices")]
+    if low_high is None or any(p is None for p in prices):
+        return
+    low, high = low_high
+    values = np.concatenate(prices)
+    if values.min() < low or values.max() > high:
+        raise DataError(
+            f"{data.source}: its prices run from {values.min():.6g} to {values.max():.6g}, outside "
+            f"{low:.6g} to {high:.6g}, the input range of {_parent_where(run.parent)}: its scaling does not fit "
+            "this series; train from scratch"
+        )
+
+
+def _plain(value):
+    """Tuples as lists (as JSON holds them), to compare an option with a preprocessor's field."""
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
 def _run_data(run: _Run, data_dir) -> TaskData:
     """The run's data (a slice of it with `max_train_samples`), its checkpoint folder claimed."""
-    data = load_task_data(
-        run.name, data_dir=data_dir, seed=run.seed, allow_modified_data=run.allow_modified_data, **run.data_options
-    )
+    preprocessor = run.parent.preprocessor if run.parent is not None else None
+    try:
+        data = load_task_data(
+            run.name,
+            data_dir=data_dir,
+            seed=run.seed,
+            preprocessor=preprocessor,
+            allow_modified_data=run.allow_modified_data,
+            **run.data_options,
+        )
+    except PresetError as e:  # the loader refuses the parent's preprocessor (a level scaler for returns)
+        if run.parent is None:
+            raise
+        raise PresetError(
+            f"{_parent_where(run.parent)}: {e}; a fine-tuned run keeps its parent's preprocessing"
+        ) from None
+    if run.parent is not None:
+        _check_parent_data(run, data)
     if run.max_train_samples is not None:
         data = data.head(run.max_train_samples)
     if run.checkpoint_dir is not None:
         settings = ("epochs", "batch_size", "max_train_samples", "data_options", "overrides")
         record = {"task": run.name, "seed": run.seed, **{key: getattr(run, key) for key in settings}}
+        if run.parent_record is not None:  # (a run from scratch keeps the record it had before)
+            record["from_preset"] = run.parent_record
         claim_checkpoint_dir(run.checkpoint_dir, {**record, "data_source": data.source})
     if tuple(data.x_train.shape[1:]) != run.spec.input_shape:
         raise InvalidOverrideError(
@@ -456,6 +597,8 @@ def _compiled_model(run: _Run, data: TaskData, steps: int):
     with run.scope.scope() if run.scope is not None else contextlib.nullcontext():
         # Sizes that depend on the data (the SMS vocabulary of this split) come from its preprocessor.
         model = build(run.name, preprocessor=data.preprocessor, compile=False, **run.overrides)
+        if run.parent is not None:  # fine-tuning: the parent's weights, a fresh optimizer
+            model.set_weights(run.parent.model.get_weights())
         train_spec = resolve(run.spec, run.overrides)[1]
         compile_model(model, train_spec, total_steps=run.epochs * steps, steps_per_execution=steps_per_execution)
     return model
@@ -523,6 +666,7 @@ def train(
     distributed: bool = False,
     distributed_timeout: float = DEFAULT_TIMEOUT_S,
     allow_modified_data: bool = False,
+    from_preset: str | os.PathLike | None = None,
     **overrides: Any,
 ) -> TrainResult:
     """Build task `name` (with `overrides`, see `rnn_zoo.build`), fit it on its training
@@ -537,7 +681,9 @@ def train(
     samples only; `validate=False` skips the per-epoch test pass; `steps_per_execution`:
     training steps per compiled call (default: the epoch, at most 32);
     `allow_modified_data`: train on a copy of a published dataset whose sha256 is not the
-    published one (recorded as such in the metadata). A cosine
+    published one (recorded as such in the metadata); `from_preset` (a shipped preset's name or a
+    preset folder of the same family): fine-tune, starting from its weights (with a fresh optimizer)
+    and encoding the data with its preprocessor (`TrainResult.parent` names it). A cosine
     `lr_schedule` copies an optimizer instance given as an override with the schedule in."""
     run = _checked_run(name, epochs, batch_size, seed, max_train_samples, verbose, overrides=overrides)
     run.data_options, run.checkpoint_dir, run.strategy = dict(data_options or {}), checkpoint_dir, strategy
@@ -546,6 +692,7 @@ def train(
     run.allow_modified_data = allow_modified_data
     _check_distribution(run)
     _join_cluster(run)
+    _load_parent(run, from_preset)
     set_seed(seed)
     data = _run_data(run, data_dir)
     train_ds, fit_options, steps = _fit_inputs(run, data, validate)
@@ -556,7 +703,9 @@ def train(
         history = run.history_backup.history
     metrics = evaluate(model, name, data=data)
     check_converged(name, model, history, metrics)
-    return _result(run, data, model, history, metrics, wall)
+    result = _result(run, data, model, history, metrics, wall)
+    result.parent = run.parent_record
+    return result
 
 
 def _result(run: _Run, data: TaskData, model, history: dict, metrics: dict, wall: float) -> TrainResult:
@@ -566,6 +715,8 @@ def _result(run: _Run, data: TaskData, model, history: dict, metrics: dict, wall
     if run.epochs_before:
         resumed = {"at_epoch": run.epochs_before + 1, "checkpoint_dir": Path(run.checkpoint_dir).name}
         resumed["note"] = RESUMED_NOTE
+    if data.calibrates:  # the prediction intervals, from the test days (never trained on)
+        data = data.calibrated(predict_test(model, data))
     return TrainResult(
         task=run.name,
         model=model,
