@@ -61,6 +61,11 @@ OVERRIDES = {
         "a positive int (tasks with an Embedding only)",
         "the Embedding's vocabulary, only where no preprocessor fixes it (the SMS tasks' comes from their data)",
     ),
+    "num_classes": Override(
+        "an int >= 2 (classifiers only)",
+        "the head's width, one output per class, only where no preprocessor fixes it (the SMS tasks' comes from "
+        "their data's labels)",
+    ),
     "batch_size": Override(
         "a positive int (stateful tasks only: it fixes the input's batch size)",
         "a stateful RNN's fixed batch size",
@@ -155,6 +160,12 @@ def _layer_overrides(spec: TaskSpec, o: dict[str, Any]) -> dict[str, Any]:
             if spec.model.embedding_dim is None:
                 raise InvalidOverrideError(f"override {key!r}: task {spec.name!r} has no Embedding layer")
             m[field] = _positive_int(key, o[key])
+    if "num_classes" in o:
+        if spec.train.loss != "sparse_categorical_crossentropy":
+            raise InvalidOverrideError(f"override 'num_classes': task {spec.name!r} is not a classifier")
+        if _positive_int("num_classes", o["num_classes"]) < 2:
+            raise _bad("num_classes", o["num_classes"])
+        m["head_units"] = int(o["num_classes"])
     return m
 
 

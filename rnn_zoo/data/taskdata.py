@@ -158,6 +158,28 @@ class ClassificationData(TaskData):
     def score(self, y_pred):
         return {"accuracy": float(np.mean(np.argmax(y_pred, -1) == self.y_test))}
 
+    def per_class_scores(self, y_pred) -> dict[str, dict[str, float]]:
+        """Each class's precision, recall and F1 on the test split, by class name, with its
+        `support` (test samples of it); a class never predicted has precision 0, one absent
+        from the test split recall 0."""
+        predicted = np.argmax(y_pred, -1)
+        scores = {}
+        for i, name in enumerate(self.class_names):
+            tp = float(np.sum((predicted == i) & (self.y_test == i)))
+            precision = tp / max(int(np.sum(predicted == i)), 1)
+            recall = tp / max(int(np.sum(self.y_test == i)), 1)
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            support = int(np.sum(self.y_test == i))
+            scores[name] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
+        return scores
+
+    @staticmethod
+    def macro_f1(per_class: dict[str, dict[str, float]]) -> float:
+        """The mean F1 of the classes in the test split (a class the preprocessor knows that
+        the test split lacks, e.g. a preset's scored on a smaller file, is left out)."""
+        present = [s["f1"] for s in per_class.values() if s["support"]]
+        return float(np.mean(present)) if present else 0.0
+
     def plot_predictions(self, y_pred, folder, *, title):
         """The confusion matrix of the test set."""
         return plot_confusion(self.y_test, y_pred.argmax(-1), self.class_names, folder / "confusion.png", title=title)

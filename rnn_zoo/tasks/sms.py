@@ -16,8 +16,9 @@ import numpy as np
 from ..backend import tf_call
 from ..classical import ClassicalModel
 from ..data import ClassificationData, Preprocessor, RemoteFile, Serving, find_file, make_dataset, search_dirs
+from ..data.labelled import MAX_CLASSES, LabelledTexts, classes_of, label_problem, read_labelled_texts
 from ..data.sources import check_published, sha256_of
-from ..errors import DataError, DataNotFoundError, PresetError
+from ..errors import DataError, DataNotFoundError, PresetError, SettingError, shown
 from ..preprocessing import Range, read_preset_file
 from ..registry import DatasetInfo, Goal, ModelSpec, TaskSpec, TrainSpec, get_task, register
 
@@ -125,6 +126,21 @@ def read_sms_collection(path: Path, member: str = "SMSSpamCollection"):
     return labels, texts
 
 
+def class_names_problem(names) -> str | None:
+    """What is wrong with a vocabulary's class names (a preprocessor.json's are untrusted),
+    or None: 2 to MAX_CLASSES names, each a label one line of output can show, sorted, each once."""
+    names = list(names)
+    if not 2 <= len(names) <= MAX_CLASSES:
+        return f"must hold 2 to {MAX_CLASSES} class names, got {len(names)}"
+    bad = next((n for n in names if not isinstance(n, str) or label_problem(n)), None)
+    if bad is not None:
+        why = label_problem(bad) if isinstance(bad, str) else "is not a string"
+        return f"holds {shown(bad)}, which {why}"
+    if names != sorted(set(names)):
+        return f"must be sorted, each name once, got {shown(names)}"
+    return None
+
+
 def _dropped(digit_symbol: bool) -> str:
     """What "words" cleaning removes: everything but letters and whitespace (and the digit
     symbol). Whitespace (`SPACE`: tabs, line breaks and Unicode spaces too) stays, for the
@@ -203,16 +219,29 @@ class SmsVocabulary(Preprocessor):
     max_length: int
     digit_symbol: bool = False
     tokens: str = "words"
+    # The classes, sorted, in the order of the model's outputs. Presets from before a
+    # user's own labels could be read have none in their config: they are ham and spam.
+    class_names: tuple[str, ...] = SMS_LABELS
 
     def __post_init__(self):
         check_tokens(self.tokens, self.digit_symbol)
+        problem = class_names_problem(self.class_names)
+        if problem:
+            raise DataError(f"class_names {problem}")
 
     input_name = "text"
     ranges = {"max_length": Range(1, 10_000)}
 
     @classmethod
     def config_types(cls):  # the vocabulary is in assets/, its size in the config
-        return {"max_length": int, "digit_symbol": bool, "tokens": str, "vocab_size": int, "vocabulary_file": str}
+        return {
+            "max_length": int,
+            "digit_symbol": bool,
+            "tokens": str,
+            "vocab_size": int,
+            "vocabulary_file": str,
+            "class_names": list[str],
+        }
 
     @classmethod
     def required_config(cls):
@@ -222,15 +251,26 @@ class SmsVocabulary(Preprocessor):
         return text  # the input is the text itself
 
     def format_output(self, output):
-        return f"{output['prediction']}\t{output['spam_probability']:.4f}"
+        probability = output["spam_probability" if self.is_spam_filter else "probability"]
+        return f"{output['prediction']}\t{probability:.4f}"
 
     input_description = "a message"
     VOCABULARY_FILE: ClassVar[str] = "vocabulary.txt"
 
     @classmethod
-    def fit(cls, texts, *, min_count: int, max_length: int, digit_symbol: bool, tokens: str = "words") -> SmsVocabulary:
+    def fit(
+        cls,
+        texts,
+        *,
+        min_count: int,
+        max_length: int,
+        digit_symbol: bool,
+        tokens: str = "words",
+        class_names: tuple[str, ...] = SMS_LABELS,
+    ) -> SmsVocabulary:
         check_tokens(tokens, digit_symbol)
-        return cls(tuple(build_vocabulary(texts, min_count, digit_symbol, tokens)), max_length, digit_symbol, tokens)
+        vocabulary = tuple(build_vocabulary(texts, min_count, digit_symbol, tokens))
+        return cls(vocabulary, max_length, digit_symbol, tokens, tuple(class_names))
 
     @property
     def input_shape(self):
@@ -242,10 +282,17 @@ class SmsVocabulary(Preprocessor):
 
     @property
     def classes(self):
-        return list(SMS_LABELS)
+        return list(self.class_names)
+
+    @property
+    def is_spam_filter(self) -> bool:
+        """Whether the classes are ham and spam (the UCI data's): then the model answers
+        "spam" / "ham" and `spam_probability`, as every preset did before a user's own
+        labels could be read; else the class name and its `probability`."""
+        return tuple(self.class_names) == SMS_LABELS
 
     def model_sizes(self):
-        return {"vocab_size": self.vocab_size}
+        return {"vocab_size": self.vocab_size, "num_classes": len(self.class_names)}
 
     def example_input(self):
         return "WINNER!! You have won a prize. Call 09061701461 to claim"
@@ -260,6 +307,7 @@ class SmsVocabulary(Preprocessor):
             "digit_symbol": self.digit_symbol,
             "tokens": self.tokens,
             "vocab_size": self.vocab_size,
+            "class_names": list(self.class_names),
         }
 
     def standalone_config(self):
@@ -295,8 +343,18 @@ class SmsVocabulary(Preprocessor):
                 f"{assets / cls.VOCABULARY_FILE} holds {len(words)} tokens; its preprocessor.json "
                 f"says {config['vocab_size'] - 2} (config.vocab_size {config['vocab_size']}, with padding and unknown)"
             )
-        # Presets from before the "symbols" tokens have no "tokens" key: they are "words".
-        made = cls(vocabulary, int(config["max_length"]), bool(config["digit_symbol"]), config.get("tokens", "words"))
+        problem = class_names_problem(config.get("class_names", SMS_LABELS))
+        if problem:
+            raise PresetError(f"config.class_names {problem}")
+        # Presets from before the "symbols" tokens have no "tokens" key: they are "words";
+        # presets from before a user's own labels have no "class_names": they are ham and spam.
+        made = cls(
+            vocabulary,
+            int(config["max_length"]),
+            bool(config["digit_symbol"]),
+            config.get("tokens", "words"),
+            tuple(config.get("class_names", SMS_LABELS)),
+        )
         made.check_tokens_makeable(path, words)
         return made
 
@@ -321,9 +379,24 @@ class SmsVocabulary(Preprocessor):
             return 'a run of a-z, a run of "0", or one character other than A-Z, a-z, 0-9 and whitespace'
         return f"lowercase a-z{digits}"
 
+    def answers(self, probabilities):
+        """The served answers of the model's class probabilities (in the graph): "spam" /
+        "ham" and `spam_probability` for ham and spam, else the likeliest class's name and
+        its `probability`."""
+        import tensorflow as tf
+
+        if self.is_spam_filter:
+            spam = probabilities[:, 1]
+            return {"prediction": tf.where(spam > 0.5, SMS_LABELS[1], SMS_LABELS[0]), "spam_probability": spam}
+        best = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+        return {
+            "prediction": tf.gather(tf.constant(self.class_names), best),
+            "probability": tf.reduce_max(probabilities, axis=-1),
+        }
+
     def serving(self, model):
-        """Raw message strings -> "spam" / "ham" and the spam probability. The cleaning,
-        the vocabulary lookup and the padding of `encode` run inside the graph."""
+        """Raw message strings -> the class name and its probability (see `answers`). The
+        cleaning, the vocabulary lookup and the padding of `encode` run inside the graph."""
         import tensorflow as tf
 
         call = tf_call(model)
@@ -351,17 +424,16 @@ class SmsVocabulary(Preprocessor):
             ids = table.lookup(words).to_tensor(default_value=0, shape=[None, length])
             # A message with no word left is one OOV id, as in `encode_texts`.
             ids = tf.concat([tf.where(ids[:, :1] == 0, 1, ids[:, :1]), ids[:, 1:]], axis=1)
-            spam = tf.nn.softmax(call(ids))[:, 1]
-            return {"prediction": tf.where(spam > 0.5, SMS_LABELS[1], SMS_LABELS[0]), "spam_probability": spam}
+            return self.answers(tf.nn.softmax(call(ids)))
 
         return Serving(serve, [tf.TensorSpec([None], tf.string, name=self.input_name)], (table,))
 
 
 @dataclasses.dataclass
 class SmsData(ClassificationData):
-    """Ids of the cleaned messages (labels: 0 ham, 1 spam), made by an `SmsVocabulary`;
-    `text_train` / `text_test` are the raw messages of each split, for models that carry
-    their own text preprocessing."""
+    """Ids of the cleaned messages, made by an `SmsVocabulary`; the labels index its
+    `class_names` (the UCI data's: 0 ham, 1 spam). `text_train` / `text_test` are the raw
+    messages of each split, for models that carry their own text preprocessing."""
 
     text_train: np.ndarray
     text_test: np.ndarray
@@ -389,8 +461,13 @@ class SmsData(ClassificationData):
     def served_scores(self, serve):
         import tensorflow as tf
 
-        spam = serve(text=tf.constant(self.text_test))["spam_probability"].numpy()
-        return self.score(np.stack([1 - spam, spam], axis=-1))
+        out = serve(text=tf.constant(self.text_test))
+        if self.preprocessor.is_spam_filter:
+            spam = out["spam_probability"].numpy()
+            return self.score(np.stack([1 - spam, spam], axis=-1))
+        names = [name.decode("utf-8") for name in out["prediction"].numpy()]
+        index = {name: i for i, name in enumerate(self.class_names)}
+        return self.score(np.eye(len(index), dtype=np.float32)[[index[name] for name in names]])
 
     classical_fields = ("text_train", "y_train")
     C_GRID = (0.3, 1.0, 3.0, 10.0)
@@ -410,7 +487,7 @@ class SmsData(ClassificationData):
             TfidfVectorizer(sublinear_tf=True, analyzer="char_wb", ngram_range=(2, 5), min_df=2),
         )
         pipeline = make_pipeline(features, LinearSVC(random_state=0))
-        folds = min(5, int(np.bincount(self.y_train, minlength=2).min()))
+        folds = min(5, int(np.bincount(self.y_train, minlength=len(self.class_names)).min()))
         if folds >= 2:
             cv = StratifiedKFold(folds, shuffle=True, random_state=0)
             search = GridSearchCV(pipeline, {"linearsvc__C": list(self.C_GRID)}, scoring="accuracy", cv=cv)
@@ -420,25 +497,40 @@ class SmsData(ClassificationData):
             model, c = pipeline.fit(self.text_train, self.y_train), 1.0
 
         def predict(data):
-            spam = model.decision_function(data.text_test)
-            return np.stack([-spam, spam], axis=-1)
+            return self.decision_scores(model, data.text_test)
 
         return ClassicalModel("linear SVM on TF-IDF word 1-2-grams + char 2-5-grams", predict, {"C": c})
+
+    def decision_scores(self, model, texts) -> np.ndarray:
+        """A fitted classifier's scores of `texts`, one column per class of the vocabulary (a
+        class its training split lacked scores lowest); a two-class model's one score is
+        the second class's."""
+        scores = model.decision_function(texts)
+        out = np.full((len(texts), len(self.class_names)), -1e30)
+        if scores.ndim == 1:
+            out[:, model.classes_[0]], out[:, model.classes_[1]] = -scores, scores
+        else:
+            out[:, model.classes_] = scores
+        return out
 
     def encode(self, texts) -> np.ndarray:
         return self.preprocessor.encode(texts)
 
-    higher_is_better = ("accuracy", "spam_precision", "spam_recall", "spam_f1")
+    higher_is_better = ("accuracy", "spam_precision", "spam_recall", "spam_f1", "macro_f1")
 
     def score(self, y_pred):
-        """Accuracy, and precision / recall / F1 of the spam class."""
-        predicted = np.argmax(y_pred, -1) == 1
-        spam = self.y_test == 1
-        tp = float(np.sum(predicted & spam))
-        precision = tp / max(int(predicted.sum()), 1)
-        recall = tp / max(int(spam.sum()), 1)
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return {**super().score(y_pred), "spam_precision": precision, "spam_recall": recall, "spam_f1": f1}
+        """Accuracy; for ham and spam, the spam class's precision, recall and F1; for other
+        classes, the F1 averaged over the classes (macro; per class: `per_class_scores`)."""
+        per_class = self.per_class_scores(y_pred)
+        if not self.preprocessor.is_spam_filter:
+            return {**super().score(y_pred), "macro_f1": self.macro_f1(per_class)}
+        spam = per_class["spam"]
+        return {
+            **super().score(y_pred),
+            "spam_precision": spam["precision"],
+            "spam_recall": spam["recall"],
+            "spam_f1": spam["f1"],
+        }
 
     def text_datasets(self, batch_size: int, seed: int = 0):
         """(train_ds, test_ds) of (raw message string, label)."""
@@ -468,9 +560,90 @@ def _collection_path(path, data_dir) -> Path:
         ) from None
 
 
+@dataclasses.dataclass(frozen=True)
+class _Messages:
+    """The messages of one file, their labels, and where they came from."""
+
+    source: Path
+    sha256: str
+    published: bool | None
+    texts: np.ndarray
+    labels: list[str]
+    class_names: tuple[str, ...]
+    stratified: bool  # a file of the user's own labels: split class by class
+
+
+def _uci_messages(path, data_dir, allow_modified_data: bool) -> _Messages:
+    """The UCI collection (found in the data folders, or the user's copy as `path`)."""
+    source = _collection_path(path, data_dir)
+    sha256 = sha256_of(read_collection_bytes(source))
+    published = None
+    if path is None:
+        published = check_published(
+            source, sha256, UCI_ZIP.sha256, "UCI SMS Spam Collection", allow=allow_modified_data
+        )
+    labels, texts = read_sms_collection(source)
+    return _Messages(source, sha256, published, np.array(texts, dtype=object), labels, SMS_LABELS, False)
+
+
+def _labelled_messages(csv_path, text_column, label_column) -> _Messages:
+    """A CSV or TSV file of the user's own labelled texts (see `rnn_zoo.data.labelled`)."""
+    source = Path(csv_path).expanduser()
+    if not source.is_file():
+        raise DataNotFoundError(f"labelled text file {source} does not exist")
+    found: LabelledTexts = read_labelled_texts(source, text_column, label_column)
+    classes = classes_of(source, found)
+    texts = np.array(found.texts, dtype=object)
+    return _Messages(source, sha256_of(source.read_bytes()), None, texts, found.labels, classes, True)
+
+
+def _label_ids(messages: _Messages, class_names: tuple[str, ...]) -> np.ndarray:
+    """The labels as ids into `class_names` (a preset's, or the file's own)."""
+    index = {name: i for i, name in enumerate(class_names)}
+    unknown = sorted(set(messages.labels) - set(index))
+    if unknown:
+        raise DataError(
+            f"{messages.source}: label(s) {shown(unknown)} are not among the model's classes {shown(list(class_names))}"
+        )
+    return np.array([index[label] for label in messages.labels], dtype=np.int32)
+
+
+def _split(y: np.ndarray, test_fraction: float, seed: int, stratified: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) row indices. The UCI data: one seeded shuffle, its first
+    `test_fraction` the test split. A user's file: class by class (stratified), each class
+    with at least one message in each split, both splits then shuffled."""
+    rng = np.random.default_rng(seed)
+    if not stratified:
+        order = rng.permutation(len(y))
+        n_test = round(len(y) * test_fraction)
+        return order[n_test:], order[:n_test]
+    test = []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        test.extend(members[: min(len(members) - 1, max(1, round(len(members) * test_fraction)))])
+    train = np.setdiff1d(np.arange(len(y)), test)
+    return rng.permutation(train), rng.permutation(np.array(test, dtype=np.int64))
+
+
+def _messages(path, csv_path, text_column, label_column, data_dir, allow_modified_data) -> _Messages:
+    if csv_path is not None:
+        if path is not None:
+            raise SettingError(
+                "give path= (the UCI SMS Spam Collection) or csv_path= (your own labelled texts), not both"
+            )
+        return _labelled_messages(csv_path, text_column, label_column)
+    given = [name for name, value in (("text_column", text_column), ("label_column", label_column)) if value]
+    if given:
+        raise SettingError(f"{given[0]} names a column of your own file: give the file as csv_path= too")
+    return _uci_messages(path, data_dir, allow_modified_data)
+
+
 def load_sms(
     *,
     path=None,
+    csv_path=None,
+    text_column: str | None = None,
+    label_column: str | None = None,
     min_count: int = 10,
     max_length: int = 25,
     digit_symbol: bool = False,
@@ -481,34 +654,36 @@ def load_sms(
     preprocessor: SmsVocabulary | None = None,
     allow_modified_data: bool = False,
 ) -> SmsData:
-    """Shuffled train/test split with `seed`; the vocabulary (of `tokenize`'s `tokens`) sees
-    the training split only.
+    """The UCI SMS Spam Collection (`path`: a copy of the UCI file or zip; by default the one
+    found in the data folders, which must be the published one, its sha256, unless
+    `allow_modified_data`), or, with `csv_path`, a CSV or TSV file of the user's own
+    labelled texts: a header row, the messages in column `text_column` and their classes
+    in `label_column` (by default the columns named "text" and "label"; two classes or
+    more, each with two messages or more). A user's file is not published: its sha256 is
+    recorded, not checked. The UCI data is split by one seeded shuffle; a user's file
+    class by class (stratified), with `seed`. The vocabulary (of `tokenize`'s `tokens`)
+    sees the training split only; the class names, sorted, are kept in it.
     A given `preprocessor` (a preset's vocabulary) encodes the split instead of one built
-    here, so a model is scored with the ids it was trained on. The UCI collection found in
-    the data folders must be the published one (its sha256), unless `allow_modified_data`;
-    a file given as `path` is the user's own, its sha256 recorded."""
-    source = _collection_path(path, data_dir)
-    sha256 = sha256_of(read_collection_bytes(source))
-    published = None
-    if path is None:
-        published = check_published(
-            source, sha256, UCI_ZIP.sha256, "UCI SMS Spam Collection", allow=allow_modified_data
-        )
-    labels, texts = read_sms_collection(source)
-    texts = np.array(texts, dtype=object)
-    y = np.array([SMS_LABELS.index(label) for label in labels], dtype=np.int32)
-    order = np.random.default_rng(seed).permutation(len(texts))
-    n_test = round(len(texts) * test_fraction)
-    test, train = order[:n_test], order[n_test:]
-    absent = [label for i, label in enumerate(SMS_LABELS) if not np.any(y[train] == i)]
-    if absent:
+    here, so a model is scored with the ids and classes it was trained on."""
+    messages = _messages(path, csv_path, text_column, label_column, data_dir, allow_modified_data)
+    class_names = tuple(preprocessor.class_names) if preprocessor is not None else messages.class_names
+    y = _label_ids(messages, class_names)
+    train, test = _split(y, test_fraction, seed, messages.stratified)
+    texts, source = messages.texts, messages.source
+    absent = [label for i, label in enumerate(class_names) if not np.any(y[train] == i)]
+    if absent and not messages.stratified:
         warnings.warn(
             f"{source}: the {len(train)} training messages hold no {' or '.join(absent)} message: "
             "a model trained on them can only learn to answer the other class",
             stacklevel=3,
         )
     vocabulary = preprocessor or SmsVocabulary.fit(
-        texts[train], min_count=min_count, max_length=max_length, digit_symbol=digit_symbol, tokens=tokens
+        texts[train],
+        min_count=min_count,
+        max_length=max_length,
+        digit_symbol=digit_symbol,
+        tokens=tokens,
+        class_names=class_names,
     )
     if vocabulary.vocab_size == 2:
         raise DataError(
@@ -521,8 +696,8 @@ def load_sms(
         y[test],
         source=str(source),
         preprocessor=vocabulary,
-        sha256=sha256,
-        published=published,
+        sha256=messages.sha256,
+        published=messages.published,
         text_train=texts[train].astype(str),
         text_test=texts[test].astype(str),
     )
