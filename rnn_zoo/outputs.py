@@ -29,6 +29,7 @@ from .errors import OutputBusyError, OutputExistsError, OutputWriteError
 
 EXPORT_MARKER = "rnn_zoo_export.json"
 PRESET_MARKER = "metadata.json"
+BACKTEST_MARKER = "backtest.json"  # what `rnn_zoo.backtest.write_backtest` writes, with its plot
 
 
 def write_export_marker(folder: Path, task: str, format_name: str, **details) -> None:
@@ -53,8 +54,9 @@ def _task_record(path: Path) -> dict | None:
 def zoo_output_kind(folder: Path) -> str | None:
     """ "preset" (a metadata.json of rnn_zoo's format beside model.keras: what `train` and
     `save_preset` write, or an older `train` output), "export" (a SavedModel, ONNX or
-    LiteRT export with its rnn_zoo_export.json), or None: a folder of the user's, even one
-    holding a metadata.json."""
+    LiteRT export with its rnn_zoo_export.json), "backtest" (a backtest.json and its plot,
+    `rnn_zoo.backtest.write_backtest`'s), or None: a folder of the user's, even one holding
+    a metadata.json."""
     record = _task_record(folder / PRESET_MARKER)
     if record is not None and "format_version" in record and (folder / "model.keras").is_file():
         return "preset"
@@ -64,6 +66,9 @@ def zoo_output_kind(folder: Path) -> str | None:
     record = _task_record(folder / EXPORT_MARKER)
     if record is not None and "rnn_zoo" in record:
         return "export"
+    record = _task_record(folder / BACKTEST_MARKER)
+    if record is not None and "rnn_zoo" in record and "folds" in record:
+        return "backtest"
     return None
 
 

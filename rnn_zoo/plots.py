@@ -76,6 +76,20 @@ def plot_series(series: dict[str, np.ndarray], path=None, *, x=None, title: str 
     return _finish(fig, path)
 
 
+def plot_band(x, series: dict[str, np.ndarray], band, path=None, *, band_label: str, title: str = "", ylabel: str = ""):
+    """Curves over a shaded band (`band`: lower and upper per x), e.g. real prices and a
+    forecast over its prediction interval."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.fill_between(x, band[0], band[1], color="tab:orange", alpha=0.25, linewidth=0, label=band_label)
+    for (label, values), style in zip(series.items(), ("-", "-", ":", "--")):
+        ax.plot(x, values, style, label=label, linewidth=1.0)
+    ax.set(title=title, ylabel=ylabel)
+    ax.legend()
+    fig.autofmt_xdate()
+    return _finish(fig, path)
+
+
 def plot_results(task: str, data, y_pred: np.ndarray, history: dict | None, folder) -> list[Path]:
     """The figures a reader wants of a run, saved as PNGs in `folder`: its training history,
     then the family's own view of its test predictions (`TaskData.plot_predictions`)."""

@@ -198,11 +198,14 @@ def backtest_table(results: dict) -> str:
         f"folds of {first['days_per_fold']} forecast days ({days[0]['first_day']} to {days[-1]['last_day']}), each "
         f"model retrained on every row before its fold (seed {first['seed']}), scaling fitted on those rows. RMSE "
         "and MAE in price units, MAPE in %, MASE against the naive forecast's in-sample MAE; Diebold-Mariano test "
-        "of squared errors against the naive forecast, over all forecast days.",
+        "of squared errors against the naive forecast, over all forecast days. Intervals: split conformal on the "
+        "relative absolute residuals of the fold before (a calibration fold before the first), for the RNN and for "
+        "the naive forecast; coverage is the share of forecast days inside, width the mean in price units.",
         "",
         "| task | RMSE: " + " / ".join(label for _, label in BACKTEST_FORECASTS) + " | RNN MAE | RNN MAPE | RNN MASE "
-        "| naive MASE | RNN vs naive | classical vs naive |",
-        "|---|---|---|---|---|---|---|---|",
+        "| naive MASE | RNN vs naive | classical vs naive | interval | RNN coverage / width "
+        "| naive coverage / width |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         bt = row["backtest"]
@@ -212,9 +215,21 @@ def backtest_table(results: dict) -> str:
         lines.append(
             f"| `{row['task']}` | {rmse} | {fmt_number(rnn['mae'])} | {fmt_number(rnn['mape'])} | "
             f"{fmt_number(rnn['mase'])} | {fmt_number(overall['naive']['mase'])} | {significance(tests['rnn'])} | "
-            f"{significance(tests['classical'])} |"
+            f"{significance(tests['classical'])} | {interval_cells(bt)} |"
         )
     return "\n".join(lines)
+
+
+def interval_cells(backtest: dict) -> str:
+    """The level, and the RNN's and the naive forecast's interval coverage and mean width
+    (dashes for a row from before the intervals)."""
+    if "intervals" not in backtest:
+        return "— | — | —"
+    cells = [f"{100 * backtest['level']:g}%"]
+    for key in ("rnn", "naive"):
+        found = backtest["intervals"][key]
+        cells.append(f"{100 * found['coverage']:.1f}% / {fmt_number(found['mean_width'])}")
+    return " | ".join(cells)
 
 
 def run_benchmark(
