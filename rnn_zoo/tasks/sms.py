@@ -625,6 +625,18 @@ def _split(y: np.ndarray, test_fraction: float, seed: int, stratified: bool) -> 
     return rng.permutation(train), rng.permutation(np.array(test, dtype=np.int64))
 
 
+def _warn_absent(source, y_train: np.ndarray, class_names: tuple[str, ...]) -> None:
+    """A warning where the training split lacks a class (a tiny UCI file; a user's file is
+    split class by class, every class in both splits)."""
+    absent = [label for i, label in enumerate(class_names) if not np.any(y_train == i)]
+    if absent:
+        warnings.warn(
+            f"{source}: the {len(y_train)} training messages hold no {' or '.join(absent)} message: "
+            f"a model trained on them cannot learn to answer {'it' if len(absent) == 1 else 'them'}",
+            stacklevel=4,
+        )
+
+
 def _messages(path, csv_path, text_column, label_column, data_dir, allow_modified_data) -> _Messages:
     if csv_path is not None:
         if path is not None:
@@ -670,13 +682,7 @@ def load_sms(
     y = _label_ids(messages, class_names)
     train, test = _split(y, test_fraction, seed, messages.stratified)
     texts, source = messages.texts, messages.source
-    absent = [label for i, label in enumerate(class_names) if not np.any(y[train] == i)]
-    if absent and not messages.stratified:
-        warnings.warn(
-            f"{source}: the {len(train)} training messages hold no {' or '.join(absent)} message: "
-            "a model trained on them can only learn to answer the other class",
-            stacklevel=3,
-        )
+    _warn_absent(source, y[train], class_names)
     vocabulary = preprocessor or SmsVocabulary.fit(
         texts[train],
         min_count=min_count,
