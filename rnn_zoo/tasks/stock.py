@@ -13,7 +13,7 @@ import numpy as np
 from ..backend import tf_call
 from ..classical import ClassicalModel, time_series_cv_mse
 from ..data import RegressionData, Serving, find_file, search_dirs
-from ..errors import DataError, DataNotFoundError, PresetError
+from ..errors import DataError, DataNotFoundError, PresetError, shown
 from ..intervals import MAX_SCORE, MAX_SCORES, calibration_scores
 from ..intervals import interval as conformal_interval
 from ..plots import plot_series
@@ -33,16 +33,18 @@ MOUTAI = DatasetInfo(
 _NOT_FOUND = """\
 {file} was not found in: {dirs}.
 There is no public download of this file. Either
-  * point RNN_ZOO_DATA (or data_dir=) at a folder holding {file}, or
+  * point RNN_ZOO_DATA (or data_dir=, --data-dir) at a folder holding {file}, or
   * download it with tushare: ts.get_k_data('600519', ktype='D', start='2010-04-26',
     end='2020-04-26').to_csv('{file}'), or
-  * pass csv_path= any daily CSV with a date column and a price column
-    (e.g. a Yahoo Finance Date/Open/High/Low/Close file with price_column='Open')."""
+  * give any daily CSV with a date column and a price column: --csv FILE --price-column Close
+    on the command line, csv_path= and price_column= in Python
+    (e.g. a Yahoo Finance Date,Open,High,Low,Close,Adj Close,Volume file)."""
 
 
 # -- the file format: a daily price CSV ---------------------------------------------------
 # Column names tried, lowercase, when the caller does not name the date column.
 DATE_COLUMNS = ("date", "trade_date", "datetime", "timestamp", "time")
+LAYOUT = "a header row (e.g. Date,Open,High,Low,Close,Adj Close,Volume) and one row per day"
 
 
 def _line_list(rows, limit: int = 5) -> str:
@@ -51,16 +53,23 @@ def _line_list(rows, limit: int = 5) -> str:
     return ", ".join(lines) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
-def _check_whole_rows(path: Path) -> None:
-    """A DataError naming the line where a row is cut: fewer fields than the header, or a
-    last line with no line break after it (a copy or a download cut short mid-row, where
-    114.704 would be read as 11)."""
+def _checked_header(path: Path) -> list[str]:
+    """The header's names; a DataError for a file that is empty, not UTF-8 text, or has a
+    row cut short: fewer fields than the header, or a last line with no line break after it
+    (a copy or a download cut short mid-row, where 114.704 would be read as 11)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return  # pandas says what it cannot read
+    except UnicodeDecodeError as e:
+        raise DataError(
+            f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); a price CSV is "
+            "text: save it as UTF-8 CSV"
+        ) from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if not text.strip():
+        raise DataError(f"{path} is empty; a price CSV has {LAYOUT}")
     lines = text.splitlines()
-    if text and not text.endswith(("\n", "\r")):
+    if not text.endswith(("\n", "\r")):
         raise DataError(
             f"{path}:{len(lines)}: the file ends inside this line, with no line break after it: the last row may "
             "be cut short; if it is whole, end the file with a line break"
@@ -73,39 +82,76 @@ def _check_whole_rows(path: Path) -> None:
                 f"{path}:{reader.line_num}: {len(row)} field(s) where the header has {len(header)}: a cut or "
                 "incomplete row"
             )
+        if len(row) > len(header):  # (pandas would take the first fields as an index: every column shifted)
+            raise DataError(
+                f"{path}:{reader.line_num}: {len(row)} fields where the header has {len(header)} names: a value "
+                "holding a comma must be quoted"
+            )
+    return header
+
+
+def _column(path: Path, header: list[str], name: str | None, candidates: tuple[str, ...], what: str) -> int:
+    """The position of the `what` column: `name` (any case), else the first of `candidates`.
+    A DataError when none is there, or when the name is the header's more than once."""
+    names = [h.strip().lower() for h in header]
+    for key in (str(name).strip().lower(),) if name is not None else candidates:
+        found = [i for i, h in enumerate(names) if h == key]
+        if len(found) > 1:
+            where = " and ".join(str(i + 1) for i in found)
+            raise DataError(
+                f"{path}: {len(found)} columns are named {header[found[0]]!r} (columns {where} of the header); "
+                f"rename all but one, so that the {what} column is known"
+            )
+        if found:
+            return found[0]
+    wanted = repr(name) if name is not None else " or ".join(map(repr, candidates))
+    hint = ""
+    if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+        hint = " (one column: the file is not separated by commas)"
+    raise DataError(f"{path}: no {what} column named {wanted}; columns are {header}{hint}")
+
+
+def _price_frame(path: Path, price_column, date_column):
+    """(the file as text columns, the date column's name, the price column's name)."""
+    import pandas as pd
+
+    header = _checked_header(path)
+    try:
+        # No NA guessing: a 'null' or empty price is reported as written, not as nan.
+        frame = pd.read_csv(path, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: not a readable CSV ({e})") from None
+    date_col = frame.columns[_column(path, header, date_column, DATE_COLUMNS, "date")]
+    price_col = frame.columns[_column(path, header, price_column, (), "price")]
+    if frame.empty:
+        raise DataError(f"{path}: a header and no rows; a price CSV has {LAYOUT}")
+    return frame, date_col, price_col
+
+
+def _parsed_dates(path: Path, raw, column: str):
+    import pandas as pd
+
+    if pd.api.types.is_integer_dtype(raw):
+        raw = raw.astype(str)  # 20200424 is a date, not nanoseconds since 1970
+    dates = pd.to_datetime(raw, errors="coerce")
+    bad = np.flatnonzero(dates.isna().to_numpy())
+    if len(bad):
+        raise DataError(f"{path}: unparseable or empty {column!r} on line(s) {_line_list(bad)}")
+    return dates
 
 
 def read_price_csv(path: Path, price_column: str = "open", date_column: str | None = None):
-    """(dates, prices) from a daily CSV, oldest first; columns matched by name, ignoring case.
+    """(dates, prices, columns) from a daily CSV, oldest first; columns matched by name,
+    ignoring case; `columns` names the two read, as the header spells them.
 
-    Rejected with an error naming the lines: unparseable dates, missing or non-numeric or
-    non-positive prices, duplicated dates. Unsorted rows are sorted, with a warning."""
+    Rejected with an error naming the file and the lines or the column: an empty file, a
+    header with no rows, a column missing or named twice, unparseable dates, missing or
+    non-numeric or non-positive prices, duplicated dates. Unsorted rows are sorted, with a
+    warning."""
     import pandas as pd
 
-    _check_whole_rows(path)
-    try:
-        # No NA guessing: a 'null' or empty price is reported as written, not as nan.
-        frame = pd.read_csv(path, keep_default_na=False)
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: not a readable CSV ({e})") from None
-    by_lower = {str(c).strip().lower(): c for c in frame.columns}
-
-    def column(name: str | None, candidates: tuple[str, ...], what: str):
-        for key in (name.lower(),) if name else candidates:
-            if key in by_lower:
-                return by_lower[key]
-        wanted = repr(name) if name else " or ".join(map(repr, candidates))
-        raise DataError(f"{path}: no {what} column named {wanted}; columns are {list(frame.columns)}")
-
-    date_col = column(date_column, DATE_COLUMNS, "date")
-    price_col = column(price_column, (), "price")
-    raw_dates = frame[date_col]
-    if pd.api.types.is_integer_dtype(raw_dates):
-        raw_dates = raw_dates.astype(str)  # 20200424 is a date, not nanoseconds since 1970
-    dates = pd.to_datetime(raw_dates, errors="coerce")
-    bad = np.flatnonzero(dates.isna().to_numpy())
-    if len(bad):
-        raise DataError(f"{path}: unparseable or empty {date_col!r} on line(s) {_line_list(bad)}")
+    frame, date_col, price_col = _price_frame(path, price_column, date_column)
+    dates = _parsed_dates(path, frame[date_col], date_col)
     prices = pd.to_numeric(frame[price_col], errors="coerce")
     bad = np.flatnonzero(prices.isna().to_numpy())
     if len(bad):
@@ -126,7 +172,18 @@ def read_price_csv(path: Path, price_column: str = "open", date_column: str | No
         warnings.warn(f"{path}: rows are not in date order; sorting them oldest first", stacklevel=3)
         order = np.argsort(dates.to_numpy(), kind="stable")
         dates, prices = dates.iloc[order], prices.iloc[order]
-    return dates.to_numpy(), prices.to_numpy(dtype=np.float64)
+    columns = {"date": str(date_col), "price": str(price_col)}
+    return dates.to_numpy(), prices.to_numpy(dtype=np.float64), columns
+
+
+def last_window(csv_path, window: int, *, price_column: str = "open", date_column: str | None = None):
+    """(the last row's day, its last `window` prices) of a daily CSV: what a forecast of the
+    day after the file's last row is made from."""
+    path = _price_file(csv_path, None)
+    dates, prices, _ = read_price_csv(path, price_column, date_column)
+    if len(prices) < window:
+        raise DataError(f"{path}: {len(prices)} rows; a forecast reads the last {window} (the model's window)")
+    return np.datetime_as_string(dates[-1], unit="D"), prices[-window:]
 
 
 def sliding_windows(series: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -500,7 +557,7 @@ def load_stock(
     window = _checked_split_options(target, preprocessor, window, forecast_days, skip_last, test_rows)
     test_rows = 300 if test_rows is None else test_rows
     path = _price_file(csv_path, data_dir)
-    dates, prices = read_price_csv(path, price_column, date_column)
+    dates, prices, columns = read_price_csv(path, price_column, date_column)
     train_end, test_start, test_end = _split_rows(path, len(prices), window, test_rows, forecast_days, skip_last)
     train_prices, test_prices = prices[:train_end], prices[test_start:test_end]
     _check_price_scale(path, dates[:test_end], prices[:test_end], train_end)
@@ -516,6 +573,7 @@ def load_stock(
         test_prices=test_prices,
         window=window,
         preprocessor=scaler,
+        columns=columns,
     )
 
 
@@ -560,6 +618,11 @@ def _checked_split_options(target, preprocessor, window, forecast_days, skip_las
         raise DataError("skip_last places a walk-forward fold: give forecast_days with it")
     if forecast_days is not None and test_rows is not None:
         raise DataError("give test_rows (the tutorial's split) or forecast_days (a walk-forward fold), not both")
+    if test_rows is not None and (isinstance(test_rows, bool) or not isinstance(test_rows, int) or test_rows <= window):
+        raise DataError(
+            f"test_rows must be a whole number above the window ({window}): the first {window} test rows only "
+            f"feed the first test window, got {shown(test_rows)}"
+        )
     return window
 
 
@@ -567,6 +630,8 @@ def _price_file(csv_path, data_dir) -> Path:
     """The CSV given, else the default file in the search folders."""
     if csv_path is not None:
         path = Path(csv_path).expanduser()
+        if path.is_dir():
+            raise DataError(f"price CSV {path} is a folder; give the CSV file in it")
         if not path.is_file():
             raise DataNotFoundError(f"price CSV {path} does not exist")
         return path
@@ -584,7 +649,7 @@ def _split_rows(path, rows: int, window: int, test_rows: int, forecast_days, ski
         if rows - test_rows <= window or test_rows <= window:
             raise DataError(
                 f"{path}: {rows} rows; need more than {window} training rows and {window} test "
-                f"rows (test_rows={test_rows}, window={window}), i.e. at least {test_rows + window + 1}"
+                f"rows (test_rows={test_rows}, window={window}), i.e. at least {test_rows + window + 1} rows"
             )
         return rows - test_rows, rows - test_rows, rows
     test_end = rows - skip_last
@@ -592,7 +657,8 @@ def _split_rows(path, rows: int, window: int, test_rows: int, forecast_days, ski
     if train_end <= window:
         raise DataError(
             f"{path}: {rows} rows leave {max(train_end, 0)} training rows before the "
-            f"{forecast_days} forecast days (skip_last={skip_last}); need more than {window}"
+            f"{forecast_days} forecast days (skip_last={skip_last}); need more than {window}, i.e. at least "
+            f"{window + 1 + forecast_days + skip_last} rows"
         )
     return train_end, train_end - window, test_end
 
