@@ -32,6 +32,7 @@ from .model_state import reset_states
 from .preprocessing import Preprocessor
 from .preset_files import save_preset
 from .preset_loading import load_preset_parts, resolve_preset  # noqa: F401 (resolve_preset: importable here as before)
+from .provenance import PATH_OPTION as _PATH_OPTION
 from .provenance import data_fingerprint
 from .training import TrainResult, evaluate, samples_per_second
 
@@ -195,17 +196,24 @@ def check_same_data(meta: dict, data: TaskData, *, allow: bool = False) -> None:
     )
 
 
-# A data option that names a file or a folder (csv_path=, path=, data_dir=, ...).
-_PATH_OPTION = re.compile(r"(^|_)(path|dir|file|folder)$")
+# A data option that names a column of such a file (price_column=, text_column=, ...).
+_COLUMN_OPTION = re.compile(r"_column$")
 
 
 def checked_data_options(recorded: dict, files: dict) -> dict:
     """The data options a preset's data is loaded with: those its metadata records, except
     the paths, which come from `files` (the user's) only; a recorded path not given is a
-    DataError naming the option (never the path, which is not opened)."""
-    unknown = sorted(key for key in files if not _PATH_OPTION.search(key))
+    DataError naming the option (never the path, which is not opened). `files` may name the
+    columns of a file it gives (the same series, spelt another way in another file)."""
+    unknown = sorted(key for key in files if not (_PATH_OPTION.search(key) or _COLUMN_OPTION.search(key)))
     if unknown:
-        raise DataError(f"{', '.join(unknown)}: only the data files (e.g. csv_path=, path=) may be given here")
+        raise DataError(
+            f"{', '.join(unknown)}: only the data files (e.g. csv_path=, path=) and their columns "
+            "(e.g. price_column=) may be given here"
+        )
+    columns = [key for key, value in files.items() if _COLUMN_OPTION.search(key) and value is not None]
+    if columns and not any(_PATH_OPTION.search(key) and value is not None for key, value in files.items()):
+        raise DataError(f"{columns[0]} names a column of a file given with it: give the file too (e.g. csv_path=)")
     options = {k: v for k, v in recorded.items() if not _PATH_OPTION.search(k)}
     needed = [k for k in recorded if _PATH_OPTION.search(k) and k not in files]
     if needed:

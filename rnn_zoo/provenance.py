@@ -7,6 +7,7 @@ import dataclasses
 import datetime
 import hashlib
 import platform
+import re
 import shlex
 from pathlib import Path
 
@@ -15,9 +16,10 @@ import numpy as np
 from . import backend
 from ._version import __version__
 from .data.sources import ALLOW_MODIFIED_FLAG
-from .metrics import primary_metric
+from .metrics import fmt_number, primary_metric
 from .preset_files import FORMAT_VERSION
 from .registry import get_task
+from .shipped import higher_is_better
 
 
 def file_sha256(path: Path) -> str:
@@ -44,9 +46,20 @@ def data_fingerprint(data) -> tuple[str, str]:
     return source.name, digest.hexdigest()
 
 
-# The `rnn-zoo train` options that say how a run was made, by the `train` keyword each
-# sets: the command line defines its options from this table, and `reproduce_command`
-# writes a run's command with it.
+# The data options a flag gives on the command line (a file of the user's own, its columns,
+# its split), by the data option each sets; a task takes those its loader takes.
+DATA_FLAGS = {
+    "csv_path": "--csv",
+    "date_column": "--date-column",
+    "price_column": "--price-column",
+    "test_rows": "--test-rows",
+    "text_column": "--text-column",
+    "label_column": "--label-column",
+}
+
+# The `rnn-zoo train` options that say how a run was made, by the `train` keyword (or data
+# option) each sets: the command line defines its options from this table, and
+# `reproduce_command` writes a run's command with it.
 TRAIN_FLAGS = {
     "seed": "--seed",
     "epochs": "--epochs",
@@ -54,27 +67,49 @@ TRAIN_FLAGS = {
     "distributed": "--distributed",
     "overrides": "--set",
     "allow_modified_data": ALLOW_MODIFIED_FLAG,
+    "from_preset": "--from-preset",
+    **DATA_FLAGS,
 }
+
+# A data option that names a file or a folder (csv_path=, path=, data_dir=, ...): a preset
+# records its name only, never a local path, and never opens it.
+PATH_OPTION = re.compile(r"(^|_)(path|dir|file|folder)$")
+
+
+def recorded_options(options: dict) -> dict:
+    """Data options as a preset's metadata records them: a file or folder by its name only."""
+    return {
+        key: Path(value).name if PATH_OPTION.search(key) and isinstance(value, (str, Path)) else value
+        for key, value in _jsonable(options).items()
+    }
 
 
 def reproduce_command(result) -> str:
-    """The `rnn-zoo train` command line that retrains `result` the same way; the Python
-    call where the command line cannot say it (data options, a slice of the data)."""
+    """The `rnn-zoo train` command line that retrains `result` the same way (a file of the
+    user's own by its name: the command is run where the file is); the Python call where the
+    command line cannot say it (other data options, a slice of the data)."""
     # A run on another backend is reproduced on that backend (seeds draw differently per backend).
     env = [] if backend.name() == "tensorflow" else [f"KERAS_BACKEND={backend.name()}"]
     distributed = getattr(result, "cluster", None) is not None  # the same run on as many devices
     # (A stateful task's batch_size override is the run's batch size, given already.)
     overrides = {k: v for k, v in result.overrides.items() if k != "batch_size"}
     modified = getattr(result.data, "published", None) is False  # a changed copy of a published dataset
-    if result.data_options or result.max_train_samples is not None:
+    parent = getattr(result, "parent", None)
+    options = recorded_options(result.data_options)
+    if set(options) - set(DATA_FLAGS) or result.max_train_samples is not None:
         settings = {key: getattr(result, key) for key in ("seed", "epochs", "batch_size")}
-        settings.update(data_options=_jsonable(result.data_options), max_train_samples=result.max_train_samples)
+        settings.update(data_options=options, max_train_samples=result.max_train_samples)
+        settings.update({"from_preset": parent["preset"]} if parent else {})
         settings.update({"distributed": True} if distributed else {}, **overrides)
         settings.update({"allow_modified_data": True} if modified else {})
         args = [repr(result.task), *(f"{key}={value!r}" for key, value in settings.items())]
         return " ".join([*env, f"rnn_zoo.train({', '.join(args)})"])
     defaults = get_task(result.task).train
-    parts = ["rnn-zoo", "train", result.task, TRAIN_FLAGS["seed"], str(result.seed)]
+    parts = ["rnn-zoo", "train", result.task]
+    parts += [TRAIN_FLAGS["from_preset"], parent["preset"]] if parent else []
+    for key, value in options.items():
+        parts += [DATA_FLAGS[key], str(value)]
+    parts += [TRAIN_FLAGS["seed"], str(result.seed)]
     parts += [TRAIN_FLAGS["distributed"]] if distributed else []
     parts += [TRAIN_FLAGS["allow_modified_data"]] if modified else []
     for key in ("epochs", "batch_size"):
@@ -83,6 +118,20 @@ def reproduce_command(result) -> str:
     for key, value in overrides.items():
         parts += [TRAIN_FLAGS["overrides"], f"{key}={value!r}"]
     return " ".join([*env, shlex.join(parts)])
+
+
+def who_wins(task: str, metric: str, scores: dict[str, float]) -> str:
+    """One line saying which of `scores` (the model's, the naive baseline's, the classical
+    model's, by who they are) is best on `metric`, the task's headline, on this one test split."""
+    sign = -1 if higher_is_better(task, metric) else 1
+    ranked = sorted(scores, key=lambda who: sign * scores[who])
+    best = [who for who in ranked if scores[who] == scores[ranked[0]]]
+    others = ", ".join(f"{who} ({fmt_number(scores[who])})" for who in ranked[len(best) :])
+    winner = f"a tie of {' and '.join(best)}" if len(best) > 1 else best[0]
+    return (
+        f"who wins on {metric} ({'higher' if sign < 0 else 'lower'} is better): {winner} ({fmt_number(scores[ranked[0]])})"
+        + (f", then {others}" if others else "")
+    )
 
 
 def backend_versions() -> dict:
@@ -103,18 +152,7 @@ def preset_metadata(result, *, headline_metric: str | None = None) -> dict:
     spec = get_task(result.task)
     model_spec, train_spec = resolve(spec, sized_overrides(spec, result.preprocessor, result.overrides))
     train_spec = dataclasses.replace(train_spec, epochs=result.epochs, batch_size=result.batch_size)
-    source_file, sha256 = data_fingerprint(result.data)
-    dataset = {**dataclasses.asdict(spec.dataset), "source_file": source_file, "sha256": sha256}
-    if result.data_options:  # the user's own data: its terms are not the registered dataset's
-        dataset.update(
-            name=f"user data ({source_file}), loaded with data options",
-            license="unknown: data supplied by the user",
-            citation="",
-            url="",
-        )
-    if getattr(result.data, "published", None) is False:  # used with allow_modified_data
-        dataset.update(name=f"a modified copy of {spec.dataset.name} (its sha256 is not the published one)")
-        dataset["modified"] = True
+    dataset = _dataset_record(spec, result)
     return {
         "format_version": FORMAT_VERSION,
         "task": result.task,
@@ -123,9 +161,9 @@ def preset_metadata(result, *, headline_metric: str | None = None) -> dict:
         "spec": {
             "model": _jsonable(dataclasses.asdict(model_spec)),
             "train": _jsonable(dataclasses.asdict(train_spec)),
-            "data_options": _jsonable({**spec.data_options, **result.data_options}),
+            "data_options": recorded_options({**spec.data_options, **result.data_options}),
         },
-        "data_options": _jsonable(result.data_options),
+        "data_options": recorded_options(result.data_options),
         "max_train_samples": result.max_train_samples,
         "overrides": _jsonable(result.overrides),
         "seed": result.seed,
@@ -150,7 +188,27 @@ def preset_metadata(result, *, headline_metric: str | None = None) -> dict:
             "history": result.history,
             **({"resumed": result.resumed} if getattr(result, "resumed", None) else {}),
         },
+        **({"parent": result.parent} if getattr(result, "parent", None) is not None else {}),
     }
+
+
+def _dataset_record(spec, result) -> dict:
+    """The dataset's terms, its file's name and sha256, and the columns read from a file of the user's own."""
+    source_file, sha256 = data_fingerprint(result.data)
+    dataset = {**dataclasses.asdict(spec.dataset), "source_file": source_file, "sha256": sha256}
+    if result.data_options:  # the user's own data: its terms are not the registered dataset's
+        dataset.update(
+            name=f"user data ({source_file}), loaded with data options",
+            license="unknown: data supplied by the user",
+            citation="",
+            url="",
+        )
+    if getattr(result.data, "columns", None):  # the header names read, as the file spells them
+        dataset["columns"] = dict(result.data.columns)
+    if getattr(result.data, "published", None) is False:  # used with allow_modified_data
+        dataset.update(name=f"a modified copy of {spec.dataset.name} (its sha256 is not the published one)")
+        dataset["modified"] = True
+    return dataset
 
 
 def _jsonable(value):
