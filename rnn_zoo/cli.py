@@ -20,14 +20,15 @@ from . import (
 )
 from ._version import __version__
 from .classical import classical_scores
+from .data.loading import check_positive, check_seed, data_class
 from .distributed import DEFAULT_TIMEOUT_S, env_process_id
 from .errors import ExportCheckError, RnnZooError, TrainingDivergedError, UnknownTaskError, one_line
 from .exporting import EXPORT_FORMATS, SAVED_MODEL, export, write_export
-from .metrics import fmt_number
+from .metrics import fmt_number, primary_metric
 from .outputs import EXPORT_MARKER, atomic_directory, check_destination, claim
 from .plots import plot_results
 from .preset_files import write_preset
-from .provenance import TRAIN_FLAGS
+from .provenance import DATA_FLAGS, TRAIN_FLAGS, who_wins
 from .registry import get_task, list_tasks
 from .shipped import (
     MODEL_CARD_FILE,
@@ -159,6 +160,8 @@ def _load_preset(args):
 
 def _cmd_train(args) -> None:
     get_task(args.name)  # an unknown name fails here, with suggestions
+    _checked_set(args)
+    args.data_options = _data_options(args)
     out = Path(args.out or Path("saved_models") / args.name)
     # In a distributed run process 0 writes; the others (maybe on machines of their own) only train.
     writes = not args.distributed or env_process_id() == 0
@@ -185,6 +188,8 @@ def _train_and_write(args, out: Path) -> None:
         distributed=args.distributed,
         distributed_timeout=args.distributed_timeout,
         allow_modified_data=args.allow_modified_data,
+        **({"data_options": args.data_options} if args.data_options else {}),
+        **({"from_preset": args.from_preset} if args.from_preset is not None else {}),
         **_parse_set(args.set),
     )
     # The classical model is fitted now, on the same training split (up to a minute on MNIST).
@@ -225,12 +230,70 @@ def _write_train_output(result, out: Path, *, overwrite: bool) -> list[Path]:
 def _cmd_evaluate(args) -> None:
     from .training import evaluate
 
+    options = _data_options(args)
     preset = _load_preset(args)
-    data = preset.load_data(data_dir=args.data_dir, seed=args.seed, allow_modified_data=args.allow_modified_data)
+    _check_file_given(preset.metadata, options)
+    data = preset.load_data(
+        data_dir=args.data_dir, seed=args.seed, allow_modified_data=args.allow_modified_data, **options
+    )
     metrics = evaluate(preset.model, args.name, data=data)
     baseline, classical = data.baseline_scores(), classical_scores(data)
     rows = [(k, f"{v:.6g}", f"{baseline[k]:.6g}", f"{classical[k]:.6g}") for k, v in metrics.items()]
     print(_table(rows, ("metric", "model", f"baseline: {data.baseline_name}", f"classical: {classical['name']}")))
+    metric = primary_metric(get_task(args.name), metrics)
+    scores = {"the model": metrics[metric], "the baseline": baseline[metric], "the classical model": classical[metric]}
+    print(who_wins(args.name, metric, scores))
+
+
+def _check_file_given(metadata: dict, options: dict) -> None:
+    """A preset trained on a file of the user's own is scored on a file given again (its
+    metadata names the file, never a path to open): refused up front without --csv."""
+    recorded = metadata.get("data_options", {})
+    if isinstance(recorded, dict) and recorded.get("csv_path") and "csv_path" not in options:
+        raise UsageError(
+            f"this preset was trained on {recorded['csv_path']!r}, a file of the user's own: give it with "
+            f"{DATA_FLAGS['csv_path']} FILE (a preset's metadata names the file, never a path to open)"
+        )
+
+
+def _data_options(args) -> dict:
+    """The data options the command's data flags give (--csv, its columns, --test-rows), each
+    checked against the task before anything is read: a flag of another family, or a
+    column without the file, is one line."""
+    given = {key: getattr(args, key) for key in DATA_FLAGS if getattr(args, key, None) is not None}
+    takes = inspect.signature(get_task(args.name).loader).parameters
+    for key in given:
+        if key not in takes:
+            raise UsageError(f"{DATA_FLAGS[key]} applies to {_tasks_taking(key)}, not to {args.name}")
+    column = next((key for key in given if key.endswith("_column")), None)
+    if column is not None and "csv_path" not in given:
+        raise UsageError(
+            f"{DATA_FLAGS[column]} names a column of the file given by {DATA_FLAGS['csv_path']}: give the file too"
+        )
+    if "test_rows" in given:
+        check_positive(DATA_FLAGS["test_rows"], given["test_rows"], error=UsageError)
+    return given
+
+
+def _tasks_taking(option: str) -> str:
+    """Which tasks a data option applies to, in words: "the stock tasks", "the sms and stock tasks"."""
+    families = sorted(
+        {get_task(n).family for n in list_tasks() if option in inspect.signature(get_task(n).loader).parameters}
+    )
+    return f"the {' and '.join(families)} tasks" if families else "no task"
+
+
+def _checked_set(args) -> None:
+    """`--set` gives model overrides; a data option given there is refused, naming its flag."""
+    takes = inspect.signature(get_task(args.name).loader).parameters
+    for key in _parse_set(args.set):
+        if key in DATA_FLAGS:
+            raise UsageError(f"{key} is a data option, not a model override: give it as {DATA_FLAGS[key]}, not --set")
+        if key in takes and key not in ("data_dir", "seed", "preprocessor"):
+            raise UsageError(
+                f"{key} is a data option of {args.name}, not a model override; the command line does not set it: "
+                f"use rnn_zoo.train({args.name!r}, data_options={{{key!r}: ...}})"
+            )
 
 
 def _cmd_export(args) -> None:
@@ -249,24 +312,107 @@ def _cmd_export(args) -> None:
 
 def _cmd_predict(args) -> None:
     """Each input as the task's family reads it from the command line, and each output as
-    it writes one (hooks of its preprocessor)."""
+    it writes one (hooks of its preprocessor); a series task's --csv: the day after its last row."""
+    options = _data_options(args)
+    level = _checked_level(args)
+    if bool(args.inputs) == ("csv_path" in options):
+        raise UsageError("give the inputs, or --csv FILE (a series: the day after its last row), one of the two")
+    if options and not data_class(args.name).supports_backtest:
+        raise UsageError(f"predict --csv applies to the series tasks (the stock tasks), not to {args.name}")
     preset = _load_preset(args)
+    if options:
+        _predict_next_day(args, preset, options, level)
+        return
     shape = tuple(preset.input_spec.shape[1:])
     parse = preset.preprocessor.parse_input
     if args.raw and "raw" not in inspect.signature(parse).parameters:
         raise UsageError(f"--raw applies to image inputs (the mnist tasks), not to {args.name}'s")
-    options = {"raw": True} if args.raw else {}
-    items = [parse(text, shape, **options) for text in args.inputs]  # all read before any answer
+    parse_options = {"raw": True} if args.raw else {}
+    items = [parse(text, shape, **parse_options) for text in args.inputs]  # all read before any answer
     for text, item in zip(args.inputs, items):
         if isinstance(item, str):
             _check_utf8(text)
     for text, item in zip(args.inputs, items):
         try:
-            out = preset.predict(item)
+            out = preset.predict(item, **level)
         except RnnZooError as e:
             shown = text if len(text) <= 40 else text[:37] + "..."
             raise UsageError(f"{shown!r}: {e}") from None
         print(json.dumps({"input": text, **out}) if args.json else preset.preprocessor.format_output(out))
+
+
+def _checked_level(args) -> dict:
+    """{"level": --level} once it is a level a series task's interval takes; {} without it."""
+    if args.level is None:
+        return {}
+    if not getattr(data_class(args.name), "calibrates", False):
+        raise UsageError(f"--level applies to the series tasks (the stock tasks' intervals), not to {args.name}")
+    from .intervals import check_level
+
+    return {"level": check_level(args.level)}
+
+
+def _predict_next_day(args, preset, options: dict, level: dict) -> None:
+    """The forecast of the day after the last row of --csv, from its last window."""
+    from .tasks.stock import last_window
+
+    recorded = preset.metadata.get("data_options", {})
+    columns = {k: v for k, v in recorded.items() if k.endswith("_column")} if isinstance(recorded, dict) else {}
+    columns.update({k: v for k, v in options.items() if k.endswith("_column")})
+    day, prices = last_window(options["csv_path"], preset.preprocessor.window, **columns)
+    try:
+        out = preset.predict(prices, **level)
+    except RnnZooError as e:
+        raise UsageError(f"{options['csv_path']}: its last {len(prices)} prices: {e}") from None
+    name = Path(options["csv_path"]).name
+    if args.json:
+        print(json.dumps({"input": name, "last_day": day, **out}))
+    else:
+        print(f"the day after {day} (the last row of {name}): {preset.preprocessor.format_output(out)}")
+
+
+def _cmd_backtest(args) -> None:
+    """Walk-forward folds of a series task on its data or --csv, with progress per fold; the
+    table, then backtest.json and backtest.png written whole to --out."""
+    from .intervals import check_level
+
+    options = _data_options(args)
+    spec = get_task(args.name)
+    if not data_class(args.name).supports_backtest:
+        raise UsageError(
+            f"backtest applies to the series tasks (the stock tasks), not to {args.name}, a {spec.family} task"
+        )
+    for flag, value in (("--folds", args.folds), ("--days", args.days)):
+        check_positive(flag, value, error=UsageError)
+    check_positive("--epochs", args.epochs, optional=True, error=UsageError)
+    check_seed(args.seed)
+    level = check_level(args.level)
+    out = Path(args.out or Path("backtests") / args.name)
+    with claim(out):
+        check_destination(out, kind=BACKTEST_KIND, overwrite=args.overwrite)  # before training, not after
+        _backtest_and_write(args, options, level, out)
+
+
+def _backtest_and_write(args, options: dict, level: float, out: Path) -> None:
+    from .backtest import backtest_table, walk_forward, write_backtest
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    result = walk_forward(
+        args.name,
+        folds=args.folds,
+        forecast_days=args.days,
+        seed=args.seed,
+        epochs=args.epochs,
+        data_dir=args.data_dir,
+        log=log,
+        data_options=options or None,
+        level=level,
+    )
+    print(backtest_table(result))
+    written = write_backtest(result, out)
+    print(f"wrote {out}/: " + ", ".join(Path(p).name for p in written))
 
 
 def _check_utf8(text: str) -> None:
@@ -293,12 +439,46 @@ def _parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_export(sub)
     _add_predict(sub)
+    _add_backtest(sub)
     return parser
 
 
 DATA_DIR_HELP = "folder with the dataset (default: $RNN_ZOO_DATA, then the cache)"
 MODEL_HELP = "preset folder (written by `rnn-zoo train --out`; default: the task's shipped preset)"
 OVERWRITE_HELP = "replace --out even if it is not an rnn_zoo output"
+# The data flags each command takes (DATA_FLAGS gives their names), and what each says.
+COMMAND_DATA = {
+    "train": ("csv_path", "date_column", "price_column", "test_rows", "text_column", "label_column"),
+    "evaluate": ("csv_path", "date_column", "price_column", "text_column", "label_column"),
+    "predict": ("csv_path", "date_column", "price_column"),
+    "backtest": ("csv_path", "date_column", "price_column"),
+}
+DATA_HELP = {
+    "csv_path": (
+        "FILE",
+        "a file of your own instead of the task's data: stock, a daily CSV with a date and a price column; "
+        "sms, a CSV or TSV with a text and a label column",
+    ),
+    "date_column": ("NAME", "stock: the date column of --csv (default: date, trade_date, datetime, timestamp or time)"),
+    "price_column": ("NAME", "stock: the price column of --csv, the one forecast (default: open)"),
+    "test_rows": ("N", "stock: the last N rows are the test rows (default 300); they must outnumber the window"),
+    "text_column": ("NAME", "sms: the text column of --csv"),
+    "label_column": ("NAME", "sms: the label column of --csv"),
+}
+# What `backtest --out` holds, for the check that it may be replaced.
+BACKTEST_KIND = "backtest"
+
+
+def _add_data_flags(p, command: str) -> None:
+    group = p.add_argument_group("your own data")
+    for key in COMMAND_DATA[command]:
+        metavar, text = DATA_HELP[key]
+        group.add_argument(
+            DATA_FLAGS[key], dest=key, metavar=metavar, type=int if key == "test_rows" else str, help=text
+        )
+
+
+LEVEL_HELP = "the prediction interval's level, between 0 and 1 (default 0.9: 90%%)"
 ALLOW_MODIFIED_HELP = (
     "use a copy of a published dataset (SMS, MNIST) whose sha256 is not the published one, "
     "or (evaluate) data that is not the one the preset records"
@@ -337,6 +517,13 @@ def _add_train(sub) -> None:
     p.add_argument(TRAIN_FLAGS["allow_modified_data"], action="store_true", help=ALLOW_MODIFIED_HELP)
     help_set = "model override, repeatable (`rnn-zoo info NAME` lists them)"
     p.add_argument(TRAIN_FLAGS["overrides"], action="append", default=[], metavar="KEY=VALUE", help=help_set)
+    p.add_argument(
+        TRAIN_FLAGS["from_preset"],
+        metavar="NAME_OR_DIR",
+        help="start from this preset's weights and preprocessing (a shipped preset's name, or a folder "
+        "written by train) instead of from scratch",
+    )
+    _add_data_flags(p, "train")
     p.set_defaults(func=_cmd_train)
 
 
@@ -351,6 +538,7 @@ def _add_evaluate(sub) -> None:
         help="seed of the data (default: the preset's own; another is refused where the split depends on it)",
     )
     p.add_argument(TRAIN_FLAGS["allow_modified_data"], action="store_true", help=ALLOW_MODIFIED_HELP)
+    _add_data_flags(p, "evaluate")
     p.set_defaults(func=_cmd_evaluate)
 
 
@@ -379,15 +567,16 @@ def _add_export(sub) -> None:
 
 
 def _add_predict(sub) -> None:
-    p = sub.add_parser("predict", help="run a preset on human inputs")
+    p = sub.add_parser("predict", help="run a preset on human inputs, or forecast the day after a CSV's last row")
     p.add_argument("name")
     p.add_argument(
         "inputs",
-        nargs="+",
+        nargs="*",
         metavar="INPUT",
         help="letters ('abcd'), a message, comma-separated numbers, or an image path: what the task takes "
-        "(`rnn-zoo info NAME` says)",
+        "(`rnn-zoo info NAME` says); none with --csv",
     )
+    p.add_argument("--level", type=float, help=LEVEL_HELP)
     p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--json", action="store_true", help="print every output as JSON, one line per input")
     p.add_argument(
@@ -395,7 +584,27 @@ def _add_predict(sub) -> None:
         action="store_true",
         help="images: take a 28x28 grey image as it is (white digit on black), without MNIST's preprocessing",
     )
+    _add_data_flags(p, "predict")
     p.set_defaults(func=_cmd_predict)
+
+
+def _add_backtest(sub) -> None:
+    p = sub.add_parser(
+        "backtest",
+        help="walk-forward folds of a series task: each retrained on the rows before it, beside naive, drift "
+        "and the classical model; writes backtest.json and backtest.png",
+    )
+    p.add_argument("name")
+    p.add_argument("--folds", type=int, default=4, help="forecast folds, the last ending at the file's end (default 4)")
+    p.add_argument("--days", type=int, default=240, help="forecast days per fold (default 240)")
+    p.add_argument("--level", type=float, default=0.9, help=LEVEL_HELP)
+    p.add_argument(TRAIN_FLAGS["epochs"], type=int, help="epochs per fold (default: the task's)")
+    p.add_argument(TRAIN_FLAGS["seed"], type=int, default=0, help="seed of every fold's training (default 0)")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
+    p.add_argument("--out", help="folder for backtest.json and backtest.png (default: backtests/NAME)")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    _add_data_flags(p, "backtest")
+    p.set_defaults(func=_cmd_backtest)
 
 
 # A negative number ("-1000,998.5,...", "-inf") on the predict command line is an input, not an option.
