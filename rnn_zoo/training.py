@@ -445,9 +445,10 @@ def parent_record(parts: PresetParts) -> dict[str, Any]:
 
 def _load_parent(run: _Run, from_preset) -> None:
     """A fine-tuned run's parent preset (a shipped name or a folder), loaded and checked as
-    any preset, then checked to fit the run before any data is read: its family, its
-    preprocessor's class, the data options its preprocessor holds, and its weights' shapes
-    against the task's model with the run's overrides. Each misfit is one PresetError."""
+    any preset, then checked to fit the run before any data is read: its family, the kind
+    and input shape of its preprocessor, and the data options its preprocessor holds. (The
+    task's loader refuses a preprocessor of another class, e.g. a level scaler for returns;
+    `_check_parent_shapes` then compares the weights.) Each misfit is one PresetError."""
     if from_preset is None:
         return
     parts = load_preset_parts(from_preset, stacklevel=4)  # (a warning points at train's caller)
@@ -462,7 +463,6 @@ def _load_parent(run: _Run, from_preset) -> None:
     except PresetError as e:
         raise PresetError(f"{where}: {e}") from None
     _check_parent_options(run, parts, where)
-    _check_parent_shapes(run, parts, where)
     run.parent, run.parent_record = parts, parent_record(parts)
 
 
@@ -551,6 +551,7 @@ def _run_data(run: _Run, data_dir) -> TaskData:
             f"{_parent_where(run.parent)}: {e}; a fine-tuned run keeps its parent's preprocessing"
         ) from None
     if run.parent is not None:
+        _check_parent_shapes(run, run.parent, _parent_where(run.parent))
         _check_parent_data(run, data)
     if run.max_train_samples is not None:
         data = data.head(run.max_train_samples)
