@@ -82,6 +82,7 @@ def test_a_tsv_file_and_named_columns_are_read(tmp_path):
         "sms_spam_rnn", csv_path=path, text_column="Message", label_column="Category", **SMALL
     )
     assert data.preprocessor.class_names == CLASSES
+    assert data.columns == {"text": "Message", "label": "Category"}  # (what the preset's metadata records)
 
 
 @pytest.mark.backend_free
@@ -232,6 +233,7 @@ def test_the_head_takes_its_width_from_the_classes(tmp_path):
         rnn_zoo.build("sine_regression", num_classes=3)
 
 
+@pytest.mark.slow  # (3 to 9 s on 2 shared CPU cores)
 def test_a_model_trained_on_a_file_answers_its_class_names_through_a_preset(tmp_path):
     path = write_csv(tmp_path / "tickets.csv")
     started = time.perf_counter()
@@ -247,4 +249,26 @@ def test_a_model_trained_on_a_file_answers_its_class_names_through_a_preset(tmp_
     expected = np.asarray(result.model.predict(result.data.x_test[:4], verbose=0)).argmax(-1)
     assert [a["prediction"] for a in preset.predict(list(result.data.text_test[:4]))] == [CLASSES[i] for i in expected]
     assert preset.evaluate(csv_path=str(path)) == pytest.approx(result.metrics)  # the same split and ids
-    assert time.perf_counter() - started < 30  # (3 s measured on 2 shared CPU cores: a fast test)
+    assert preset.metadata["dataset"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert time.perf_counter() - started < 60
+
+
+@pytest.mark.slow
+def test_a_model_of_three_classes_exports_its_class_names(tmp_path):
+    """The SavedModel's `serve` answers the class name and its probability; the ONNX and
+    LiteRT files answer the probabilities, their JSON names the classes in that order."""
+    import tensorflow as tf
+
+    path = write_csv(tmp_path / "tickets.csv")
+    result = rnn_zoo.train("sms_spam_rnn", epochs=1, verbose=0, data_options={"csv_path": str(path), **SMALL})
+    texts = list(result.data.text_test[:5])
+    probabilities = tf.nn.softmax(result.model.predict(result.data.x_test[:5], verbose=0)).numpy()
+    serve = tf.saved_model.load(str(rnn_zoo.export(result, tmp_path / "sm"))).signatures["serve"]
+    out = serve(text=tf.constant(texts))
+    assert [p.decode() for p in out["prediction"].numpy()] == [CLASSES[i] for i in probabilities.argmax(-1)]
+    np.testing.assert_allclose(out["probability"].numpy(), probabilities.max(-1), rtol=1e-5)
+    assert result.data.served_scores(serve) == pytest.approx(result.metrics)
+    for fmt in ("onnx", "litert"):
+        folder = rnn_zoo.export(result, tmp_path / fmt, format=fmt)
+        spec = json.loads((folder / "preprocessing.json").read_text(encoding="utf-8"))
+        assert spec["classes"] == list(CLASSES) and spec["outputs"][0]["shape"][-1] == 3

@@ -571,6 +571,7 @@ class _Messages:
     labels: list[str]
     class_names: tuple[str, ...]
     stratified: bool  # a file of the user's own labels: split class by class
+    columns: dict[str, str] | None = None  # the columns read from it, as its header spells them
 
 
 def _uci_messages(path, data_dir, allow_modified_data: bool) -> _Messages:
@@ -594,7 +595,8 @@ def _labelled_messages(csv_path, text_column, label_column) -> _Messages:
     found: LabelledTexts = read_labelled_texts(source, text_column, label_column)
     classes = classes_of(source, found)
     texts = np.array(found.texts, dtype=object)
-    return _Messages(source, sha256_of(source.read_bytes()), None, texts, found.labels, classes, True)
+    columns = {"text": found.text_column, "label": found.label_column}
+    return _Messages(source, sha256_of(source.read_bytes()), None, texts, found.labels, classes, True, columns)
 
 
 def _label_ids(messages: _Messages, class_names: tuple[str, ...]) -> np.ndarray:
@@ -704,6 +706,7 @@ def load_sms(
         preprocessor=vocabulary,
         sha256=messages.sha256,
         published=messages.published,
+        columns=messages.columns,
         text_train=texts[train].astype(str),
         text_test=texts[test].astype(str),
     )
