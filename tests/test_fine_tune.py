@@ -91,6 +91,31 @@ def test_an_sms_vocabulary_size_the_preset_does_not_have_is_refused(tiny_data_di
         )
 
 
+def write_labelled_csv(path, classes):
+    rows = ["label,text"] + [
+        f"{name},message {i} about {name} from the {name} folks" for i in range(8) for name in classes
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return {"csv_path": str(path), "text_column": "text", "label_column": "label"}
+
+
+def test_an_sms_file_with_a_class_the_preset_lacks_is_refused(tmp_path):
+    data_options = write_labelled_csv(tmp_path / "texts.csv", ["ham", "spam", "promo"])
+    message = refused("sms_spam_rnn", "sms_spam_rnn", data_options, error=DataError)
+    assert '"promo"' in message and "not among the model's classes" in message and "texts.csv" in message
+
+
+@pytest.mark.slow
+def test_an_sms_run_fine_tuned_on_a_users_file_keeps_the_parents_vocabulary_and_classes(tmp_path):
+    parent = rnn_zoo.load_preset("sms_spam_rnn")
+    data_options = write_labelled_csv(tmp_path / "texts.csv", ["spam", "ham"])
+    result = rnn_zoo.train("sms_spam_rnn", epochs=1, verbose=0, data_options=data_options, from_preset="sms_spam_rnn")
+    assert result.preprocessor.vocabulary == parent.preprocessor.vocabulary
+    assert result.preprocessor.classes == ["ham", "spam"]
+    assert largest_change(result.model, parent.model) < 0.01
+    assert result.parent["preset"] == "sms_spam_rnn"
+
+
 def largest_change(model, reference) -> float:
     return max(float(np.max(np.abs(a - b))) for a, b in zip(model.get_weights(), reference.get_weights()))
 
