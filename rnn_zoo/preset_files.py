@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,44 @@ def _value_problems(metadata: dict) -> list[str]:
     spec_parts = metadata["spec"]
     problems += [f"spec.{k} must be an object" for k in ("model", "train") if not isinstance(spec_parts.get(k), dict)]
     problems += _training_problems(metadata.get("training", {}))
+    problems += _parent_problems(metadata.get("parent"))
+    return problems
+
+
+# A fine-tuned preset's "parent" (`rnn_zoo.TrainResult.parent`): description only, never opened.
+PARENT_SCHEMA: dict[str, type | tuple[type, ...]] = {
+    "task": str,
+    "preset": str,
+    "shipped": bool,
+    "model_sha256": str,
+    "dataset_sha256": (str, type(None)),
+    "seed": int,
+}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _parent_problems(parent: Any) -> list[str]:
+    """The optional record of the preset a fine-tuned preset started from: its keys and
+    types, sha256s of 64 hex digits, a seed numpy takes, and a preset's name, not a path."""
+    if parent is None:
+        return []
+    if not isinstance(parent, dict):
+        return ["'parent' must be an object"]
+    problems = [
+        f"parent.{key} must be of type {_type_name(kind)}"
+        for key, kind in PARENT_SCHEMA.items()
+        if not _is_type(parent.get(key), kind)
+    ]
+    if problems:
+        return problems
+    for key in ("model_sha256", "dataset_sha256"):
+        if parent[key] is not None and not _SHA256.fullmatch(parent[key]):
+            problems.append(f"parent.{key} must be 64 hex digits, got {parent[key][:70]!r}")
+    if not 0 <= parent["seed"] < 2**32:
+        problems.append(f"parent.seed must be from 0 to 4294967295, got {shown(parent['seed'])}")
+    name = parent["preset"]
+    if not name or len(name) > 255 or any(c in name for c in "/\\\0") or name in (".", ".."):
+        problems.append(f"parent.preset must be a preset's name, not a path, got {name[:70]!r}")
     return problems
 
 

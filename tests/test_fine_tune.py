@@ -156,3 +156,36 @@ def test_a_saved_preset_is_named_by_its_folders_name_only(prices_csv, tmp_path):
     recorded = json.loads((saved / "metadata.json").read_text())["parent"]
     assert recorded == result.parent and str(tmp_path) not in json.dumps(recorded)
     assert rnn_zoo.load_preset(saved).metadata["parent"] == recorded
+
+
+GOOD_PARENT = {
+    "task": "stock_gru_returns",
+    "preset": "stock_gru_returns",
+    "shipped": True,
+    "model_sha256": "0" * 64,
+    "dataset_sha256": None,
+    "seed": 0,
+}
+
+
+@pytest.mark.backend_free
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"preset": "/home/me/presets/mine"}, "parent.preset must be a preset's name, not a path"),
+        ({"preset": ".."}, "parent.preset must be a preset's name, not a path"),
+        ({"model_sha256": "../model.keras"}, "parent.model_sha256 must be 64 hex digits"),
+        ({"seed": -1}, "parent.seed must be from 0 to 4294967295"),
+        ({"shipped": "yes"}, "parent.shipped must be of type bool"),
+        ({"task": None}, "parent.task must be of type str"),
+    ],
+)
+def test_a_tampered_parent_record_is_refused_on_load(change, problem):
+    from rnn_zoo.preset_files import check_metadata
+
+    metadata = shipped_metadata("stock_gru_returns")
+    assert check_metadata({**metadata, "parent": GOOD_PARENT})["parent"] == GOOD_PARENT
+    with pytest.raises(PresetError, match=f"^metadata.json: {problem}"):
+        check_metadata({**metadata, "parent": {**GOOD_PARENT, **change}}, "metadata.json")
+    with pytest.raises(PresetError, match="'parent' must be an object"):
+        check_metadata({**metadata, "parent": ["stock_gru_returns"]})
