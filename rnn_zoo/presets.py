@@ -161,6 +161,7 @@ class Preset:
             samples_per_s=samples_per_second(data, meta["batch_size"], meta["epochs"], wall),
             data_options=meta["data_options"],
             max_train_samples=meta["max_train_samples"],
+            parent=meta.get("parent"),  # (a fine-tuned preset's)
         )
 
 
