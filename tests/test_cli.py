@@ -119,7 +119,7 @@ def test_stock_train_writes_the_forecast_plot(tiny_data_dir, tmp_path, capsys):
     assert (tmp_path / "stock" / "forecast.png").is_file()
     prices = ",".join(str(p) for p in np.linspace(100, 110, 60))
     code, out, _ = run(capsys, "predict", "stock_gru", prices, "--model", str(tmp_path / "stock"))
-    assert code == 0 and float(out) > 0
+    assert code == 0 and float(out.split()[0]) > 0 and "90% interval" in out  # calibrated on its test rows
 
 
 def test_sms_and_mnist_predict_from_human_inputs(tiny_data_dir, tmp_path, capsys):
@@ -219,7 +219,7 @@ def test_console_script_lists_the_registry():
     assert "! stock_lstm loses to its naive baseline" in proc.stdout
 
 
-USER_COMMANDS = ["list", "info", "train", "evaluate", "export", "predict"]
+USER_COMMANDS = ["list", "info", "train", "evaluate", "export", "predict", "backtest"]
 ROOT = Path(__file__).resolve().parents[1]
 
 

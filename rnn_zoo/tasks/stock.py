@@ -94,7 +94,7 @@ def _column(path: Path, header: list[str], name: str | None, candidates: tuple[s
     """The position of the `what` column: `name` (any case), else the first of `candidates`.
     A DataError when none is there, or when the name is the header's more than once."""
     names = [h.strip().lower() for h in header]
-    for key in (str(name).strip().lower(),) if name is not None else candidates:
+    for key in (name.strip().lower(),) if name is not None else candidates:
         found = [i for i, h in enumerate(names) if h == key]
         if len(found) > 1:
             where = " and ".join(str(i + 1) for i in found)

@@ -1,0 +1,241 @@
+"""A price series of the user's own on the command line: the data flags and their checks,
+what a preset trained on it records, and one line for each malformed file. Tiny Yahoo-layout
+CSVs (Date,Open,High,Low,Close,Adj Close,Volume) are written here."""
+
+import dataclasses
+import hashlib
+import json
+
+import pytest
+from fixtures import write_yahoo_csv
+from harness import one_line_error
+
+import rnn_zoo
+from rnn_zoo.cli import main
+from rnn_zoo.provenance import reproduce_command
+
+ROWS = 400  # the default split: 300 test rows, 100 training rows (more than the window of 60)
+COLUMNS = ["--date-column", "Date", "--price-column", "Close"]
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def refused(capsys, *argv, says: str) -> str:
+    """The command's one error line, once it says `says`."""
+    code, _, err = run(capsys, *argv)
+    assert one_line_error(err, code), err
+    assert says in err, err
+    return err
+
+
+@pytest.fixture(scope="module")
+def prices(tmp_path_factory):
+    path = tmp_path_factory.mktemp("own") / "prices.csv"
+    write_yahoo_csv(path, n=ROWS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(prices):
+    """A one-epoch stock_gru_returns run on the file, saved as a preset beside it."""
+    options = {"csv_path": prices, "date_column": "Date", "price_column": "Close"}
+    result = rnn_zoo.train("stock_gru_returns", epochs=1, data_options=options, verbose=0)
+    folder = result.save_preset(prices.parent / "preset")
+    return result, folder
+
+
+# -- options checked up front -----------------------------------------------------------------
+
+
+@pytest.mark.backend_free
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["train", "stock_gru", "--text-column", "text"], "--text-column applies to the sms tasks, not to stock_gru"),
+        (["train", "sms_spam_rnn", "--price-column", "Close"], "--price-column applies to the stock tasks"),
+        (
+            ["train", "letters_4pre1", "--csv", "x.csv"],
+            "--csv applies to the sms and stock tasks, not to letters_4pre1",
+        ),
+        (["train", "stock_gru", "--price-column", "Close"], "--price-column names a column of the file given by --csv"),
+        (["evaluate", "stock_gru", "--date-column", "Date"], "--date-column names a column of the file"),
+        (["train", "stock_gru", "--set", "csv_path=prices.csv"], "give it as --csv, not --set"),
+        (["train", "stock_gru", "--set", "window=10"], "window is a data option of stock_gru"),
+        (["train", "stock_gru", "--test-rows", "0"], "--test-rows must be a positive whole number, got 0"),
+        # The window is checked before the file is looked for (it does not exist).
+        (["train", "stock_gru", "--csv", "nowhere.csv", "--test-rows", "30"], "test_rows must be a whole number above"),
+        (["predict", "stock_gru_returns"], "give the inputs, or --csv FILE"),
+        (["predict", "stock_gru_returns", "1,2,3", "--csv", "x.csv"], "give the inputs, or --csv FILE"),
+        (["predict", "letters_4pre1", "abcd", "--level", "0.9"], "--level applies to the series tasks"),
+        (
+            ["predict", "stock_gru_returns", "--csv", "x.csv", "--level", "1.5"],
+            "level must be a number between 0 and 1",
+        ),
+        (["backtest", "letters_4pre1"], "backtest applies to the series tasks (the stock tasks), not to letters_4pre1"),
+        (["backtest", "stock_gru", "--folds", "0"], "--folds must be a positive whole number, got 0"),
+        (["backtest", "stock_gru", "--days", "-5"], "--days must be a positive whole number, got -5"),
+        (["backtest", "stock_gru", "--level", "0"], "level must be a number between 0 and 1"),
+        (["backtest", "stock_gru", "--epochs", "0"], "--epochs must be a positive whole number"),
+        (["evaluate", "stock_gru", "--csv", "x.csv", "--label-column", "y"], "--label-column applies to the sms tasks"),
+    ],
+)
+def test_data_flags_are_checked_before_anything_is_read(tmp_path, monkeypatch, capsys, argv, says):
+    monkeypatch.chdir(tmp_path)  # where train and backtest would write
+    refused(capsys, *argv, says=says)
+    assert not [p for p in tmp_path.rglob("*") if not p.is_dir()]  # (train's lock may leave saved_models/)
+
+
+@pytest.mark.backend_free
+def test_the_offline_message_advises_the_flag(tmp_path, capsys):
+    err = refused(capsys, "train", "stock_gru", "--data-dir", tmp_path, "--out", tmp_path / "out", says="not found")
+    assert "--csv FILE --price-column" in err and "csv_path=" in err
+    assert not (tmp_path / "out").exists()
+
+
+# -- malformed files: one line naming the file, the column or the line; nothing written ----------
+
+HEADER = "Date,Open,High,Low,Close,Adj Close,Volume\n"
+ROW = "2019-01-{day:02d},10{day}.5,11{day},9{day},10{day}.25,10{day}.2,5000\n"
+
+
+def _rows(n: int) -> str:
+    return "".join(ROW.format(day=d) for d in range(1, n + 1))
+
+
+@pytest.mark.backend_free
+@pytest.mark.parametrize(
+    ("text", "argv", "says"),
+    [
+        ("", [], "bad.csv is empty; a price CSV has a header row"),
+        (HEADER, [], "bad.csv: a header and no rows"),
+        (HEADER.replace("Adj Close", "close") + _rows(3), ["--price-column", "Close"], "2 columns are named 'Close'"),
+        (HEADER + _rows(2) + "2019-01-03,1,234.5,1,1,1,1,5000\n", [], "bad.csv:4: 8 fields where the header has 7"),
+        (HEADER.replace(",", ";") + _rows(2).replace(",", ";"), [], "not separated by commas"),
+        (HEADER + _rows(3), ["--price-column", "Last"], "no price column named 'Last'; columns are ['Date'"),
+        (HEADER + _rows(3), ["--date-column", "Day"], "no date column named 'Day'"),
+        (HEADER + _rows(3).replace("102.25", "n/a"), ["--price-column", "Close"], "non-numeric 'Close' on line(s) 3"),
+        (HEADER + _rows(3).replace("2019-01-02", "yesterday"), [], "unparseable or empty 'Date' on line(s) 3"),
+        (HEADER + _rows(9), [], "9 rows; need more than 60 training rows and 60 test rows"),
+    ],
+)
+def test_a_malformed_price_file_is_one_line_and_nothing_is_written(tmp_path, capsys, text, argv, says):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(text)
+    refused(capsys, "train", "stock_gru_returns", "--csv", bad, *argv, "--out", tmp_path / "out", says=says)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+
+
+@pytest.mark.backend_free
+def test_a_price_file_that_is_not_utf8_or_a_folder_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes((HEADER + _rows(3)).replace("Volume", "Volumé").encode("latin-1"))
+    refused(capsys, "evaluate", "stock_gru_returns", "--csv", bad, says="latin1.csv: not UTF-8 text (byte 0xe9")
+    refused(capsys, "evaluate", "stock_gru_returns", "--csv", tmp_path, says="is a folder; give the CSV file in it")
+
+
+@pytest.mark.backend_free
+def test_a_series_too_short_gives_its_minimum_length(tmp_path, capsys):
+    short = tmp_path / "short.csv"
+    write_yahoo_csv(short, n=150)
+    refused(capsys, "train", "stock_gru_returns", "--csv", short, "--out", tmp_path / "out", says="at least 361 rows")
+    refused(capsys, "train", "stock_gru_returns", "--csv", short, "--test-rows", 100, says="at least 161 rows")
+    with pytest.raises(rnn_zoo.DataError, match=r"need more than 60, i.e. at least 341 rows"):
+        rnn_zoo.load_task_data("stock_gru_returns", csv_path=short, forecast_days=40, skip_last=240)
+
+
+# -- what a preset trained on the file records --------------------------------------------------
+
+
+def test_the_preset_records_the_file_by_name_its_sha256_and_columns(trained, prices):
+    result, folder = trained
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert str(prices.parent) not in (folder / "metadata.json").read_text()  # no local path, anywhere
+    assert meta["data_options"] == {"csv_path": "prices.csv", "date_column": "Date", "price_column": "Close"}
+    assert meta["spec"]["data_options"]["csv_path"] == "prices.csv"
+    dataset = meta["dataset"]
+    assert dataset["source_file"] == "prices.csv" and dataset["columns"] == {"date": "Date", "price": "Close"}
+    assert dataset["sha256"] == hashlib.sha256(prices.read_bytes()).hexdigest()
+    assert "parent" not in meta
+    backend = rnn_zoo.backend.name()
+    prefix = "" if backend == "tensorflow" else f"KERAS_BACKEND={backend} "
+    expected = "rnn-zoo train stock_gru_returns --csv prices.csv --date-column Date --price-column Close --seed 0"
+    assert meta["command"] == prefix + expected + " --epochs 1"
+    # The preset loads its data again from the file given, by the columns it records.
+    preset = rnn_zoo.load_preset(folder)
+    assert preset.evaluate(csv_path=prices) == pytest.approx(result.metrics, rel=1e-5)
+
+
+def test_the_reproduce_command_names_the_parent_and_falls_back_to_python(trained):
+    result, _ = trained
+    parent = {"task": "stock_gru_returns", "preset": "stock_gru_returns", "shipped": True}
+    tuned = reproduce_command(dataclasses.replace(result, parent=parent))
+    assert "train stock_gru_returns --from-preset stock_gru_returns --csv prices.csv" in tuned
+    sliced = reproduce_command(dataclasses.replace(result, max_train_samples=30))
+    assert "rnn_zoo.train('stock_gru_returns'" in sliced and "'csv_path': 'prices.csv'" in sliced
+    assert "max_train_samples=30" in sliced and "/" not in sliced
+
+
+def test_train_summary_and_evaluate_say_who_wins(trained, prices, capsys):
+    result, folder = trained
+    lines = result.summary().splitlines()
+    verdict = next(line for line in lines if line.startswith("who wins on rmse (lower is better): "))
+    assert all(who in verdict for who in ("the model (", "the baseline (", "the classical model ("))
+    code, out, _ = run(capsys, "evaluate", "stock_gru_returns", "--model", folder, "--csv", prices)
+    assert code == 0 and "tomorrow = today" in out and "who wins on rmse" in out
+    refused(capsys, "evaluate", "stock_gru_returns", "--model", folder, says="trained on 'prices.csv', a file")
+
+
+def test_predict_csv_forecasts_the_day_after_the_last_row(trained, prices, capsys):
+    _, folder = trained
+    code, out, _ = run(capsys, "predict", "stock_gru_returns", "--model", folder, "--csv", prices, "--json")
+    row = json.loads(out)
+    assert code == 0 and row["input"] == "prices.csv" and row["last_day"] == "2020-07-14"
+    assert row["lower"] < row["prediction"] < row["upper"] and row["level"] == 0.9
+    code, out, _ = run(capsys, "predict", "stock_gru_returns", "--model", folder, "--csv", prices, "--level", 0.5)
+    assert (
+        code == 0
+        and out.startswith("the day after 2020-07-14 (the last row of prices.csv): ")
+        and "50% interval" in out
+    )
+
+
+# -- end to end -----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_train_evaluate_predict_backtest_and_fine_tune_on_a_csv(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_yahoo_csv(tmp_path / "prices.csv", n=ROWS)
+    flags = ["--csv", "prices.csv", *COLUMNS]
+    code, out, _ = run(capsys, "train", "stock_gru_returns", *flags, "--epochs", 1, "--out", "mine", "--verbose", 0)
+    assert code == 0 and "who wins on rmse" in out and (tmp_path / "mine" / "saved_model").is_dir()
+    code, out, _ = run(capsys, "evaluate", "stock_gru_returns", "--model", "mine", *flags)
+    assert code == 0 and "who wins" in out
+    code, out, _ = run(capsys, "predict", "stock_gru_returns", "--model", "mine", *flags, "--level", 0.8)
+    assert code == 0 and "80% interval" in out
+    code, out, _ = run(capsys, "backtest", "stock_gru_returns", *flags, "--folds", 2, "--days", 40, "--epochs", 1)
+    assert code == 0 and "fold 1/2" in out and "fold 2/2" in out
+    assert {"backtest.json", "backtest.png"} <= {
+        p.name for p in (tmp_path / "backtests" / "stock_gru_returns").iterdir()
+    }
+    code, out, _ = run(
+        capsys,
+        "train",
+        "stock_gru_returns",
+        "--from-preset",
+        "mine",
+        *flags,
+        "--epochs",
+        1,
+        "--out",
+        "tuned",
+        "--verbose",
+        0,
+    )
+    assert code == 0
+    meta = json.loads((tmp_path / "tuned" / "metadata.json").read_text())
+    assert meta["parent"]["preset"] == "mine" and "--from-preset mine --csv prices.csv" in meta["command"]
