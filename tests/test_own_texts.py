@@ -217,10 +217,17 @@ def test_the_shipped_presets_are_ham_and_spam_without_a_class_names_key(name):
 
 
 def test_the_shipped_preset_answers_spam_or_ham_as_before():
+    import keras
+
     preset = rnn_zoo.load_preset("sms_spam_tuned")
-    answer = preset.predict("WINNER!! You have won a prize. Call 09061701461 to claim")
-    assert set(answer) == {"prediction", "spam_probability"} and answer["prediction"] == "spam"
-    assert preset.preprocessor.format_output(answer).startswith("spam\t")
+    texts = ["WINNER!! You have won a prize. Call 09061701461 to claim", "Are we still on for dinner tonight?"]
+    answers = preset.predict(texts)
+    assert [set(a) for a in answers] == [{"prediction", "spam_probability"}] * 2
+    assert [a["prediction"] for a in answers] == ["spam", "ham"]
+    # The spam probability is the model's softmax on the vocabulary's ids, as before class names were kept.
+    spam = keras.ops.softmax(preset.model.predict(preset.preprocessor.encode(texts), verbose=0))[:, 1]
+    np.testing.assert_allclose([a["spam_probability"] for a in answers], np.asarray(spam), rtol=1e-5)
+    assert preset.preprocessor.format_output(answers[0]) == f"spam\t{answers[0]['spam_probability']:.4f}"
 
 
 def test_the_head_takes_its_width_from_the_classes(tmp_path):
