@@ -186,6 +186,10 @@ def test_train_summary_and_evaluate_say_who_wins(trained, prices, capsys):
     assert all(who in verdict for who in ("the model (", "the baseline (", "the classical model ("))
     code, out, _ = run(capsys, "evaluate", "stock_gru_returns", "--model", folder, "--csv", prices)
     assert code == 0 and "tomorrow = today" in out and "who wins on rmse" in out
+
+
+def test_evaluate_without_the_file_a_preset_was_trained_on_is_one_line(trained, capsys):
+    _, folder = trained  # its metadata names prices.csv: a description, never a path to open
     refused(capsys, "evaluate", "stock_gru_returns", "--model", folder, says="trained on 'prices.csv', a file")
 
 
