@@ -62,9 +62,9 @@ OVERRIDES = {
         "the Embedding's vocabulary, only where no preprocessor fixes it (the SMS tasks' comes from their data)",
     ),
     "num_classes": Override(
-        "an int >= 2 (classifiers only)",
-        "the head's width, one output per class, only where no preprocessor fixes it (the SMS tasks' comes from "
-        "their data's labels)",
+        "an int >= 2 (tasks whose classes come from their data's labels only: the SMS tasks)",
+        "the head's width, one output per class, only where no preprocessor fixes it (a trained SMS model's "
+        "comes from the labels of its data)",
     ),
     "batch_size": Override(
         "a positive int (stateful tasks only: it fixes the input's batch size)",
@@ -278,6 +278,11 @@ def sized_overrides(spec: TaskSpec, preprocessor: Preprocessor | None, overrides
         )
     preprocessor = preprocessor if given else shipped_preprocessor(spec.name)
     sizes = preprocessor.model_sizes() if preprocessor is not None else {}
+    if overrides.get("num_classes") is not None and "num_classes" not in sizes:
+        raise InvalidOverrideError(
+            f"override 'num_classes': task {spec.name!r} has a fixed set of classes; only tasks whose classes "
+            "come from their data's labels (the SMS tasks) take it"
+        )
     if given:
         for key, size in sizes.items():
             if overrides.get(key) is not None and overrides[key] != size:

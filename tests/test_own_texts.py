@@ -236,8 +236,10 @@ def test_the_head_takes_its_width_from_the_classes(tmp_path):
     assert rnn_zoo.build("sms_spam_rnn").output_shape == (None, 2)  # (the shipped preset's vocabulary)
     with pytest.raises(rnn_zoo.errors.InvalidOverrideError, match="contradicts the preprocessor"):
         rnn_zoo.build("sms_spam_rnn", preprocessor=data.preprocessor, num_classes=2)
-    with pytest.raises(rnn_zoo.errors.InvalidOverrideError, match="not a classifier"):
-        rnn_zoo.build("sine_regression", num_classes=3)
+    assert rnn_zoo.build("sms_spam_rnn", num_classes=4).output_shape == (None, 4)  # (no data given)
+    for name in ("sine_regression", "mnist_lstm"):
+        with pytest.raises(rnn_zoo.errors.InvalidOverrideError, match="has a fixed set of classes"):
+            rnn_zoo.build(name, num_classes=3)
 
 
 @pytest.mark.slow  # (3 to 9 s on 2 shared CPU cores)
