@@ -411,7 +411,7 @@ def _backtest_and_write(args, options: dict, level: float, out: Path) -> None:
         level=level,
     )
     print(backtest_table(result))
-    written = write_backtest(result, out)
+    written = write_backtest(result, out, overwrite=args.overwrite)
     print(f"wrote {out}/: " + ", ".join(Path(p).name for p in written))
 
 
