@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import rnn_zoo
+from rnn_zoo.cli import main
 from rnn_zoo.data.labelled import MAX_CLASSES, read_labelled_texts
 from rnn_zoo.errors import DataError, DataNotFoundError, PresetError, SettingError
 from rnn_zoo.preprocessing import PREPROCESSOR_FILE, load_preprocessor
@@ -172,6 +173,20 @@ def test_options_that_do_not_fit_are_one_line(tmp_path):
     with pytest.raises(DataNotFoundError) as caught:
         rnn_zoo.load_task_data("sms_spam_rnn", csv_path=tmp_path / "nowhere.csv", **SMALL)
     one_line(caught.value, "nowhere.csv")
+
+
+@pytest.mark.backend_free
+def test_the_command_line_refuses_a_malformed_file_in_one_line_and_writes_nothing(tmp_path, capsys):
+    for path, names in bad_files(tmp_path)[:3]:
+        out = tmp_path / f"out-{path.stem}"
+        assert main(["train", "sms_spam_rnn", "--csv", str(path), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("rnn-zoo: error: ") and err.count("\n") == 1, err
+        assert all(name in err for name in names) and not out.exists()
+    out = tmp_path / "out-columns"
+    args = ["train", "sms_spam_rnn", "--csv", str(write_csv(tmp_path / "t.tsv", delimiter="\t")), "--out", str(out)]
+    assert main([*args, "--text-column", "Body"]) == 2
+    assert "no column 'Body'" in capsys.readouterr().err and not out.exists()
 
 
 @pytest.mark.backend_free

@@ -87,7 +87,7 @@ def column_index(path: Path, header: list[str], name: str | None, default: str, 
     if len(matches) == 1:
         return matches[0]
     named = f"{len(matches)} columns named {wanted!r}" if matches else f"no column {wanted!r}"
-    hint = f"pass {option}= (--{option.replace('_', '-')})" if name is None else f"check {option}="
+    hint = f"{'pass' if name is None else 'check'} {option}= (--{option.replace('_', '-')})"
     raise DataError(f"{path}: {named}; its columns are {header}: {hint}"[:500])
 
 
