@@ -101,6 +101,8 @@ VALID_PREPROCESSOR = {
     ("width", "missing"),
     ("vocabulary_file", "missing"),
     ("vocabulary_file", "empty"),  # (a record only: the file is assets/vocabulary.txt)
+    ("calibration_scores", "missing"),  # presets from before the intervals: a point forecast only
+    ("calibration_scores", "empty"),
     ("class_names", "missing"),  # presets from before a user's own labels: ham and spam
 }
 # Fields a shipped preprocessor.json may lack (the presets written before them), tampered as

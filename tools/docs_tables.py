@@ -130,7 +130,8 @@ def serving_table() -> str:
             preset = load_preset(name)
         spec = preset.input_spec
         shape = ", ".join("n" if d is None else str(d) for d in spec.shape)
-        outputs = ", ".join(f"`{key}`" for key in preset.predict(preset.preprocessor.example_input()))
+        # The `serve` signature's outputs: the point forecast (the intervals are Preset.predict's own).
+        outputs = ", ".join(f"`{key}`" for key in preset.predict(preset.preprocessor.example_input(), level=None))
         what = f"{'stateful, ' if stateful else ''}e.g. `{name}`"
         rows.append(
             f"| {family} ({what}) | `{spec.name}`: `[{shape}]` {spec.dtype.name}, "
