@@ -24,7 +24,7 @@ from .data.loading import check_positive, check_seed, data_class
 from .distributed import DEFAULT_TIMEOUT_S, env_process_id
 from .errors import ExportCheckError, RnnZooError, TrainingDivergedError, UnknownTaskError, one_line
 from .exporting import EXPORT_FORMATS, SAVED_MODEL, export, write_export
-from .metrics import fmt_number, primary_metric
+from .metrics import fmt_number
 from .outputs import EXPORT_MARKER, atomic_directory, check_destination, claim
 from .plots import plot_results
 from .preset_files import write_preset
@@ -240,9 +240,9 @@ def _cmd_evaluate(args) -> None:
     baseline, classical = data.baseline_scores(), classical_scores(data)
     rows = [(k, f"{v:.6g}", f"{baseline[k]:.6g}", f"{classical[k]:.6g}") for k, v in metrics.items()]
     print(_table(rows, ("metric", "model", f"baseline: {data.baseline_name}", f"classical: {classical['name']}")))
-    metric = primary_metric(get_task(args.name), metrics)
-    scores = {"the model": metrics[metric], "the baseline": baseline[metric], "the classical model": classical[metric]}
-    print(who_wins(args.name, metric, scores))
+    verdict = who_wins(args.name, metrics, baseline, classical)
+    if verdict:
+        print(verdict)
 
 
 def _check_file_given(metadata: dict, options: dict) -> None:

@@ -120,18 +120,21 @@ def reproduce_command(result) -> str:
     return " ".join([*env, shlex.join(parts)])
 
 
-def who_wins(task: str, metric: str, scores: dict[str, float]) -> str:
-    """One line saying which of `scores` (the model's, the naive baseline's, the classical
-    model's, by who they are) is best on `metric`, the task's headline, on this one test split."""
+def who_wins(task: str, model: dict, baseline: dict, classical: dict) -> str:
+    """One line saying which of the model, the naive baseline and the classical model is best
+    on the task's headline metric, on this one test split ("" where one of them lacks it)."""
+    metric = primary_metric(get_task(task), model)
+    named = {"the model": model, "the baseline": baseline, "the classical model": classical}
+    if not all(metric in values for values in named.values()):
+        return ""
+    scores = {who: values[metric] for who, values in named.items()}
     sign = -1 if higher_is_better(task, metric) else 1
     ranked = sorted(scores, key=lambda who: sign * scores[who])
     best = [who for who in ranked if scores[who] == scores[ranked[0]]]
     others = ", ".join(f"{who} ({fmt_number(scores[who])})" for who in ranked[len(best) :])
     winner = f"a tie of {' and '.join(best)}" if len(best) > 1 else best[0]
-    return (
-        f"who wins on {metric} ({'higher' if sign < 0 else 'lower'} is better): {winner} ({fmt_number(scores[ranked[0]])})"
-        + (f", then {others}" if others else "")
-    )
+    line = f"who wins on {metric} ({'higher' if sign < 0 else 'lower'} is better): {winner} ({fmt_number(scores[best[0]])})"
+    return line + (f", then {others}" if others else "")
 
 
 def backend_versions() -> dict:

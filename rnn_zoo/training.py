@@ -24,7 +24,6 @@ from .data.loading import check_seed, load_task_data
 from .distributed import DEFAULT_TIMEOUT_S, check_strategy, check_timeout
 from .distributed import start as start_cluster
 from .errors import DataError, InvalidOverrideError, PresetError, TrainingDivergedError
-from .metrics import primary_metric
 from .model_state import local_copy, reset_states, states_kept, weights_are_finite
 from .models import build, check_architecture, compile_model, resolve
 from .preprocessing import check_preprocessor
@@ -103,9 +102,8 @@ class TrainResult:
         ]
         for key, value in self.metrics.items():
             lines.append(f"{key:<{width}}  {value:>12.6g}  {self.baseline[key]:>12.6g}  {self.classical[key]:>12.6g}")
-        metric = primary_metric(get_task(self.task), self.metrics)  # who wins, on the task's headline
-        scores = {"the model": self.metrics, "the baseline": self.baseline, "the classical model": self.classical}
-        lines.append(who_wins(self.task, metric, {who: values[metric] for who, values in scores.items()}))
+        verdict = who_wins(self.task, self.metrics, self.baseline, self.classical)  # on the task's headline
+        lines += [verdict] if verdict else []
         lines.append(
             f"{self.epochs} epoch(s), batch {self.batch_size}, seed {self.seed}: "
             f"{self.wall_time_s:.1f} s, {self.samples_per_s:,.0f} training samples/s"
