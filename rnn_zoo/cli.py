@@ -459,8 +459,14 @@ DATA_HELP = {
         "a file of your own instead of the task's data: stock, a daily CSV with a date and a price column; "
         "sms, a CSV or TSV with a text and a label column",
     ),
-    "date_column": ("NAME", "stock: the date column of --csv (default: date, trade_date, datetime, timestamp or time)"),
-    "price_column": ("NAME", "stock: the price column of --csv, the one forecast (default: open)"),
+    "date_column": (
+        "NAME",
+        "stock: the date column of --csv (default: the preset's own, else date, trade_date, datetime, timestamp or time)",
+    ),
+    "price_column": (
+        "NAME",
+        "stock: the price column of --csv, the one forecast (default: the preset's own, else open)",
+    ),
     "test_rows": ("N", "stock: the last N rows are the test rows (default 300); they must outnumber the window"),
     "text_column": ("NAME", "sms: the text column of --csv"),
     "label_column": ("NAME", "sms: the label column of --csv"),
