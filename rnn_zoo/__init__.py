@@ -54,6 +54,7 @@ _LAZY = {
     "export": "exporting",
     "Preset": "presets",
     "load_preset": "presets",
+    "walk_forward": "backtest",
 }
 
 
@@ -81,6 +82,7 @@ __all__ = [
     "TrainResult",
     "load_preset",
     "save_preset",
+    "walk_forward",
     "list_presets",
     "Preset",
     "Preprocessor",

@@ -170,6 +170,7 @@ def test_a_series_too_short_for_the_backtest_gives_its_minimum_length(tmp_path):
         walk_forward("stock_gru_returns", folds=2, forecast_days=5, data_options=_yahoo(tmp_path))
 
 
+@pytest.mark.slow  # (3.4 s alone on 2 cores, 8.5 s beside other work: over the fast suite's 5 s)
 def test_a_tiny_backtest_on_a_yahoo_csv_reports_recomputable_intervals(tmp_path):
     from rnn_zoo.backtest import backtest_table, pooled_intervals, walk_forward, write_backtest
 
@@ -198,3 +199,23 @@ def test_a_tiny_backtest_on_a_yahoo_csv_reports_recomputable_intervals(tmp_path)
     (tmp_path / "mine" / "notes.txt").write_text("the user's")
     with pytest.raises(rnn_zoo.errors.OutputExistsError):
         write_backtest(bt, tmp_path / "mine")
+
+
+@pytest.mark.backend_free
+@pytest.mark.parametrize("where", ["own_series", "results"])
+def test_the_measured_backtests_cover_within_three_points_of_the_level(where):
+    """results/own_series.json (GOOG, a Yahoo-layout CSV) and the SH600519 backtest of
+    stock_gru_returns in results/results.json: the intervals' figures are recomputed from the
+    stored days, and the model's pooled coverage is the level's within 3 points (the goal)."""
+    from pathlib import Path
+
+    from rnn_zoo.backtest import pooled_intervals
+
+    record = json.loads((Path(__file__).resolve().parents[1] / "results" / f"{where}.json").read_text())
+    if where == "results":
+        record = next(row for row in record["rows"] if row["task"] == "stock_gru_returns")
+    backtest = record["backtest"]
+    again = pooled_intervals(backtest["calibration_fold"], backtest["folds"], backtest["level"])
+    for key, found in again.items():
+        assert backtest["intervals"][key] == pytest.approx(found)
+    assert abs(backtest["intervals"]["rnn"]["coverage"] - backtest["level"]) <= 0.03

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import rnn_zoo
-from rnn_zoo.backtest import forecast_errors, pooled_errors
+from rnn_zoo.backtest import fold_intervals, forecast_errors, pooled_errors, pooled_intervals
 from rnn_zoo.registry import Goal
 from tools.bench import backtest_table, results_table
 from tools.pages import markers, read_table
@@ -76,6 +76,14 @@ def test_stock_rows_carry_a_backtest_that_adds_up(results, name):
     for key, test in pooled["diebold_mariano"].items():
         assert backtest["diebold_mariano"][key] == pytest.approx(test)
     assert backtest["p_value"] == backtest["diebold_mariano"]["rnn"]["p_value"]
+    if "intervals" in backtest:  # (rows from before the intervals have none)
+        level, previous = backtest["level"], [backtest["calibration_fold"], *folds]
+        assert previous[0]["last_day"] < folds[0]["first_day"]
+        for before, fold in zip(previous, folds):
+            for key, found in fold_intervals(before, fold, level).items():
+                assert fold["intervals"][key] == pytest.approx(found)
+        for key, found in pooled_intervals(previous[0], folds, level).items():
+            assert backtest["intervals"][key] == pytest.approx(found)
 
 
 @pytest.mark.backend_free
