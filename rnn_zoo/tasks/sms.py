@@ -1,4 +1,5 @@
-"""SMS spam: the UCI SMS Spam Collection, words -> ids -> SimpleRNN."""
+"""SMS spam: the UCI SMS Spam Collection, words -> ids -> SimpleRNN; the same recipes on a
+user's own labelled texts (a CSV or TSV file, two classes or more: `load_sms(csv_path=)`)."""
 
 from __future__ import annotations
 
