@@ -152,6 +152,23 @@ def test_preset_predict_gives_an_interval_at_the_level_asked(tmp_path):
         preset.predict(window, level=90)
 
 
+@pytest.mark.slow  # (5.5 s on 2 cores: a training run, a preset saved and loaded)
+@pytest.mark.filterwarnings("ignore::rnn_zoo.shipped.LosesToBaselineWarning")  # (one epoch)
+def test_train_calibrates_on_the_test_days_and_the_preset_keeps_the_scores(tiny_data_dir, tmp_path):
+    result = rnn_zoo.train("stock_gru_returns", epochs=1, max_train_samples=64, data_dir=tiny_data_dir, verbose=0)
+    data = result.data
+    true, last = data.naive_forecast()
+    predicted = data.predicted_prices(rnn_zoo.predict_test(result.model, data))
+    scores = result.preprocessor.calibration_scores
+    assert len(scores) == len(data.x_test) and scores == calibration_scores(true, predicted, last)
+    preset = rnn_zoo.load_preset(result.save_preset(tmp_path / "preset"))
+    assert preset.preprocessor.calibration_scores == scores
+    window = data.test_prices[-60:]
+    one = preset.predict(window)
+    half = conformal_quantile(scores, 0.9) * float(np.float32(window[-1]))
+    assert one["upper"] - one["prediction"] == pytest.approx(half, rel=1e-6)
+
+
 def _yahoo(tmp_path, n=200):
     path = tmp_path / "prices.csv"
     write_yahoo_csv(path, n=n)
