@@ -87,6 +87,16 @@ def test_a_tsv_file_and_named_columns_are_read(tmp_path):
 
 
 @pytest.mark.backend_free
+def test_a_byte_order_mark_and_any_line_ends_are_read(tmp_path):
+    rows = messages()
+    for name, newline in (("crlf", "\r\n"), ("lf", "\n"), ("cr", "\r")):
+        path = write_csv(tmp_path / f"{name}.csv", rows, newline=newline)
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as Excel saves "CSV UTF-8"
+        found = read_labelled_texts(path)
+        assert found.text_column == "text" and list(zip(found.texts, found.labels)) == rows
+
+
+@pytest.mark.backend_free
 def test_the_delimiter_of_a_file_without_a_suffix_is_told_from_its_header(tmp_path):
     for delimiter, name in ((",", "comma"), ("\t", "tab")):
         path = write_csv(tmp_path / f"tickets-{name}.txt", delimiter=delimiter)
@@ -137,6 +147,8 @@ def bad_files(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("\n")
     tab_label = write_csv(tmp_path / "tab-label.csv", [*good, ("hello", "te\tch")])
+    twice = write_csv(tmp_path / "twice.csv", [(t, t, label) for t, label in good], header=("text", "Text", "label"))
+    semicolons = write_csv(tmp_path / "semicolons.csv", good, delimiter=";")
     return [
         *cases,
         (ragged, ("ragged.csv:3", "3 field(s)")),
@@ -144,6 +156,8 @@ def bad_files(tmp_path):
         (huge, ("open-quote.csv:2", "field_size_limit")),
         (empty, ("empty.csv", "empty")),
         (tab_label, ("tab-label.csv:62", "label")),
+        (twice, ("twice.csv", "2 columns named 'text'")),
+        (semicolons, ("semicolons.csv", "semicolons")),
     ]
 
 

@@ -88,6 +88,8 @@ def column_index(path: Path, header: list[str], name: str | None, default: str, 
         return matches[0]
     named = f"{len(matches)} columns named {wanted!r}" if matches else f"no column {wanted!r}"
     hint = f"{'pass' if name is None else 'check'} {option}= (--{option.replace('_', '-')})"
+    if len(header) == 1 and ";" in header[0]:
+        hint = "semicolons separate its columns: save it comma- or tab-separated"
     raise DataError(f"{path}: {named}; its columns are {header}: {hint}"[:500])
 
 
