@@ -613,12 +613,21 @@ def _add_backtest(sub) -> None:
     p.set_defaults(func=_cmd_backtest)
 
 
-# A negative number ("-1000,998.5,...", "-inf") on the predict command line is an input, not an option.
+# A negative number ("-1000,998.5,...", "-inf") on the predict command line is an input, not an
+# option; after an option that takes a value (--level -0.5) it is that value, as argparse reads it.
 _NEGATIVE = re.compile(r"^-(\.?\d|inf|nan)", re.I)
+_PREDICT_SWITCHES = ("--json", "--raw", "-h", "--help")
+
+
+def _an_input(argv: list[str], i: int) -> bool:
+    before = argv[i - 1]
+    return _NEGATIVE.match(argv[i]) is not None and (
+        not before.startswith("-") or before in _PREDICT_SWITCHES or _NEGATIVE.match(before) is not None
+    )
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    hidden = {f"\0{i}": a for i, a in enumerate(argv) if _NEGATIVE.match(a)} if argv[:1] == ["predict"] else {}
+    hidden = {f"\0{i}": argv[i] for i in range(1, len(argv)) if _an_input(argv, i)} if argv[:1] == ["predict"] else {}
     shown = {v: k for k, v in hidden.items()}
     args = _parser().parse_args([shown.get(a, a) for a in argv])
     for key, value in vars(args).items():

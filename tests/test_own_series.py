@@ -75,6 +75,7 @@ def trained(prices):
             ["predict", "stock_gru_returns", "--csv", "x.csv", "--level", "1.5"],
             "level must be a number between 0 and 1",
         ),
+        (["predict", "stock_gru_returns", "--csv", "x.csv", "--level", "-0.5"], "got -0.5"),  # not an input
         (["backtest", "letters_4pre1"], "backtest applies to the series tasks (the stock tasks), not to letters_4pre1"),
         (["backtest", "stock_gru", "--folds", "0"], "--folds must be a positive whole number, got 0"),
         (["backtest", "stock_gru", "--days", "-5"], "--days must be a positive whole number, got -5"),
