@@ -108,7 +108,7 @@ def reproduce_command(result) -> str:
     parts = ["rnn-zoo", "train", result.task]
     parts += [TRAIN_FLAGS["from_preset"], parent["preset"]] if parent else []
     for key, value in options.items():
-        parts += [DATA_FLAGS[key], str(value)]
+        parts += [DATA_FLAGS[key], str(value)] if value is not None else []  # (None: the loader's default)
     parts += [TRAIN_FLAGS["seed"], str(result.seed)]
     parts += [TRAIN_FLAGS["distributed"]] if distributed else []
     parts += [TRAIN_FLAGS["allow_modified_data"]] if modified else []
