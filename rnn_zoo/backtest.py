@@ -187,13 +187,19 @@ def _check_length(name: str, options: dict, folds: int, days: int, data_dir, lev
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InvalidOverrideError(f"{key} must be a whole number >= 1, got {value!r}")
     check_level(level, days)
-    data = load_task_data(name, data_dir=data_dir, forecast_days=days, **options)
-    rows, needed = len(data.dates), (folds + 1) * days + data.window + 1
-    if rows < needed:
+    try:  # the calibration fold, the earliest: the series is long enough when it loads
+        load_task_data(name, data_dir=data_dir, forecast_days=days, skip_last=folds * days, **options)
+    except DataError as short:
+        try:  # the fewest rows a fold takes: the series' length, for the message
+            data = load_task_data(name, data_dir=data_dir, forecast_days=1, **options)
+        except DataError:
+            raise short from None  # (a file that does not load, or shorter still: the loader says)
+        needed = (folds + 1) * days + data.window + 1
         raise DataError(
-            f"{data.source}: {rows} rows; a backtest of {folds} fold(s) of {days} days needs at least {needed} "
-            f"({folds} folds and a calibration fold of {days} days, after more than {data.window} training rows)"
-        )
+            f"{data.source}: {len(data.dates)} rows; a backtest of {folds} fold(s) of {days} days needs at least "
+            f"{needed} ({folds} folds and a calibration fold of {days} days, after more than {data.window} "
+            "training rows)"
+        ) from None
 
 
 def _fold_line(name: str, record: dict, folds: int) -> str:

@@ -181,6 +181,9 @@ def test_a_series_too_short_for_the_backtest_gives_its_minimum_length(tmp_path):
     with pytest.raises(DataError, match="200 rows; a backtest of 3 fold.* needs at least 261") as caught:
         walk_forward("stock_gru_returns", folds=3, forecast_days=50, data_options=_yahoo(tmp_path), log=print)
     assert "\n" not in str(caught.value)
+    shorter = _yahoo(tmp_path, n=100)  # (long enough for the last fold alone: the backtest's minimum all the same)
+    with pytest.raises(DataError, match="100 rows; a backtest of 2 fold.* needs at least 211"):
+        walk_forward("stock_gru_returns", folds=2, forecast_days=50, data_options=shorter)
     with pytest.raises(InvalidOverrideError, match="test_rows"):
         walk_forward("stock_gru_returns", data_options={**_yahoo(tmp_path), "test_rows": 50})
     with pytest.raises(InvalidOverrideError, match="needs at least 9"):
