@@ -6,15 +6,17 @@ naive forecast's (tomorrow = today). Writes results/fine_tune.json.
 The prices are GOOG's daily prices 2004-2013 as the PyPI package `backtesting` bundles them
 (backtesting/test/GOOG.csv; `pip install backtesting`), copied at run time in Yahoo's layout
 (Date, Open, High, Low, Close, Adj Close, Volume; the file has no adjusted close, so Adj Close
-repeats Close) into a temporary folder: no price data is kept in this repository.
+repeats Close: `tools.own_series`'s copy, cut to its first days) into a temporary folder; no
+price data is kept in this repository. The test splits are small, as a user's short series
+would have them (the last 100 rows: 40 test windows of 60 days; the last 160: 100 windows):
+both are measured, since which start wins can depend on the days tested.
 
-    python -m tools.fine_tune                    # 10 seeds, 5 and 20 (the task's) epochs, 500 days, 100 test rows
-    python -m tools.fine_tune --seeds 2 --epochs 5 --out /tmp/fine_tune.json
+    python -m tools.fine_tune                    # 10 seeds, 5 and 20 (the task's) epochs, 500 days, 100 and 160 test rows
+    python -m tools.fine_tune --seeds 2 --epochs 5 --test-rows 100 --out /tmp/fine_tune.json
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
 import statistics
 import sys
@@ -23,44 +25,24 @@ import time
 from pathlib import Path
 
 from .command import ToolParser, UsageError, log, run_tool
+from .own_series import bundled_goog, write_yahoo_copy
 from .reports import machine, write_results
 
 MODULE = "tools.fine_tune"
 COMMAND = "python -m tools.fine_tune"
 RESULTS = Path("results/fine_tune.json")
 TASK = "stock_gru_returns"
-YAHOO_HEADER = ["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"]
 
 
-def bundled_goog() -> Path:
-    """backtesting's GOOG.csv (daily prices 2004-2013), or a UsageError saying how to get it."""
-    try:
-        import backtesting
-    except ImportError:
-        raise UsageError("this tool reads GOOG's prices from the PyPI package backtesting: pip install backtesting")
-    path = Path(backtesting.__file__).parent / "test" / "GOOG.csv"
-    if not path.is_file():
-        raise UsageError(f"{path} is missing: the installed backtesting holds no GOOG.csv")
+def first_days_of_goog(folder: Path, rows: int) -> Path:
+    """The first `rows` days of the bundled GOOG prices, in Yahoo's layout (the copy
+    `tools.own_series` makes), as a CSV in `folder`."""
+    path = write_yahoo_copy(bundled_goog(), folder)
+    lines = path.read_text().splitlines(keepends=True)
+    if len(lines) - 1 < rows:
+        raise UsageError(f"the bundled GOOG prices hold {len(lines) - 1} days, fewer than the {rows} asked for")
+    path.write_text("".join(lines[: rows + 1]))
     return path
-
-
-def write_yahoo_csv(source: Path, out: Path, rows: int) -> Path:
-    """The first `rows` days of `source` (backtesting's layout: the date unnamed, then Open,
-    High, Low, Close, Volume) written to `out` in Yahoo Finance's layout."""
-    with open(source, newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader)
-        days = [dict(zip(["Date", *header[1:]], row)) for row, _ in zip(reader, range(rows))]
-    if len(days) < rows:
-        raise UsageError(f"{source} holds {len(days)} days, fewer than the {rows} asked for")
-    with open(out, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(YAHOO_HEADER)
-        for day in days:
-            writer.writerow(
-                [day["Date"], day["Open"], day["High"], day["Low"], day["Close"], day["Close"], day["Volume"]]
-            )
-    return out
 
 
 def _run(options: dict, *, seed: int, epochs: int, from_preset: str | None) -> dict:
@@ -102,31 +84,40 @@ def _arms(options: dict, *, seeds: int, epochs: int, log) -> list[dict]:
     return runs
 
 
-def measure(*, seeds: int, epochs: list[int], rows: int, test_rows: int, log=log) -> dict:
-    """Both arms on the same series and seeds, for each number of epochs; the naive
+def _split(path: Path, rows: int, test_rows: int, *, seeds: int, epochs: list[int], log) -> dict:
+    """Both arms on one split of the series, for each number of epochs, with the naive
     forecast and the shipped preset as it is beside them."""
     window = 60  # the task's: the first `window` test rows only feed the first test window
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as folder:
-        path = write_yahoo_csv(bundled_goog(), Path(folder) / "GOOG.csv", rows)
-        options = {"csv_path": str(path), "date_column": "Date", "price_column": "Close", "test_rows": test_rows}
-        as_it_is = _parent_as_it_is(options)
-        by_epochs = [{"epochs": e, "runs": _arms(options, seeds=seeds, epochs=e, log=log)} for e in epochs]
+    options = {"csv_path": str(path), "date_column": "Date", "price_column": "Close", "test_rows": test_rows}
+    log(f"{test_rows} test rows ({test_rows - window} test windows), {rows - test_rows} training rows:")
+    as_it_is = _parent_as_it_is(options)
+    by_epochs = [{"epochs": e, "runs": _arms(options, seeds=seeds, epochs=e, log=log)} for e in epochs]
     naive = by_epochs[0]["runs"][0]["scratch"]["naive_rmse"]
     for part in by_epochs:
         part["summary"] = _summary(part["runs"], naive)
     return {
-        "task": TASK,
-        "series": f"GOOG daily Close, the first {rows} days (from the PyPI package backtesting's GOOG.csv)",
-        "rows": rows,
         "test_rows": test_rows,
         "test_windows": test_rows - window,
         "training_rows": rows - test_rows,
-        "seeds": seeds,
-        "parent": f"the shipped {TASK} preset (trained on SH600519)",
         "naive_rmse": naive,
         "parent_as_it_is_rmse": as_it_is,
         "by_epochs": by_epochs,
+    }
+
+
+def measure(*, seeds: int, epochs: list[int], rows: int, test_rows: list[int], log=log) -> dict:
+    """Both arms on the same series and seeds, for each split and number of epochs."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        path = first_days_of_goog(Path(folder), rows)
+        splits = [_split(path, rows, n, seeds=seeds, epochs=epochs, log=log) for n in test_rows]
+    return {
+        "task": TASK,
+        "series": f"GOOG daily Close, the first {rows} days (from the PyPI package backtesting's GOOG.csv)",
+        "rows": rows,
+        "seeds": seeds,
+        "parent": f"the shipped {TASK} preset (trained on SH600519)",
+        "splits": splits,
         "wall_time_s": round(time.perf_counter() - start, 1),
         "date": datetime.date.today().isoformat(),
         "machine": machine(),
@@ -151,26 +142,30 @@ def _summary(runs: list[dict], naive: float) -> dict:
 
 
 def fine_tune_table(results: dict) -> str:
-    """The results as a Markdown table, then the series and the split in words."""
-    n, naive = results["seeds"], results["naive_rmse"]
+    """The results as a Markdown table, one block of rows a split, then the series in words."""
+    n = results["seeds"]
     lines = [
-        "| start | epochs | test RMSE, mean ± sd over seeds | seeds beating naive | seeds where it is the better start |",
-        "|---|---:|---:|---:|---:|",
+        "| test windows | start | epochs | test RMSE, mean ± sd over seeds | seeds beating naive "
+        "| seeds where it is the better start |",
+        "|---:|---|---:|---:|---:|---:|",
     ]
     words = {"scratch": "from scratch", "fine_tuned": f"fine-tuned from the shipped {results['task']}"}
-    for part in results["by_epochs"]:
-        s = part["summary"]
-        for arm in ("scratch", "fine_tuned"):
-            wins = s["fine_tuned_wins"] if arm == "fine_tuned" else n - s["fine_tuned_wins"]
-            lines.append(
-                f"| {words[arm]} | {part['epochs']} | {s[arm]['mean_rmse']:.3f} ± {s[arm]['sd_rmse']:.3f} | "
-                f"{s[arm]['beats_naive']} of {n} | {wins} of {n} |"
-            )
-    lines.append(f"| the shipped preset as it is | 0 | {results['parent_as_it_is_rmse']:.3f} | | |")
-    lines.append(f"| naive forecast (tomorrow = today) | | {naive:.3f} | | |")
+    for split in results["splits"]:
+        windows = split["test_windows"]
+        for part in split["by_epochs"]:
+            s = part["summary"]
+            for arm in ("scratch", "fine_tuned"):
+                wins = s["fine_tuned_wins"] if arm == "fine_tuned" else n - s["fine_tuned_wins"]
+                lines.append(
+                    f"| {windows} | {words[arm]} | {part['epochs']} | {s[arm]['mean_rmse']:.3f} ± "
+                    f"{s[arm]['sd_rmse']:.3f} | {s[arm]['beats_naive']} of {n} | {wins} of {n} |"
+                )
+        lines.append(f"| {windows} | the shipped preset as it is | 0 | {split['parent_as_it_is_rmse']:.3f} | | |")
+        lines.append(f"| {windows} | naive forecast (tomorrow = today) | | {split['naive_rmse']:.3f} | | |")
     lines.append("")
     lines.append(
-        f"{results['series']}; {results['training_rows']} training rows, {results['test_windows']} test windows; "
+        f"{results['series']}; the last {' or '.join(str(split['test_rows']) for split in results['splits'])} "
+        "rows tested (the first 60 of them only feed the first window); "
         f"seeds 0-{n - 1}; {results['wall_time_s']:.0f} s in all."
     )
     return "\n".join(lines)
@@ -187,7 +182,13 @@ def parser() -> ToolParser:
         help="epochs of the runs, one or more (default: 5 and the task's)",
     )
     p.add_argument("--rows", type=int, default=500, help="the first days of GOOG used (default 500)")
-    p.add_argument("--test-rows", type=int, default=100, help="test rows; the first 60 only feed windows (default 100)")
+    p.add_argument(
+        "--test-rows",
+        type=int,
+        nargs="+",
+        default=[100, 160],
+        help="test rows of each split; the first 60 only feed windows (default: 100 and 160)",
+    )
     p.add_argument("--out", default=str(RESULTS), help=f"results file (default: {RESULTS})")
     return p
 
@@ -196,8 +197,9 @@ def fine_tune(args) -> None:
     from rnn_zoo.registry import get_task
 
     for key in ("seeds", "rows", "test_rows"):
-        if getattr(args, key) < 1:
-            raise UsageError(f"--{key.replace('_', '-')} must be at least 1, got {getattr(args, key)}")
+        for value in getattr(args, key) if key == "test_rows" else [getattr(args, key)]:
+            if value < 1:
+                raise UsageError(f"--{key.replace('_', '-')} must be at least 1, got {value}")
     epochs = sorted({5, get_task(TASK).train.epochs}) if args.epochs is None else args.epochs
     results = measure(seeds=args.seeds, epochs=epochs, rows=args.rows, test_rows=args.test_rows)
     write_results(Path(args.out), results)
