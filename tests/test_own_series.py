@@ -146,6 +146,9 @@ def test_a_series_too_short_gives_its_minimum_length(tmp_path, capsys):
     refused(capsys, "train", "stock_gru_returns", "--csv", short, "--test-rows", 100, says="at least 161 rows")
     with pytest.raises(rnn_zoo.DataError, match=r"need more than 60, i.e. at least 341 rows"):
         rnn_zoo.load_task_data("stock_gru_returns", csv_path=short, forecast_days=40, skip_last=240)
+    days = ["--folds", 2, "--days", 40, "--out", tmp_path / "bt"]  # 2 folds and the calibration fold: 120 days
+    refused(capsys, "backtest", "stock_gru_returns", "--csv", short, *days, says="needs at least 181")
+    assert not (tmp_path / "bt").exists()
     write_yahoo_csv(short, n=59)  # one price short of the shipped preset's window
     refused(capsys, "predict", "stock_gru_returns", "--csv", short, says="59 rows; a forecast reads the last 60")
     refused(capsys, "predict", "stock_gru_returns", "--csv", tmp_path / "gone.csv", says="gone.csv does not exist")
