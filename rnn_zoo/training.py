@@ -503,7 +503,7 @@ def _check_parent_shapes(run: _Run, parts: PresetParts, where: str) -> None:
         found = f"weight {mine[i][0]} has shape {mine[i][1]}" if i < len(mine) else f"it has {len(mine)} weights"
         wanted = f"shape {theirs[i]}" if i < len(theirs) else f"{len(theirs)} weights"
         raise PresetError(
-            f"{where}: its weights do not fit task {run.name!r}'s model with overrides {run.overrides or {}}: "
+            f"{where}: its weights do not fit the model of task {run.name!r} with overrides {run.overrides or {}}: "
             f"{found}, the task's model {wanted} (the preset was trained with overrides {parts.metadata['overrides']})"
         )
 

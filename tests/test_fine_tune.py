@@ -51,7 +51,7 @@ def test_a_preprocessor_of_another_class_is_refused(prices_csv, tmp_path):
 
 def test_weights_of_other_shapes_are_refused(prices_csv):
     message = refused("stock_lstm", "stock_gru", options(prices_csv))
-    assert "its weights do not fit task 'stock_lstm'" in message and "has shape" in message
+    assert "its weights do not fit the model of task 'stock_lstm'" in message and "has shape" in message
     message = refused("stock_gru_returns", "stock_gru_returns", options(prices_csv), units=7)
     assert "with overrides {'units': 7}" in message
 
