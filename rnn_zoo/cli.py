@@ -629,7 +629,14 @@ def _an_input(argv: list[str], i: int) -> bool:
 def _parse(argv: list[str]) -> argparse.Namespace:
     hidden = {f"\0{i}": argv[i] for i in range(1, len(argv)) if _an_input(argv, i)} if argv[:1] == ["predict"] else {}
     shown = {v: k for k, v in hidden.items()}
-    args = _parser().parse_args([shown.get(a, a) for a in argv])
+    parser = _parser()
+    args, extra = parser.parse_known_args([shown.get(a, a) for a in argv])
+    # predict's inputs may follow its options (`predict NAME --model DIR abcd`): argparse takes
+    # the positionals once, before the options, so the rest are inputs too; anything else is a mistake.
+    if extra and argv[:1] == ["predict"] and not any(a.startswith("-") for a in extra):
+        args.inputs = [*args.inputs, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(hidden.get(a, a) for a in extra)}")
     for key, value in vars(args).items():
         if isinstance(value, str):
             setattr(args, key, hidden.get(value, value))
