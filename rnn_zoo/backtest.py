@@ -23,10 +23,11 @@ from ._version import __version__
 from .classical import fit_classical
 from .data.loading import data_class, load_task_data
 from .errors import DataError, InvalidOverrideError
-from .intervals import DEFAULT_LEVEL, check_level, conformal_quantile, coverage, mean_width, relative_scores
+from .intervals import DEFAULT_LEVEL, band, check_level, conformal_quantile, coverage, mean_width, relative_scores
 from .metrics import fmt_number
 from .outputs import BACKTEST_MARKER, atomic_directory
 from .plots import plot_band
+from .provenance import data_fingerprint, recorded_options
 from .registry import get_task
 from .training import predict_test, train
 
@@ -77,8 +78,13 @@ def fold_forecasts(data, model_prices: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+# Significant digits a stored price keeps: enough for any price's scale (a price of 1e-6 keeps
+# its digits; rounding to decimals made it 0), few enough to keep backtest.json small.
+DIGITS = 8
+
+
 def _rounded(values) -> list[float]:
-    return [round(float(v), 4) for v in values]
+    return [float(f"{float(v):.{DIGITS}g}") for v in values]
 
 
 def pooled_errors(folds: list[dict]) -> dict:
@@ -97,7 +103,7 @@ def pooled_errors(folds: list[dict]) -> dict:
 def fold_record(fold: int, result) -> dict:
     """One fold of the backtest: its days, and every forecast's errors, from a trained run."""
     data = result.data
-    # Rounded to 1e-4 first: the stored days then give back every figure exactly.
+    # Rounded first (DIGITS significant digits): the stored days then give back every figure exactly.
     predicted = data.predicted_prices(predict_test(result.model, data))
     forecasts = {k: _rounded(v) for k, v in fold_forecasts(data, predicted).items()}
     true = _rounded(data.test_prices[data.window :])
@@ -133,13 +139,9 @@ def calibrated_quantiles(previous: dict, level: float) -> dict[str, float]:
 
 def interval_bands(previous: dict, fold: dict, level: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(lower, upper) per day of `fold` for the RNN's and the naive forecast: forecast ∓ q x
-    the last price, q calibrated on the fold before (`previous`)."""
+    the last price, q calibrated on the fold before (`previous`); the lower bound at least 0."""
     last = np.asarray(fold["forecasts"]["naive"], dtype=np.float64)
-    bands = {}
-    for key, q in calibrated_quantiles(previous, level).items():
-        forecast = np.asarray(fold["forecasts"][key], dtype=np.float64)
-        bands[key] = (forecast - q * last, forecast + q * last)
-    return bands
+    return {key: band(fold["forecasts"][key], last, q) for key, q in calibrated_quantiles(previous, level).items()}
 
 
 def fold_intervals(previous: dict, fold: dict, level: float) -> dict:
@@ -164,9 +166,9 @@ def pooled_intervals(calibration: dict, folds: list[dict], level: float) -> dict
     return interval_scores(true, joined)
 
 
-def _checked_options(name: str, data_options, level) -> dict:
-    """The walk-forward's data options (a user's CSV and its columns), once the task is a
-    stock task, the options place no split of their own and `level` is a level."""
+def _checked_options(name: str, data_options, level) -> tuple[dict, float]:
+    """(the walk-forward's data options (a user's CSV and its columns), the level as a float),
+    once the task is a stock task, the options place no split of their own and `level` is a level."""
     spec = get_task(name)
     if not data_class(name).supports_backtest:
         raise InvalidOverrideError(f"the walk-forward backtest is for stock tasks; {name!r} is a {spec.family} task")
@@ -176,37 +178,50 @@ def _checked_options(name: str, data_options, level) -> dict:
         raise InvalidOverrideError(
             f"{', '.join(placed)}: the backtest places its own test days (folds x days); leave them out"
         )
-    check_level(level)
-    return options
+    return options, check_level(level)
 
 
-def _check_length(name: str, options: dict, folds: int, days: int, data_dir, level: float) -> None:
+def _check_length(name: str, options: dict, folds: int, days: int, data_dir, level: float) -> int:
     """One line, before any training, where the series is too short for the folds (with the
-    calibration fold) or a fold has too few days to calibrate an interval at `level`."""
+    calibration fold) or a fold has too few days to calibrate an interval at `level`.
+    Returns the count of the calibration fold's training rows."""
     for key, value in (("folds", folds), ("forecast_days", days)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InvalidOverrideError(f"{key} must be a whole number >= 1, got {value!r}")
     check_level(level, days)
+    window = options.get("window", get_task(name).input_shape[0])
+    needed = (folds + 1) * days + window + 1
     try:  # the calibration fold, the earliest: the series is long enough when it loads
-        load_task_data(name, data_dir=data_dir, forecast_days=days, skip_last=folds * days, **options)
+        data = load_task_data(name, data_dir=data_dir, forecast_days=days, skip_last=folds * days, **options)
     except DataError as short:
-        try:  # the fewest rows a fold takes: the series' length, for the message
-            data = load_task_data(name, data_dir=data_dir, forecast_days=1, **options)
-        except DataError:
-            raise short from None  # (a file that does not load, or shorter still: the loader says)
-        needed = (folds + 1) * days + data.window + 1
+        series = _whole_series(name, options, data_dir)
+        if series is None or len(series.dates) >= needed:
+            raise short from None  # (a file that does not load, or not for its length: the loader says)
         raise DataError(
-            f"{data.source}: {len(data.dates)} rows; a backtest of {folds} fold(s) of {days} days needs at least "
-            f"{needed} ({folds} folds and a calibration fold of {days} days, after more than {data.window} "
+            f"{series.source}: {len(series.dates)} rows; a backtest of {folds} fold(s) of {days} days needs at least "
+            f"{needed} ({folds} folds and a calibration fold of {days} days, after more than {window} "
             "training rows)"
         ) from None
+    return len(data.train_prices)
+
+
+def _whole_series(name: str, options: dict, data_dir):
+    """The series read whole (every row but the last trains a window of 1), to count its rows
+    for a message; None where it does not load."""
+    try:
+        return load_task_data(name, data_dir=data_dir, **{**options, "window": 1, "forecast_days": 1})
+    except DataError:
+        return None
+
+
+def _fold_name(fold: int, folds: int) -> str:
+    return "calibration fold 0" if fold == 0 else f"fold {fold}/{folds}"
 
 
 def _fold_line(name: str, record: dict, folds: int) -> str:
-    metrics, fold = record["metrics"], record["fold"]
-    what = "calibration fold 0" if fold == 0 else f"fold {fold}/{folds}"
+    metrics = record["metrics"]
     line = (
-        f"{name} {what} ({record['first_day']} to {record['last_day']}): RMSE "
+        f"{name} {_fold_name(record['fold'], folds)} ({record['first_day']} to {record['last_day']}): RMSE "
         f"{metrics['rnn']['rmse']:.4g}, naive {metrics['naive']['rmse']:.4g}"
     )
     if "intervals" in record:
@@ -231,10 +246,11 @@ def walk_forward(
     folds, with the RNN's and the naive forecast's intervals at `level`. `data_options`: a
     user's series (`csv_path`, `price_column`, `date_column`). Returns the `backtest` object
     of the task's results row (what `write_backtest` writes)."""
-    options = _checked_options(name, data_options, level)
-    _check_length(name, options, folds, forecast_days, data_dir, level)
+    options, level = _checked_options(name, data_options, level)
+    first_rows = _check_length(name, options, folds, forecast_days, data_dir, level)
     records = []
     for fold in range(folds + 1):
+        log(f"{name} {_fold_name(fold, folds)}: training on {first_rows + fold * forecast_days:,} rows ...")
         placed = {**options, "forecast_days": forecast_days, "skip_last": (folds - fold) * forecast_days}
         result = train(
             name, seed=seed, epochs=epochs, data_dir=data_dir, verbose=0, validate=False, data_options=placed
@@ -244,16 +260,22 @@ def walk_forward(
             record["intervals"] = fold_intervals(records[-1], record, level)
         records.append(record)
         log(_fold_line(name, record, folds))
-    return _backtest(name, records, result, level=level, seed=seed, days=forecast_days)
+    return _backtest(name, records, result, level=level, seed=seed, days=forecast_days, options=options)
 
 
-def _backtest(name: str, records: list[dict], result, *, level: float, seed: int, days: int) -> dict:
-    """The backtest object: the reported folds, their pooled errors, tests and intervals."""
+def _backtest(name: str, records: list[dict], result, *, level: float, seed: int, days: int, options: dict) -> dict:
+    """The backtest object: the series (its file's name and sha256, the columns read, the
+    data options, a file by its name only), the reported folds, their pooled errors, tests
+    and intervals."""
     calibration, folds = records[0], records[1:]
     pooled = pooled_errors(folds)
+    series, sha256 = data_fingerprint(result.data)
     return {
         "task": name,
-        "series": Path(result.data.source).name,
+        "series": series,
+        "sha256": sha256,
+        "columns": result.data.columns,
+        "data_options": recorded_options(options),
         "folds": folds,
         **pooled,
         "p_value": pooled["diebold_mariano"]["rnn"]["p_value"],
@@ -351,6 +373,9 @@ def verdict_line(result: dict) -> str:
     naive forecast says that the difference is significant (p < 0.05)."""
     overall, tests = result["overall"], result["diebold_mariano"]
     best = min(LABELS, key=lambda key: overall[key]["rmse"])
+    tied = [LABELS[key] for key in LABELS if overall[key]["rmse"] == overall[best]["rmse"]]
+    if len(tied) > 1:
+        return f"Verdict: a tie on RMSE: {' and '.join(tied)} ({fmt_number(overall[best]['rmse'])} each); none wins."
     if best == REFERENCE:
         test = tests["rnn"]
         return (

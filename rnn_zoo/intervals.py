@@ -14,7 +14,9 @@ it needs from them is one order statistic."""
 
 from __future__ import annotations
 
+import decimal
 import math
+import numbers
 
 import numpy as np
 
@@ -42,8 +44,15 @@ def calibration_scores(true, forecast, last) -> tuple[float, ...]:
 
 def rank(n: int, level: float) -> int:
     """ceil((n + 1) * level), the 1-based rank of the conformal quantile among n scores (a
-    product that floating point puts a hair above a whole number, 10 * 0.7, counts as it)."""
-    return math.ceil((n + 1) * level - 1e-9)
+    product that floating point puts a hair above a whole number, 10 * 0.7, counts as it),
+    and at least 1: a tiny level gives the smallest score, never the largest."""
+    return max(1, math.ceil((n + 1) * level - 1e-9))
+
+
+def highest_level(scores: int) -> float:
+    """The highest level `scores` scores allow, n / (n + 1), rounded down to 4 decimals (so
+    that the level shown is one they allow)."""
+    return math.floor(scores / (scores + 1) * 10_000) / 10_000
 
 
 def least_scores(level: float) -> int:
@@ -55,17 +64,40 @@ def least_scores(level: float) -> int:
 
 
 def check_level(level, scores: int | None = None) -> float:
-    """`level` as a float, once it is a number strictly between 0 and 1 and, with `scores`
-    (their count), low enough for that many: else one line."""
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+    """`level` as a float, once it is a real number (an int, a float, a numpy float, a
+    Decimal; not a bool, not a string) strictly between 0 and 1 and, with `scores` (their
+    count), low enough for that many: else one line."""
+    value = _real(level)
+    if value is None or not 0 < value < 1:
         raise InvalidOverrideError(f"level must be a number between 0 and 1 (e.g. 0.9 for 90%), got {level!r}")
-    level = float(level)
-    if scores is not None and scores < least_scores(level):
+    if scores is not None and scores < least_scores(value):
         raise InvalidOverrideError(
-            f"level {level:g} needs at least {least_scores(level)} calibration residuals for a finite interval; "
-            f"there are {scores}: choose a level of at most {scores / (scores + 1):.4g}"
+            f"level {value:g} needs at least {least_scores(value)} calibration residuals for a finite interval; "
+            f"there are {scores}: choose a level of at most {highest_level(scores):g}"
         )
-    return level
+    return value
+
+
+def _real(value) -> float | None:
+    """`value` as a float where it is a real number (NaN stays NaN), else None."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, decimal.Decimal)):
+        return None
+    try:  # (a float32's own digits: np.float32(0.9) is 0.9, not 0.8999999761581421)
+        return float(str(value)) if isinstance(value, np.floating) else float(value)
+    except (ValueError, OverflowError):  # (a signalling NaN Decimal)
+        return None
+
+
+def too_few_note(scores: int, level: float = DEFAULT_LEVEL) -> str:
+    """One line where `scores` calibration scores are too few for an interval at `level`
+    (a preset trained with few test rows), else ""."""
+    if scores >= least_scores(level):
+        return ""
+    return (
+        f"intervals: {scores} calibration residual(s) (the test days' forecasts) are too few for a "
+        f"{100 * level:g}% interval (at least {least_scores(level)}): predict refuses level {level:g}; "
+        f"give it a level of at most {highest_level(scores):g} or train with more test rows"
+    )
 
 
 def conformal_quantile(scores, level: float) -> float:
@@ -76,10 +108,19 @@ def conformal_quantile(scores, level: float) -> float:
 
 
 def interval(forecast, last, scores, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper): forecast ∓ q * last, q the conformal quantile of `scores` at `level`."""
-    half = conformal_quantile(scores, level) * np.asarray(last, dtype=np.float64)
+    """(lower, upper): forecast ∓ q * last, q the conformal quantile of `scores` at `level`,
+    the lower bound clipped at 0 (`band`)."""
+    return band(forecast, last, conformal_quantile(scores, level))
+
+
+def band(forecast, last, quantile: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper): forecast ∓ quantile * last, the lower bound clipped at 0: a price is
+    never below 0, and a score may be up to `MAX_SCORE` (a forecast off by more than the
+    last price), so forecast - quantile * last can be. Coverage of positive prices is the same
+    clipped or not; the width is the clipped one."""
+    half = quantile * np.asarray(last, dtype=np.float64)
     forecast = np.asarray(forecast, dtype=np.float64)
-    return forecast - half, forecast + half
+    return np.maximum(forecast - half, 0.0), forecast + half
 
 
 def coverage(true, lower, upper) -> float:

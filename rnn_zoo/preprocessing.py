@@ -273,8 +273,32 @@ def check_config(cls: type[Preprocessor], config: dict, where: str) -> dict:
         raise PresetError(f"{where}: config.{key} is missing")
     for key, value in config.items():
         if not _is_of(value, types[key]):
-            raise PresetError(f"{where}: config.{key} must be {_describe(types[key])}, got {shown(value)}")
+            raise PresetError(f"{where}: config.{key} must be {_type_message(cls, key, types[key], value)}")
     return config
+
+
+# A list's elements, in words, by their annotated type.
+_ELEMENTS = {float: "finite numbers", int: "integers", str: "strings", bool: "JSON true or false values"}
+
+
+def _type_message(cls, key: str, kind, value) -> str:
+    """What config.`key` of `cls` must be and what it is: for a list of the right length, the
+    rule of its elements (the field's range) and its first element that breaks it."""
+    args = typing.get_args(kind)
+    if typing.get_origin(kind) not in (list, tuple) or not args or not isinstance(value, list):
+        return f"{_describe(kind)}, got {shown(value)}"
+    fixed = args[-1] is not Ellipsis and typing.get_origin(kind) is tuple
+    rule = f"a list of {f'{len(args)} ' if fixed else ''}{_elements(cls, key, args[0])}"
+    if fixed and len(value) != len(args):
+        return f"{rule}, got {len(value)} of them"
+    bad = next((i for i, v in enumerate(value) if not _is_of(v, args[i] if fixed else args[0])), 0)
+    return f"{rule}, got {shown(value[bad])} at [{bad}]"
+
+
+def _elements(cls, key: str, kind) -> str:
+    if kind is float and key in cls.ranges:  # (the field's range: e.g. ">= 0 and <= 1000")
+        return cls.ranges[key].describe().replace("a finite number", _ELEMENTS[float], 1)
+    return _ELEMENTS.get(kind, f"elements of type {_describe(kind)}")
 
 
 def check_values(preprocessor: Preprocessor, where: str) -> None:

@@ -37,6 +37,15 @@ from .provenance import data_fingerprint
 from .training import TrainResult, evaluate, samples_per_second
 
 
+class _DefaultLevel(float):
+    """`Preset.predict`'s default level (0.9), told apart from a level given: the default
+    gives the point forecast alone on a preset without calibration scores, a level given is
+    refused there."""
+
+
+_DEFAULT_LEVEL = _DefaultLevel(DEFAULT_LEVEL)
+
+
 @dataclasses.dataclass
 class Preset:
     """A trained model, its preprocessor and its metadata.
@@ -67,15 +76,15 @@ class Preset:
         """The `tf.TensorSpec` of the human input `predict` and the export's `serve` take."""
         return self._serve[1]
 
-    def predict(self, inputs: Any, level: float | None = DEFAULT_LEVEL) -> dict[str, Any] | list[dict[str, Any]]:
+    def predict(self, inputs: Any, level: float | None = _DEFAULT_LEVEL) -> dict[str, Any] | list[dict[str, Any]]:
         """Human inputs -> human outputs; one input gives one dict, a batch a list of them.
         Where the preprocessor holds calibration scores (a stock preset's), each output
-        also gives "lower" and "upper", the split conformal interval at `level` (0.9: 90%),
-        and the "level"; `level=None` answers the point only."""
+        also gives "lower" and "upper", the split conformal interval at `level` (0.9: 90%;
+        the lower bound at least 0), and the "level"; `level=None` answers the point only.
+        A preset without scores answers the point only by default, and refuses a level given."""
         import tensorflow as tf
 
-        if level is not None:
-            level = check_level(level)  # (too high for the preset's calibration scores: refused by `interval`)
+        level = self._checked_level(level)
         serve, spec = self._serve
         batch, single = _as_batch(inputs, spec, self.preprocessor)
         # A stateful model's batch size is fixed (1): its inputs go in one at a time, in order.
@@ -90,6 +99,24 @@ class Preset:
         if level is not None:
             rows = [{**row, **self.preprocessor.interval(x, row["prediction"], level)} for x, row in zip(batch, rows)]
         return rows[0] if single else rows
+
+    def _checked_level(self, level) -> float | None:
+        """`level` as a float, once this preset can give an interval at it (one line where
+        not: too high for its count of scores, or given to a preset without scores); None
+        where it answers the point only."""
+        if level is None:
+            return None
+        given = level is not _DEFAULT_LEVEL
+        level = check_level(level)
+        scores = getattr(self.preprocessor, "calibration_scores", ())
+        if not scores:
+            if given:
+                raise InvalidOverrideError(
+                    f"level {level:g}: this {self.task} preset holds no calibration scores, so it gives no "
+                    "prediction interval; leave level out for the point forecast"
+                )
+            return None
+        return check_level(level, len(scores))
 
     def reset_state(self) -> None:
         """A stateful model (sin_to_cos) starts a new sequence."""

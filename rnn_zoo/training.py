@@ -24,6 +24,7 @@ from .data.loading import check_seed, load_task_data
 from .distributed import DEFAULT_TIMEOUT_S, check_strategy, check_timeout
 from .distributed import start as start_cluster
 from .errors import DataError, InvalidOverrideError, PresetError, TrainingDivergedError
+from .intervals import too_few_note
 from .model_state import local_copy, reset_states, states_kept, weights_are_finite
 from .models import build, check_architecture, compile_model, resolve
 from .preprocessing import check_preprocessor
@@ -104,6 +105,9 @@ class TrainResult:
             lines.append(f"{key:<{width}}  {value:>12.6g}  {self.baseline[key]:>12.6g}  {self.classical[key]:>12.6g}")
         verdict = who_wins(self.task, self.metrics, self.baseline, self.classical)  # on the task's headline
         lines += [verdict] if verdict else []
+        scores = getattr(self.preprocessor, "calibration_scores", None)  # (a stock run's, for its intervals)
+        note = too_few_note(len(scores)) if scores is not None else ""
+        lines += [note] if note else []
         lines.append(
             f"{self.epochs} epoch(s), batch {self.batch_size}, seed {self.seed}: "
             f"{self.wall_time_s:.1f} s, {self.samples_per_s:,.0f} training samples/s"
