@@ -134,8 +134,47 @@ def test_a_malformed_price_file_is_one_line_and_nothing_is_written(tmp_path, cap
 def test_a_price_file_that_is_not_utf8_or_a_folder_is_one_line(tmp_path, capsys):
     bad = tmp_path / "latin1.csv"
     bad.write_bytes((HEADER + _rows(3)).replace("Volume", "Volumé").encode("latin-1"))
-    refused(capsys, "evaluate", "stock_gru_returns", "--csv", bad, says="latin1.csv: not UTF-8 text (byte 0xe9")
+    refused(capsys, "evaluate", "stock_gru_returns", "--csv", bad, says="latin1.csv:1: byte 0xe9 is not UTF-8")
     refused(capsys, "evaluate", "stock_gru_returns", "--csv", tmp_path, says="is a folder; give the CSV file in it")
+
+
+@pytest.mark.backend_free
+def test_a_column_option_that_is_not_text_is_one_line(tmp_path, prices):
+    for option in ("price_column", "date_column"):
+        with pytest.raises(rnn_zoo.DataError) as caught:
+            rnn_zoo.load_task_data("stock_gru_returns", csv_path=prices, **{option: 4})
+        message = str(caught.value)
+        assert f"{option} names a column: give its name as text, not 4 (int)" in message, message
+        assert "attribute" not in message and "\n" not in message
+
+
+@pytest.mark.backend_free
+def test_the_price_reader_and_the_labelled_text_reader_are_one_reader(tmp_path):
+    """The same malformed file, read as prices and as labelled texts: the same line."""
+    from rnn_zoo.data.labelled import read_labelled_texts
+    from rnn_zoo.tasks.stock import read_price_csv
+
+    head = "Date,Open,text,label\n"
+    cases = [
+        ("latin.csv", (head + "2019-01-01,1,hi,a\n2019-01-02,2,olé,b\n").encode("latin-1"), "latin.csv:3: byte 0xe9"),
+        (
+            "tabs.csv",
+            (head + "2019-01-01,1,hi,a\n").replace(",", "\t").encode(),
+            "not separated by commas; its header holds tabs",
+        ),
+        ("ragged.csv", (head + "2019-01-01,1,hi,a\n2019-01-02,2,hi, you,b\n").encode(), "ragged.csv:3: 5 fields"),
+        (
+            "twice.csv",
+            (head.replace("label", "OPEN,label,TEXT") + "2019-01-01,1,hi,1,a,hi\n").encode(),
+            "rename all but one",
+        ),
+    ]
+    for name, data, says in cases:
+        (tmp_path / name).write_bytes(data)
+        for read in (read_price_csv, read_labelled_texts):
+            with pytest.raises(rnn_zoo.DataError) as caught:
+                read(tmp_path / name, "open") if read is read_price_csv else read(tmp_path / name)
+            assert says in str(caught.value) and "\n" not in str(caught.value), (read.__name__, str(caught.value))
 
 
 @pytest.mark.backend_free

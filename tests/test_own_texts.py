@@ -13,6 +13,7 @@ import pytest
 
 import rnn_zoo
 from rnn_zoo.cli import main
+from rnn_zoo.data import labelled
 from rnn_zoo.data.labelled import MAX_CLASSES, read_labelled_texts
 from rnn_zoo.errors import DataError, DataNotFoundError, PresetError, SettingError
 from rnn_zoo.preprocessing import PREPROCESSOR_FILE, load_preprocessor
@@ -132,7 +133,6 @@ def bad_files(tmp_path):
     single = [*good, ("Is there a status page?", "status")]
     cases = [
         (write_csv(tmp_path / "misnamed.csv", header=("body", "label")), ("misnamed.csv", "'text'", "body")),
-        (write_csv(tmp_path / "empty-text.csv", [*good[:9], (" ", "tech"), *good[9:]]), ("empty-text.csv", "11")),
         (write_csv(tmp_path / "no-label.csv", [*good[:4], ("hello there", ""), *good[4:]]), ("no-label.csv", "6")),
         (write_csv(tmp_path / "one-class.csv", one_class), ("one-class.csv", "two classes")),
         (write_csv(tmp_path / "single.csv", single), ("single.csv:62", "'status'")),
@@ -143,7 +143,7 @@ def bad_files(tmp_path):
     latin = tmp_path / "latin1.csv"
     latin.write_bytes("text,label\nhello,tech\nfactura pagada, gracias señor,billing\n".encode("latin-1"))
     huge = tmp_path / "open-quote.csv"
-    huge.write_text('text,label\n"hello,tech\n' + "x" * (csv.field_size_limit() + 10) + ",sales\n")
+    huge.write_text('text,label\n"hello,tech\n' + "x" * 200_000 + ",sales\n")  # (over csv's default field limit)
     empty = tmp_path / "empty.csv"
     empty.write_text("\n")
     tab_label = write_csv(tmp_path / "tab-label.csv", [*good, ("hello", "te\tch")])
@@ -151,12 +151,12 @@ def bad_files(tmp_path):
     semicolons = write_csv(tmp_path / "semicolons.csv", good, delimiter=";")
     return [
         *cases,
-        (ragged, ("ragged.csv:3", "3 field(s)")),
+        (ragged, ("ragged.csv:3", "3 fields where the header has 2", "quoted")),
         (latin, ("latin1.csv:3", "not UTF-8")),
-        (huge, ("open-quote.csv:2", "field_size_limit")),
+        (huge, ("open-quote.csv:2", "a quote opened in this row is never closed")),
         (empty, ("empty.csv", "empty")),
         (tab_label, ("tab-label.csv:62", "label")),
-        (twice, ("twice.csv", "2 columns named 'text'")),
+        (twice, ("twice.csv", "2 columns are named 'text'", "rename all but one")),
         (semicolons, ("semicolons.csv", "semicolons")),
     ]
 
@@ -177,7 +177,7 @@ def test_options_that_do_not_fit_are_one_line(tmp_path):
     one_line(caught.value, "both 'label'")
     with pytest.raises(DataError) as caught:
         rnn_zoo.load_task_data("sms_spam_rnn", csv_path=path, label_column="Kind", **SMALL)
-    one_line(caught.value, "no column 'Kind'", "['text', 'label']")
+    one_line(caught.value, "no label column named 'Kind'", "['text', 'label']", "label_column=")
     with pytest.raises(SettingError) as caught:
         rnn_zoo.load_task_data("sms_spam_rnn", csv_path=path, path=path, **SMALL)
     one_line(caught.value, "not both")
@@ -200,7 +200,7 @@ def test_the_command_line_refuses_a_malformed_file_in_one_line_and_writes_nothin
     out = tmp_path / "out-columns"
     args = ["train", "sms_spam_rnn", "--csv", str(write_csv(tmp_path / "t.tsv", delimiter="\t")), "--out", str(out)]
     assert main([*args, "--text-column", "Body"]) == 2
-    assert "no column 'Body'" in capsys.readouterr().err and not out.exists()
+    assert "no text column named 'Body'" in capsys.readouterr().err and not out.exists()
 
 
 @pytest.mark.backend_free
@@ -310,3 +310,102 @@ def test_a_model_of_three_classes_exports_its_class_names(tmp_path):
         folder = rnn_zoo.export(result, tmp_path / fmt, format=fmt)
         spec = json.loads((folder / "preprocessing.json").read_text(encoding="utf-8"))
         assert spec["classes"] == list(CLASSES) and spec["outputs"][0]["shape"][-1] == 3
+
+
+# -- tab-separated files are plain TSV; long messages; hints; label order; one rule for empty texts --
+
+
+@pytest.mark.backend_free
+def test_a_tab_separated_file_is_plain_tsv_a_quote_is_an_ordinary_character(tmp_path):
+    path = tmp_path / "quotes.tsv"
+    rows = [("ham", '"Pete can you ring me'), ("spam", 'Win a prize now"'), ("ham", '"ok" he said, "fine"')]
+    path.write_text("label\ttext\n" + "".join(f"{label}\t{text}\n" for label, text in rows * 2), encoding="utf-8")
+    found = read_labelled_texts(path)
+    assert list(zip(found.labels, found.texts)) == rows * 2 and found.lines == [2, 3, 4, 5, 6, 7]
+    # The UCI collection's own layout (label, a tab, the message) under a header row is such a file.
+    uci = tmp_path / "uci.tsv"
+    uci.write_text("label\ttext\n" + "\n".join(sms_lines()) + "\n", encoding="utf-8")
+    assert read_labelled_texts(uci).texts == [line.split("\t", 1)[1] for line in sms_lines()]
+    tab = tmp_path / "tab.tsv"
+    tab.write_text("text\tlabel\nhello\tham\nhi\tthere\tspam\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        read_labelled_texts(tab)
+    one_line(caught.value, "tab.tsv:3", "3 fields where the header has 2", "cannot hold a tab")
+
+
+def sms_lines() -> list[str]:
+    """UCI-like lines: quotes where messages open or close them, commas, an ampersand entity."""
+    texts = ['"Hi there', "Call me, now", 'Free entry" to win', "U have &lt;#&gt; msgs", '""', "ok"]
+    return [f"{('ham', 'spam')[i % 2]}\t{text}" for i, text in enumerate(texts)]
+
+
+@pytest.mark.backend_free
+def test_a_long_message_is_read_and_only_an_absurd_field_is_refused(tmp_path):
+    long = write_csv(tmp_path / "long.csv", [*messages(), ("word " * 40_000, "tech")])  # 200,000 characters
+    assert len(read_labelled_texts(long).texts[-1]) == 200_000
+    absurd = tmp_path / "absurd.csv"
+    absurd.write_text("text,label\nhi,tech\n" + "x" * (labelled.MAX_FIELD + 1) + ",sales\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        read_labelled_texts(absurd)
+    assert "quote" not in one_line(caught.value, "absurd.csv:3", f"longer than {labelled.MAX_FIELD:,} characters")
+    absurd.write_text('text,label\nhi,tech\n"' + "x" * (labelled.MAX_FIELD + 1), encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        read_labelled_texts(absurd)
+    one_line(caught.value, "absurd.csv:3", "is a quote opened there and never closed?")
+    assert csv.field_size_limit() == 131_072  # (the reader's limit is its own)
+
+
+@pytest.mark.backend_free
+def test_a_file_of_another_separator_is_named_and_a_column_named_twice_says_rename(tmp_path):
+    for name, delimiter, says in (
+        ("tabs.csv", "\t", "not separated by commas; its header holds tabs: name it .tsv"),
+        ("commas.tsv", ",", "not separated by tabs; its header holds commas: name it .csv"),
+        ("bars.csv", "|", "its header holds vertical bars: save it comma- or tab-separated"),
+        ("semis.csv", ";", "its header holds semicolons"),
+    ):
+        with pytest.raises(DataError) as caught:
+            read_labelled_texts(write_csv(tmp_path / name, messages(), delimiter=delimiter))
+        one_line(caught.value, name, "no text column named 'text'", says)
+    twice = write_csv(
+        tmp_path / "twice.csv", [(t, label, label) for t, label in messages()], ("text", "Label", "LABEL")
+    )
+    with pytest.raises(DataError) as caught:
+        read_labelled_texts(twice, label_column="label")
+    one_line(caught.value, "2 columns are named 'Label' (columns 2 and 3 of the header)", "rename all but one")
+
+
+@pytest.mark.backend_free
+def test_a_column_option_that_is_not_text_is_one_line(tmp_path):
+    path = write_csv(tmp_path / "tickets.csv")
+    for option in ("text_column", "label_column"):
+        with pytest.raises(DataError) as caught:
+            rnn_zoo.load_task_data("sms_spam_rnn", csv_path=path, **{option: 0}, **SMALL)
+        one_line(caught.value, f"{option} names a column: give its name as text, not 0 (int)")
+        assert "attribute" not in str(caught.value)
+    with pytest.raises(DataError) as caught:  # (without the file too: not silently ignored)
+        rnn_zoo.load_task_data("sms_spam_rnn", text_column=0, **SMALL)
+    one_line(caught.value, "text_column names a column")
+
+
+@pytest.mark.backend_free
+def test_whole_number_labels_are_in_numeric_order(tmp_path):
+    rows = [(text, str([1, 2, 10][i % 3])) for i, (text, _) in enumerate(messages())]
+    data = rnn_zoo.load_task_data("sms_spam_rnn", csv_path=write_csv(tmp_path / "stars.csv", rows), **SMALL)
+    assert data.preprocessor.class_names == ("1", "2", "10")  # the model's outputs, ONNX/LiteRT columns
+    assert labelled.class_order(["10", "-1", "2", "02"]) == ["-1", "02", "2", "10"]
+    assert labelled.class_order(["10", "2", "b"]) == ["10", "2", "b"]  # not all numbers: as text
+    assert sms.class_names_problem(["1", "2", "10"]) is None
+    assert "sorted" in sms.class_names_problem(["1", "10", "2"])
+
+
+@pytest.mark.backend_free
+def test_an_empty_text_is_skipped_with_a_warning_in_a_users_file_as_in_the_uci_file(tmp_path):
+    good = messages()
+    path = write_csv(tmp_path / "empty-text.csv", [*good[:9], (" ", "tech"), *good[9:]])
+    with pytest.warns(UserWarning, match=r"empty-text.csv: skipped 1 empty message\(s\) on line\(s\) \[11\]"):
+        found = read_labelled_texts(path)
+    assert list(zip(found.texts, found.labels)) == good and 11 not in found.lines
+    uci = tmp_path / "SMSSpamCollection"
+    uci.write_text("\n".join([*sms_lines()[:2], "spam\t  ", *sms_lines()[2:]]) + "\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"SMSSpamCollection: skipped 1 empty message\(s\) on line\(s\) \[3\]"):
+        assert sms.read_sms_collection(uci)[1] == [line.split("\t", 1)[1] for line in sms_lines()]

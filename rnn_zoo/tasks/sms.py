@@ -17,7 +17,16 @@ import numpy as np
 from ..backend import tf_call
 from ..classical import ClassicalModel
 from ..data import ClassificationData, Preprocessor, RemoteFile, Serving, find_file, make_dataset, search_dirs
-from ..data.labelled import MAX_CLASSES, LabelledTexts, classes_of, label_problem, read_labelled_texts
+from ..data.labelled import (
+    MAX_CLASSES,
+    LabelledTexts,
+    check_column_option,
+    class_order,
+    classes_of,
+    label_problem,
+    read_labelled_texts,
+    skip_empty_messages,
+)
 from ..data.sources import check_published, sha256_of
 from ..errors import DataError, DataNotFoundError, PresetError, SettingError, shown
 from ..preprocessing import Range, read_preset_file
@@ -95,7 +104,8 @@ def read_sms_collection(path: Path, member: str = "SMSSpamCollection"):
     """(labels, texts) from the UCI file ("ham"/"spam", a tab, the message per line), or
     from the UCI zip holding it. Lines with no tab or another label are rejected with the
     line named; blank lines are skipped; lines with an empty message are skipped with a
-    warning (there is nothing to classify)."""
+    warning naming them (there is nothing to classify; the rule of a user's labelled file
+    too, `read_labelled_texts`). The UCI file holds no empty message."""
     try:
         text = read_collection_bytes(path, member).decode("utf-8-sig")  # a byte order mark is not part of line 1
     except UnicodeDecodeError as e:
@@ -120,8 +130,7 @@ def read_sms_collection(path: Path, member: str = "SMSSpamCollection"):
             continue
         labels.append(label)
         texts.append(message)
-    if empty:
-        warnings.warn(f"{path}: skipped {len(empty)} empty message(s) on line(s) {empty[:5]}", stacklevel=3)
+    skip_empty_messages(path, empty)
     if not texts:
         raise DataError(f"{path}: no messages found")
     return labels, texts
@@ -129,7 +138,8 @@ def read_sms_collection(path: Path, member: str = "SMSSpamCollection"):
 
 def class_names_problem(names) -> str | None:
     """What is wrong with a vocabulary's class names (a preprocessor.json's are untrusted),
-    or None: 2 to MAX_CLASSES names, each a label one line of output can show, sorted, each once."""
+    or None: 2 to MAX_CLASSES names, each a label one line of output can show, each once, in
+    `class_order` (sorted; by number where every name is a whole number)."""
     names = list(names)
     if not 2 <= len(names) <= MAX_CLASSES:
         return f"must hold 2 to {MAX_CLASSES} class names, got {len(names)}"
@@ -137,8 +147,8 @@ def class_names_problem(names) -> str | None:
     if bad is not None:
         why = label_problem(bad) if isinstance(bad, str) else "is not a string"
         return f"holds {shown(bad)}, which {why}"
-    if names != sorted(set(names)):
-        return f"must be sorted, each name once, got {shown(names)}"
+    if len(set(names)) != len(names) or names != class_order(names):
+        return f"must be sorted, each name once (by number where every name is a whole number), got {shown(names)}"
     return None
 
 
@@ -220,8 +230,10 @@ class SmsVocabulary(Preprocessor):
     max_length: int
     digit_symbol: bool = False
     tokens: str = "words"
-    # The classes, sorted, in the order of the model's outputs. Presets from before a
-    # user's own labels could be read have none in their config: they are ham and spam.
+    # The classes in the order of the model's outputs and of the probability columns of its
+    # ONNX / LiteRT files (`class_order`: sorted, by number where every name is a whole
+    # number). Presets from before a user's own labels could be read have none in their
+    # config: they are ham and spam.
     class_names: tuple[str, ...] = SMS_LABELS
 
     def __post_init__(self):
@@ -641,13 +653,17 @@ def _warn_absent(source, y_train: np.ndarray, class_names: tuple[str, ...]) -> N
 
 
 def _messages(path, csv_path, text_column, label_column, data_dir, allow_modified_data) -> _Messages:
+    check_column_option("text_column", text_column)
+    check_column_option("label_column", label_column)
     if csv_path is not None:
         if path is not None:
             raise SettingError(
                 "give path= (the UCI SMS Spam Collection) or csv_path= (your own labelled texts), not both"
             )
         return _labelled_messages(csv_path, text_column, label_column)
-    given = [name for name, value in (("text_column", text_column), ("label_column", label_column)) if value]
+    given = [
+        name for name, value in (("text_column", text_column), ("label_column", label_column)) if value is not None
+    ]
     if given:
         raise SettingError(f"{given[0]} names a column of your own file: give the file as csv_path= too")
     return _uci_messages(path, data_dir, allow_modified_data)
@@ -677,7 +693,8 @@ def load_sms(
     more, each with two messages or more). A user's file is not published: its sha256 is
     recorded, not checked. The UCI data is split by one seeded shuffle; a user's file
     class by class (stratified), with `seed`. The vocabulary (of `tokenize`'s `tokens`)
-    sees the training split only; the class names, sorted, are kept in it.
+    sees the training split only; the class names are kept in it (`class_order`: '2' before
+    '10'). CSV quoting for commas, plain TSV for tabs; empty texts skipped with a warning.
     A given `preprocessor` (a preset's vocabulary) encodes the split instead of one built
     here, so a model is scored with the ids and classes it was trained on."""
     messages = _messages(path, csv_path, text_column, label_column, data_dir, allow_modified_data)

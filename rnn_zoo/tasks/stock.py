@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import warnings
@@ -13,6 +12,7 @@ import numpy as np
 from ..backend import tf_call
 from ..classical import ClassicalModel, time_series_cv_mse
 from ..data import RegressionData, Serving, find_file, search_dirs
+from ..data.labelled import check_column_option, check_widths, column_index, decoded, line_list, table_rows
 from ..errors import DataError, DataNotFoundError, PresetError, shown
 from ..intervals import MAX_SCORE, MAX_SCORES, calibration_scores
 from ..intervals import interval as conformal_interval
@@ -47,96 +47,55 @@ DATE_COLUMNS = ("date", "trade_date", "datetime", "timestamp", "time")
 LAYOUT = "a header row (e.g. Date,Open,High,Low,Close,Adj Close,Volume) and one row per day"
 
 
-def _line_list(rows, limit: int = 5) -> str:
-    # CSV line numbers: 1 is the header, so data row i (0-based) is on line i + 2.
-    lines = [str(i + 2) for i in rows[:limit]]
-    return ", ".join(lines) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
-
-
-def _checked_header(path: Path) -> list[str]:
-    """The header's names; a DataError for a file that is empty, not UTF-8 text, or has a
-    row cut short: fewer fields than the header, or a last line with no line break after it
-    (a copy or a download cut short mid-row, where 114.704 would be read as 11)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(
-            f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); a price CSV is "
-            "text: save it as UTF-8 CSV"
-        ) from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+def _checked_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """(the header's names, (line, row) for each row) of a comma-separated file, read as the
+    labelled texts are (`rnn_zoo.data.labelled`: UTF-8, CSV quoting, a bad byte named by its
+    line; `check_widths` once the columns are found). A DataError too for a file that is empty, or whose
+    last line has no line break after it (a copy or a download cut short mid-row, where
+    114.704 would be read as 11)."""
+    text = decoded(path)
     if not text.strip():
         raise DataError(f"{path} is empty; a price CSV has {LAYOUT}")
-    lines = text.splitlines()
     if not text.endswith(("\n", "\r")):
         raise DataError(
-            f"{path}:{len(lines)}: the file ends inside this line, with no line break after it: the last row may "
-            "be cut short; if it is whole, end the file with a line break"
+            f"{path}:{len(text.splitlines())}: the file ends inside this line, with no line break after it: the last "
+            "row may be cut short; if it is whole, end the file with a line break"
         )
-    reader = csv.reader(lines)
-    header = next(reader, [])
-    for row in reader:
-        if row and len(row) < len(header):
-            raise DataError(
-                f"{path}:{reader.line_num}: {len(row)} field(s) where the header has {len(header)}: a cut or "
-                "incomplete row"
-            )
-        if len(row) > len(header):  # (pandas would take the first fields as an index: every column shifted)
-            raise DataError(
-                f"{path}:{reader.line_num}: {len(row)} fields where the header has {len(header)} names: a value "
-                "holding a comma must be quoted"
-            )
-    return header
-
-
-def _column(path: Path, header: list[str], name: str | None, candidates: tuple[str, ...], what: str) -> int:
-    """The position of the `what` column: `name` (any case), else the first of `candidates`.
-    A DataError when none is there, or when the name is the header's more than once."""
-    names = [h.strip().lower() for h in header]
-    for key in (name.strip().lower(),) if name is not None else candidates:
-        found = [i for i, h in enumerate(names) if h == key]
-        if len(found) > 1:
-            where = " and ".join(str(i + 1) for i in found)
-            raise DataError(
-                f"{path}: {len(found)} columns are named {header[found[0]]!r} (columns {where} of the header); "
-                f"rename all but one, so that the {what} column is known"
-            )
-        if found:
-            return found[0]
-    wanted = repr(name) if name is not None else " or ".join(map(repr, candidates))
-    hint = ""
-    if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-        hint = " (one column: the file is not separated by commas)"
-    raise DataError(f"{path}: no {what} column named {wanted}; columns are {header}{hint}")
+    (_, header), *rows = table_rows(path, text, ",")
+    return [name.strip() for name in header], rows
 
 
 def _price_frame(path: Path, price_column, date_column):
-    """(the file as text columns, the date column's name, the price column's name)."""
+    """(the date and the price column as text, with the line of each row, the date column's
+    name, the price column's name)."""
     import pandas as pd
 
-    header = _checked_header(path)
-    try:
-        # No NA guessing: a 'null' or empty price is reported as written, not as nan.
-        frame = pd.read_csv(path, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: not a readable CSV ({e})") from None
-    date_col = frame.columns[_column(path, header, date_column, DATE_COLUMNS, "date")]
-    price_col = frame.columns[_column(path, header, price_column, (), "price")]
-    if frame.empty:
+    check_column_option("price_column", price_column)
+    check_column_option("date_column", date_column)
+    header, rows = _checked_rows(path)
+    d = column_index(path, header, date_column, DATE_COLUMNS, "date", option="date_column")
+    p = column_index(path, header, price_column, (), "price", option="price_column")
+    check_widths(path, header, rows, ",")
+    if not rows:
         raise DataError(f"{path}: a header and no rows; a price CSV has {LAYOUT}")
-    return frame, date_col, price_col
+    # No NA guessing: a 'null' or empty price is reported as written, not as nan.
+    frame = pd.DataFrame({"date": [row[d] for _, row in rows], "price": [row[p] for _, row in rows]})
+    frame.index = np.array([line for line, _ in rows])
+    return frame, header[d], header[p]
+
+
+def _lines(series, bad) -> str:
+    """The file lines of rows `bad` (positions in `series`, indexed by line)."""
+    return line_list(series.index[bad])
 
 
 def _parsed_dates(path: Path, raw, column: str):
     import pandas as pd
 
-    if pd.api.types.is_integer_dtype(raw):
-        raw = raw.astype(str)  # 20200424 is a date, not nanoseconds since 1970
-    dates = pd.to_datetime(raw, errors="coerce")
+    dates = pd.to_datetime(raw.str.strip(), errors="coerce")
     bad = np.flatnonzero(dates.isna().to_numpy())
     if len(bad):
-        raise DataError(f"{path}: unparseable or empty {column!r} on line(s) {_line_list(bad)}")
+        raise DataError(f"{path}: unparseable or empty {column!r} on line(s) {_lines(raw, bad)}")
     return dates
 
 
@@ -151,28 +110,29 @@ def read_price_csv(path: Path, price_column: str = "open", date_column: str | No
     import pandas as pd
 
     frame, date_col, price_col = _price_frame(path, price_column, date_column)
-    dates = _parsed_dates(path, frame[date_col], date_col)
-    prices = pd.to_numeric(frame[price_col], errors="coerce")
+    dates = _parsed_dates(path, frame["date"], date_col)
+    raw = frame["price"]
+    prices = pd.to_numeric(raw.str.strip(), errors="coerce")
     bad = np.flatnonzero(prices.isna().to_numpy())
     if len(bad):
         raise DataError(
-            f"{path}: missing or non-numeric {price_col!r} on line(s) {_line_list(bad)} "
-            f"(first value: {str(frame[price_col].iloc[bad[0]])!r}); drop or fill those rows first"
+            f"{path}: missing or non-numeric {price_col!r} on line(s) {_lines(raw, bad)} "
+            f"(first value: {raw.iloc[bad[0]]!r}); drop or fill those rows first"
         )
     bad = np.flatnonzero(~np.isfinite(prices.to_numpy(dtype=np.float64)))
     if len(bad):
-        raise DataError(f"{path}: infinite {price_col!r} on line(s) {_line_list(bad)}; expected finite prices")
+        raise DataError(f"{path}: infinite {price_col!r} on line(s) {_lines(raw, bad)}; expected finite prices")
     bad = np.flatnonzero((prices <= 0).to_numpy())
     if len(bad):
-        raise DataError(f"{path}: non-positive {price_col!r} on line(s) {_line_list(bad)}")
+        raise DataError(f"{path}: non-positive {price_col!r} on line(s) {_lines(raw, bad)}")
     bad = np.flatnonzero(dates.duplicated(keep=False).to_numpy())
     if len(bad):
-        raise DataError(f"{path}: duplicated dates on line(s) {_line_list(bad)}")
+        raise DataError(f"{path}: duplicated dates on line(s) {_lines(raw, bad)}")
     if not dates.is_monotonic_increasing:
         warnings.warn(f"{path}: rows are not in date order; sorting them oldest first", stacklevel=3)
         order = np.argsort(dates.to_numpy(), kind="stable")
         dates, prices = dates.iloc[order], prices.iloc[order]
-    columns = {"date": str(date_col), "price": str(price_col)}
+    columns = {"date": date_col, "price": price_col}
     return dates.to_numpy(), prices.to_numpy(dtype=np.float64), columns
 
 
