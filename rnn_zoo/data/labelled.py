@@ -172,7 +172,7 @@ def _ragged(path: Path, line: int, fields: int, names: int, delimiter: str) -> s
         why = "a value holding a comma must be quoted"
     else:
         why = "a field of a tab-separated file cannot hold a tab"
-    return f"{path}:{line}: {fields} field{'s' * (fields != 1)} where the header has {names}: {why}"
+    return f"{path}:{line}: {fields} field{'(s)' if fields < names else 's'} where the header has {names}: {why}"
 
 
 def _malformed(path: Path, text: str, start: int, delimiter: str, error: csv.Error) -> str:
