@@ -24,6 +24,7 @@ from .data.loading import check_positive, check_seed, data_class
 from .distributed import DEFAULT_TIMEOUT_S, env_process_id
 from .errors import ExportCheckError, RnnZooError, TrainingDivergedError, UnknownTaskError, one_line
 from .exporting import EXPORT_FORMATS, SAVED_MODEL, export, write_export
+from .intervals import DEFAULT_LEVEL, check_level
 from .metrics import fmt_number
 from .outputs import EXPORT_MARKER, atomic_directory, check_destination, claim
 from .plots import plot_results
@@ -41,6 +42,7 @@ from .shipped import (
     shipped_preprocessor,
 )
 from .standalone import FORMATS, require
+from .tasks.stock import DEFAULT_TEST_ROWS
 
 # models, training and presets import Keras (and with it TensorFlow): they are imported in the
 # commands that use them, so that `rnn-zoo list`, `--help` and a mistyped command answer at once.
@@ -256,16 +258,26 @@ def _check_file_given(metadata: dict, options: dict) -> None:
         )
 
 
+def _loader_takes(name: str):
+    """The options task `name`'s loader takes (whether a data flag applies to it)."""
+    return inspect.signature(get_task(name).loader).parameters
+
+
+def _columns(options: dict) -> dict:
+    """The column options (`price_column`, `text_column`, ...) among data options."""
+    return {key: value for key, value in options.items() if key.endswith("_column")}
+
+
 def _data_options(args) -> dict:
     """The data options the command's data flags give (--csv, its columns, --test-rows), each
     checked against the task before anything is read: a flag of another family, or a
     column without the file, is one line."""
     given = {key: getattr(args, key) for key in DATA_FLAGS if getattr(args, key, None) is not None}
-    takes = inspect.signature(get_task(args.name).loader).parameters
+    takes = _loader_takes(args.name)
     for key in given:
         if key not in takes:
             raise UsageError(f"{DATA_FLAGS[key]} applies to {_tasks_taking(key)}, not to {args.name}")
-    column = next((key for key in given if key.endswith("_column")), None)
+    column = next(iter(_columns(given)), None)
     if column is not None and "csv_path" not in given:
         raise UsageError(
             f"{DATA_FLAGS[column]} names a column of the file given by {DATA_FLAGS['csv_path']}: give the file too"
@@ -277,15 +289,13 @@ def _data_options(args) -> dict:
 
 def _tasks_taking(option: str) -> str:
     """Which tasks a data option applies to, in words: "the stock tasks", "the sms and stock tasks"."""
-    families = sorted(
-        {get_task(n).family for n in list_tasks() if option in inspect.signature(get_task(n).loader).parameters}
-    )
+    families = sorted({get_task(n).family for n in list_tasks() if option in _loader_takes(n)})
     return f"the {' and '.join(families)} tasks" if families else "no task"
 
 
 def _checked_set(args) -> None:
     """`--set` gives model overrides; a data option given there is refused, naming its flag."""
-    takes = inspect.signature(get_task(args.name).loader).parameters
+    takes = _loader_takes(args.name)
     for key in _parse_set(args.set):
         if key in DATA_FLAGS:
             raise UsageError(f"{key} is a data option, not a model override: give it as {DATA_FLAGS[key]}, not --set")
@@ -347,8 +357,6 @@ def _checked_level(args) -> dict:
         return {}
     if not getattr(data_class(args.name), "calibrates", False):
         raise UsageError(f"--level applies to the series tasks (the stock tasks' intervals), not to {args.name}")
-    from .intervals import check_level
-
     return {"level": check_level(args.level)}
 
 
@@ -357,8 +365,7 @@ def _predict_next_day(args, preset, options: dict, level: dict) -> None:
     from .tasks.stock import last_window
 
     recorded = preset.metadata.get("data_options", {})
-    columns = {k: v for k, v in recorded.items() if k.endswith("_column")} if isinstance(recorded, dict) else {}
-    columns.update({k: v for k, v in options.items() if k.endswith("_column")})
+    columns = {**(_columns(recorded) if isinstance(recorded, dict) else {}), **_columns(options)}
     day, prices = last_window(options["csv_path"], preset.preprocessor.window, **columns)
     try:
         out = preset.predict(prices, **level)
@@ -374,14 +381,16 @@ def _predict_next_day(args, preset, options: dict, level: dict) -> None:
 def _cmd_backtest(args) -> None:
     """Walk-forward folds of a series task on its data or --csv, with progress per fold; the
     table, then backtest.json and backtest.png written whole to --out."""
-    from .intervals import check_level
-
     options = _data_options(args)
     spec = get_task(args.name)
     if not data_class(args.name).supports_backtest:
         raise UsageError(
             f"backtest applies to the series tasks (the stock tasks), not to {args.name}, a {spec.family} task"
         )
+    from .backtest import FOLDS, FORECAST_DAYS
+
+    args.folds = FOLDS if args.folds is None else args.folds
+    args.days = FORECAST_DAYS if args.days is None else args.days
     for flag, value in (("--folds", args.folds), ("--days", args.days)):
         check_positive(flag, value, error=UsageError)
     check_positive("--epochs", args.epochs, optional=True, error=UsageError)
@@ -453,6 +462,7 @@ COMMAND_DATA = {
     "predict": ("csv_path", "date_column", "price_column"),
     "backtest": ("csv_path", "date_column", "price_column"),
 }
+# "{preset}" is "the preset's own, else " where the command loads a preset (evaluate, predict).
 DATA_HELP = {
     "csv_path": (
         "FILE",
@@ -461,13 +471,14 @@ DATA_HELP = {
     ),
     "date_column": (
         "NAME",
-        "stock: the date column of --csv (default: the preset's own, else date, trade_date, datetime, timestamp or time)",
+        "stock: the date column of --csv (default: {preset}date, trade_date, datetime, timestamp or time; "
+        "a time-zone offset after a time is dropped, keeping each row's local date)",
     ),
-    "price_column": (
-        "NAME",
-        "stock: the price column of --csv, the one forecast (default: the preset's own, else open)",
+    "price_column": ("NAME", "stock: the price column of --csv, the one forecast (default: {preset}open)"),
+    "test_rows": (
+        "N",
+        f"stock: the last N rows are the test rows (default {DEFAULT_TEST_ROWS}); they must outnumber the window",
     ),
-    "test_rows": ("N", "stock: the last N rows are the test rows (default 300); they must outnumber the window"),
     "text_column": ("NAME", "sms: the text column of --csv"),
     "label_column": ("NAME", "sms: the label column of --csv"),
 }
@@ -475,16 +486,26 @@ DATA_HELP = {
 BACKTEST_KIND = "backtest"
 
 
+# A series-only command's --csv (predict, backtest): a price file.
+SERIES_CSV_HELP = "a daily price CSV of your own instead of the task's data, with a date and a price column"
+
+
 def _add_data_flags(p, command: str) -> None:
     group = p.add_argument_group("your own data")
     for key in COMMAND_DATA[command]:
         metavar, text = DATA_HELP[key]
+        if key == "csv_path" and "text_column" not in COMMAND_DATA[command]:
+            text = SERIES_CSV_HELP
+        text = text.replace("{preset}", "the preset's own, else " if command in ("evaluate", "predict") else "")
         group.add_argument(
             DATA_FLAGS[key], dest=key, metavar=metavar, type=int if key == "test_rows" else str, help=text
         )
 
 
-LEVEL_HELP = "the prediction interval's level, between 0 and 1 (default 0.9: 90%%)"
+LEVEL_HELP = f"the prediction interval's level, between 0 and 1 (default {DEFAULT_LEVEL:g}: {100 * DEFAULT_LEVEL:g}%%)"
+# The backtest's defaults (rnn_zoo.backtest.FOLDS and FORECAST_DAYS; that module imports Keras,
+# so they are read when the command runs: tests/test_cli.py checks these words against them).
+BACKTEST_DEFAULTS = {"folds": 4, "days": 240}
 ALLOW_MODIFIED_HELP = (
     "use a copy of a published dataset (SMS, MNIST) whose sha256 is not the published one, "
     "or (evaluate) data that is not the one the preset records"
@@ -601,9 +622,10 @@ def _add_backtest(sub) -> None:
         "and the classical model; writes backtest.json and backtest.png",
     )
     p.add_argument("name")
-    p.add_argument("--folds", type=int, default=4, help="forecast folds, the last ending at the file's end (default 4)")
-    p.add_argument("--days", type=int, default=240, help="forecast days per fold (default 240)")
-    p.add_argument("--level", type=float, default=0.9, help=LEVEL_HELP)
+    folds, days = BACKTEST_DEFAULTS["folds"], BACKTEST_DEFAULTS["days"]
+    p.add_argument("--folds", type=int, help=f"forecast folds, the last ending at the file's end (default {folds})")
+    p.add_argument("--days", type=int, help=f"forecast days per fold (default {days})")
+    p.add_argument("--level", type=float, default=DEFAULT_LEVEL, help=LEVEL_HELP)
     p.add_argument(TRAIN_FLAGS["epochs"], type=int, help="epochs per fold (default: the task's)")
     p.add_argument(TRAIN_FLAGS["seed"], type=int, default=0, help="seed of every fold's training (default 0)")
     p.add_argument("--data-dir", help=DATA_DIR_HELP)
@@ -652,6 +674,27 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
 
     warnings.filterwarnings("ignore", module=r"keras(\.|$)")  # Keras's advice is for its own API users
+    with _one_line_warnings():
+        return _run(args)
+
+
+@contextlib.contextmanager
+def _one_line_warnings():
+    """A warning on the command line is one line, `rnn-zoo: warning: ...` (no source line)."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"rnn-zoo: warning: {one_line(message) if isinstance(message, Warning) else message}", file=sys.stderr)
+
+    previous = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
+def _run(args) -> int:
+    """The command, with the exit code of its outcome (see `main`)."""
     try:
         if args.command == "export" and args.format != SAVED_MODEL:
             require(args.format)  # a missing extra is named before TensorFlow takes seconds to load

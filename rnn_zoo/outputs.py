@@ -138,7 +138,7 @@ def _terminate_as_exception():
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
-# The locks this process holds: lock file -> [open file, count, owning thread].
+# The locks this process holds: lock file -> [open file, count, owning thread, folders made for it].
 _HELD: dict[str, list] = {}
 _HELD_GUARD = threading.Lock()
 
@@ -161,12 +161,43 @@ def _busy(path: Path, who: str) -> OutputBusyError:
     return OutputBusyError(f"{path} is being written by {who}; wait for it to finish, or choose another folder")
 
 
-def _take_lock(path: Path, lock: Path) -> int:
-    """The lock file's descriptor, locked exclusively (never waiting); an OutputBusyError if taken."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _make_parents(folder: Path, created: list[Path]) -> None:
+    """`folder` and its missing parents made; those this call made (not another's) added to `created`."""
+    missing = []
+    for above in (folder, *folder.parents):
+        if above.is_dir():
+            break
+        missing.append(above)
+    for made in reversed(missing):
+        try:
+            made.mkdir()
+        except FileExistsError:
+            continue
+        created.append(made)
+
+
+def _remove_made(created: list[Path]) -> None:
+    """The folders a claim made for its lock, deepest first, each only while it is empty: a
+    refused or failed command leaves no empty `saved_models/` behind (an output, or another
+    claim's lock, keeps its folder)."""
+    for made in reversed(created):
+        try:
+            os.rmdir(made)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return
+
+
+def _take_lock(path: Path, lock: Path, created: list[Path]) -> int:
+    """The lock file's descriptor, locked exclusively (never waiting); an OutputBusyError if
+    taken. The folders made for it are added to `created`."""
     for _ in range(100):  # a holder that unlinks its file as we open it: open the new one
         try:
+            _make_parents(path.parent, created)
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except FileNotFoundError:  # another claim removed the (then empty) folder it had made: make it again
+            continue
         except OSError as e:
             if e.errno == errno.ELOOP:
                 raise OutputExistsError(f"{lock} is a symbolic link; remove it to write {path}") from None
@@ -205,7 +236,12 @@ def claim(path):
         if held is not None:
             held[1] += 1
         else:
-            _HELD[key] = held = [_take_lock(path, lock), 1, threading.get_ident()]
+            created: list[Path] = []
+            try:
+                _HELD[key] = held = [_take_lock(path, lock, created), 1, threading.get_ident(), created]
+            except BaseException:
+                _remove_made(created)
+                raise
     try:
         yield path
     finally:
@@ -216,6 +252,7 @@ def claim(path):
                 with contextlib.suppress(OSError):
                     lock.unlink()  # while still locked: a writer that opened it retries
                 os.close(held[0])
+                _remove_made(held[3])  # released first: only the folders it made, only if empty
 
 
 _FULL = (errno.ENOSPC, errno.EDQUOT)

@@ -214,6 +214,7 @@ def check_same_data(meta: dict, data: TaskData, *, allow: bool = False) -> None:
     recorded = meta.get("dataset", {}).get("sha256")
     if data.source == "generated" or recorded is None or modified_data_allowed(allow):
         return
+    _check_same_columns(meta, data)
     got = data_fingerprint(data)[1]
     if got == recorded or (data.published and not meta["dataset"].get("modified")):
         return
@@ -222,6 +223,21 @@ def check_same_data(meta: dict, data: TaskData, *, allow: bool = False) -> None:
         f"({recorded[:16]}..., in its metadata.json), so its metrics would not be the preset's; pass "
         f"{ALLOW_MODIFIED_FLAG} (allow_modified_data=True) to score it anyway"
     )
+
+
+def _check_same_columns(meta: dict, data: TaskData) -> None:
+    """The columns read (`dataset.columns`: {"price": "Open"}) are those the preset recorded:
+    another column of the same file is other data (a DataError, like another file)."""
+    recorded, got = meta["dataset"].get("columns"), getattr(data, "columns", None)
+    if not isinstance(recorded, dict) or not isinstance(got, dict):
+        return
+    for role, column in got.items():
+        if role in recorded and recorded[role] != column:
+            raise DataError(
+                f"{data.source}: its {role} column {column!r} is not the one this preset was trained and tested on "
+                f"({recorded[role]!r}, in its metadata.json), so its metrics would not be the preset's; pass "
+                f"{ALLOW_MODIFIED_FLAG} (allow_modified_data=True) to score it anyway"
+            )
 
 
 # A data option that names a column of such a file (price_column=, text_column=, ...).

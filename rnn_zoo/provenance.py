@@ -76,6 +76,10 @@ TRAIN_FLAGS = {
 PATH_OPTION = re.compile(r"(^|_)(path|dir|file|folder)$")
 
 
+# The data option that gives a file of the user's own instead of the task's dataset.
+USER_FILE_OPTION = "csv_path"
+
+
 def recorded_options(options: dict) -> dict:
     """Data options as a preset's metadata records them: a file or folder by its name only."""
     return {
@@ -99,14 +103,14 @@ def reproduce_command(result) -> str:
     if set(options) - set(DATA_FLAGS) or result.max_train_samples is not None:
         settings = {key: getattr(result, key) for key in ("seed", "epochs", "batch_size")}
         settings.update(data_options=options, max_train_samples=result.max_train_samples)
-        settings.update({"from_preset": parent["preset"]} if parent else {})
+        settings.update({"from_preset": _parent_name(parent)} if parent else {})
         settings.update({"distributed": True} if distributed else {}, **overrides)
         settings.update({"allow_modified_data": True} if modified else {})
         args = [repr(result.task), *(f"{key}={value!r}" for key, value in settings.items())]
         return " ".join([*env, f"rnn_zoo.train({', '.join(args)})"])
     defaults = get_task(result.task).train
     parts = ["rnn-zoo", "train", result.task]
-    parts += [TRAIN_FLAGS["from_preset"], parent["preset"]] if parent else []
+    parts += [TRAIN_FLAGS["from_preset"], _parent_name(parent)] if parent else []
     for key, value in options.items():
         parts += [DATA_FLAGS[key], str(value)] if value is not None else []  # (None: the loader's default)
     parts += [TRAIN_FLAGS["seed"], str(result.seed)]
@@ -118,6 +122,13 @@ def reproduce_command(result) -> str:
     for key, value in overrides.items():
         parts += [TRAIN_FLAGS["overrides"], f"{key}={value!r}"]
     return " ".join([*env, shlex.join(parts)])
+
+
+def _parent_name(parent: dict) -> str:
+    """The parent as `--from-preset` takes it again: a shipped preset by its name, a folder of
+    the user's as `./NAME` (run where the folder is), never read as the shipped preset of a
+    task it is named like."""
+    return parent["preset"] if parent.get("shipped") else f"./{parent['preset']}"
 
 
 def who_wins(task: str, model: dict, baseline: dict, classical: dict) -> str:
@@ -199,7 +210,9 @@ def _dataset_record(spec, result) -> dict:
     """The dataset's terms, its file's name and sha256, and the columns read from a file of the user's own."""
     source_file, sha256 = data_fingerprint(result.data)
     dataset = {**dataclasses.asdict(spec.dataset), "source_file": source_file, "sha256": sha256}
-    if result.data_options:  # the user's own data: its terms are not the registered dataset's
+    # A file of the user's own: its terms are not the registered dataset's (other data options,
+    # e.g. test_rows, only split the registered dataset another way).
+    if result.data_options.get(USER_FILE_OPTION) is not None:
         dataset.update(
             name=f"user data ({source_file}), loaded with data options",
             license="unknown: data supplied by the user",

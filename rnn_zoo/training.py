@@ -12,6 +12,7 @@ import numbers
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from .preset_files import MODEL_FILE, save_preset
 from .preset_loading import PresetParts, load_preset_parts
 from .provenance import file_sha256, preset_metadata, who_wins
 from .registry import TaskSpec, get_task
+from .shipped import LosesToBaselineWarning
 
 import_keras_quietly()  # on TensorFlow, its start-up lines hidden before Keras imports it
 import keras  # noqa: E402
@@ -453,7 +455,9 @@ def _load_parent(run: _Run, from_preset) -> None:
     `_check_parent_shapes` then compares the weights.) Each misfit is one PresetError."""
     if from_preset is None:
         return
-    parts = load_preset_parts(from_preset, stacklevel=4)  # (a warning points at train's caller)
+    with warnings.catch_warnings():  # a parent that loses to its baseline is a start, not the result
+        warnings.simplefilter("ignore", LosesToBaselineWarning)
+        parts = load_preset_parts(from_preset, stacklevel=4)
     where, family = _parent_where(parts), get_task(parts.metadata["task"]).family
     if family != run.spec.family:
         raise PresetError(

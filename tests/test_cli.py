@@ -306,3 +306,18 @@ def test_make_presets_writes_into_the_checkout_only(capsys, tmp_path, monkeypatc
     code, _, err = tool_run(capsys, make_presets, "--tasks", "letters_4pre1", "--no-tables")
     assert code == 2 and "not this checkout's" in err and err.count("\n") == 1
     assert not (tmp_path / "checkout").exists()
+
+
+def test_the_backtest_help_gives_the_backtests_own_defaults(capsys):
+    from rnn_zoo.backtest import FOLDS, FORECAST_DAYS
+    from rnn_zoo.cli import BACKTEST_DEFAULTS
+    from rnn_zoo.intervals import DEFAULT_LEVEL
+
+    assert BACKTEST_DEFAULTS == {"folds": FOLDS, "days": FORECAST_DAYS}
+    with pytest.raises(SystemExit):
+        main(["backtest", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert (
+        f"(default {FOLDS})" in text and f"(default {FORECAST_DAYS})" in text and f"(default {DEFAULT_LEVEL:g}" in text
+    )
+    assert "sms" not in text and "the preset's own" not in text  # a backtest trains: no preset, no texts

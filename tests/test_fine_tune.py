@@ -2,6 +2,7 @@
 preprocessing; a preset that does not fit is refused in one line before any data is read."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import rnn_zoo
 from rnn_zoo.errors import DataError, PresetError
 from rnn_zoo.preset_files import MODEL_FILE
 from rnn_zoo.provenance import file_sha256
-from rnn_zoo.shipped import shipped_metadata, shipped_path
+from rnn_zoo.shipped import LosesToBaselineWarning, shipped_metadata, shipped_path
 
 # 200 days: 130 training rows (70 windows of 60), 70 test rows (10 test windows).
 ROWS, TEST_ROWS = 200, 70
@@ -44,7 +45,9 @@ def test_a_preset_of_another_family_is_refused(prices_csv):
 def test_a_preprocessor_of_another_class_is_refused(prices_csv, tmp_path):
     # stock_gru scales price levels (PriceScaler); stock_gru_returns reads returns (ReturnScaler).
     checkpoints = tmp_path / "checkpoints"
-    message = refused("stock_gru_returns", "stock_gru", options(prices_csv), checkpoint_dir=checkpoints)
+    with warnings.catch_warnings():  # stock_gru loses to its baseline: a parent is a start, not a result
+        warnings.simplefilter("error", LosesToBaselineWarning)
+        message = refused("stock_gru_returns", "stock_gru", options(prices_csv), checkpoint_dir=checkpoints)
     assert message.startswith("preset 'stock_gru': ") and "ReturnScaler, not a PriceScaler" in message
     assert not checkpoints.exists()  # nothing written
 

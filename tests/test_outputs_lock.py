@@ -101,6 +101,49 @@ def test_the_claim_is_reentrant_in_one_thread_and_refuses_another(tmp_path):
 
 
 @pytest.mark.backend_free
+def test_a_claim_removes_the_empty_folders_it_made_and_only_those(tmp_path):
+    with claim(tmp_path / "new" / "a" / "b"):
+        assert (tmp_path / "new" / "a").is_dir()
+    assert not (tmp_path / "new").exists()  # a refused command leaves no empty saved_models/
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(RuntimeError), claim(tmp_path / "kept" / "a" / "b"):
+        raise RuntimeError("a failed run")
+    assert sorted(os.listdir(tmp_path)) == ["kept"] and not os.listdir(tmp_path / "kept")
+    with atomic_directory(tmp_path / "made" / "out", kind="export") as staging:
+        (staging / EXPORT_MARKER).write_text(json.dumps({"task": "letters_4pre1", "rnn_zoo": "0"}))
+    assert (tmp_path / "made" / "out" / EXPORT_MARKER).is_file()  # an output keeps its folders
+    # Another claim's lock keeps the folder this one made, until that one is released too.
+    with claim(tmp_path / "shared" / "first"):
+        with claim(tmp_path / "shared" / "second"):
+            pass
+        assert lock_path(tmp_path / "shared" / "first").is_file()
+    assert not (tmp_path / "shared").exists()
+
+
+@pytest.mark.backend_free
+def test_concurrent_claims_in_a_new_folder_all_take_their_lock(tmp_path):
+    """Claims that make and remove one new parent folder at once: none finds it gone under it."""
+    for attempt in range(20):
+        parent, failures, start = tmp_path / f"p{attempt}" / "q", [], threading.Barrier(4)
+
+        def one(i, parent=parent, failures=failures, start=start):
+            start.wait()
+            try:
+                with claim(parent / f"out{i}"):
+                    assert lock_path(parent / f"out{i}").is_file()
+            except BaseException as e:  # noqa: BLE001 (any failure is the test's)
+                failures.append(repr(e))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        assert not list(parent.glob(".*.lock"))
+
+
+@pytest.mark.backend_free
 def test_a_symlink_out_is_refused_not_replaced(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -5,6 +5,7 @@ CSVs (Date,Open,High,Low,Close,Adj Close,Volume) are written here."""
 import dataclasses
 import hashlib
 import json
+import re
 
 import pytest
 from fixtures import write_yahoo_csv
@@ -67,7 +68,10 @@ def trained(prices):
         (["train", "stock_gru", "--set", "window=10"], "window is a data option of stock_gru"),
         (["train", "stock_gru", "--test-rows", "0"], "--test-rows must be a positive whole number, got 0"),
         # The window is checked before the file is looked for (it does not exist).
-        (["train", "stock_gru", "--csv", "nowhere.csv", "--test-rows", "30"], "test_rows must be a whole number above"),
+        (
+            ["train", "stock_gru", "--csv", "nowhere.csv", "--test-rows", "30"],
+            "test_rows (--test-rows) must be a whole number above",
+        ),
         (["predict", "stock_gru_returns"], "give the inputs, or --csv FILE"),
         (["predict", "stock_gru_returns", "1,2,3", "--csv", "x.csv"], "give the inputs, or --csv FILE"),
         (["predict", "letters_4pre1", "abcd", "--level", "0.9"], "--level applies to the series tasks"),
@@ -87,7 +91,25 @@ def trained(prices):
 def test_data_flags_are_checked_before_anything_is_read(tmp_path, monkeypatch, capsys, argv, says):
     monkeypatch.chdir(tmp_path)  # where train and backtest would write
     refused(capsys, *argv, says=says)
-    assert not [p for p in tmp_path.rglob("*") if not p.is_dir()]  # (train's lock may leave saved_models/)
+    assert not list(tmp_path.iterdir())  # not even an empty saved_models/ or backtests/
+
+
+@pytest.mark.backend_free
+def test_a_refused_command_leaves_no_folder_behind(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    short = tmp_path.parent / f"{tmp_path.name}-short.csv"  # outside the folder checked
+    write_yahoo_csv(short, n=100)
+    refused(capsys, "train", "stock_gru_returns", "--csv", short, says="fewer test rows (test_rows, --test-rows")
+    refused(capsys, "train", "stock_gru_returns", "--from-preset", "nosuch", says="'nosuch' is neither a preset")
+    refused(capsys, "backtest", "stock_gru_returns", "--csv", short, says="100 rows")
+    refused(capsys, "train", "stock_gru_returns", "--csv", short, "--out", "deep/a/b", says="at least 361 rows")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.backend_free
+def test_the_default_test_rows_is_checked_against_the_window_before_the_file(tmp_path):
+    with pytest.raises(rnn_zoo.DataError, match=r"the default test_rows \(300\) does not outnumber the window \(400\)"):
+        rnn_zoo.load_task_data("stock_gru_returns", csv_path=tmp_path / "nowhere.csv", window=400)
 
 
 @pytest.mark.backend_free
@@ -119,6 +141,11 @@ def _rows(n: int) -> str:
         (HEADER + _rows(3), ["--price-column", "Last"], "no price column named 'Last'; columns are ['Date'"),
         (HEADER + _rows(3), ["--date-column", "Day"], "no date column named 'Day'"),
         (HEADER + _rows(3).replace("102.25", "n/a"), ["--price-column", "Close"], "non-numeric 'Close' on line(s) 3"),
+        (
+            HEADER + _rows(3).replace("102.25", '"2,002.5"'),
+            ["--price-column", "Close"],
+            "(first value: '2,002.5'); remove the thousands separators",
+        ),
         (HEADER + _rows(3).replace("2019-01-02", "yesterday"), [], "unparseable or empty 'Date' on line(s) 3"),
         (HEADER + _rows(9), [], "9 rows; need more than 60 training rows and 60 test rows"),
     ],
@@ -193,6 +220,34 @@ def test_a_series_too_short_gives_its_minimum_length(tmp_path, capsys):
     refused(capsys, "predict", "stock_gru_returns", "--csv", tmp_path / "gone.csv", says="gone.csv does not exist")
 
 
+# Offsets as yfinance writes them: -05:00 in winter, -04:00 in summer (daylight saving).
+DAYS_WITH_OFFSETS = [
+    ("2018-03-09 00:00:00-05:00", "2018-03-09"),
+    ("2018-03-12 00:00:00-04:00", "2018-03-12"),
+    ("2018-03-13 23:30:00+0900", "2018-03-13"),  # each row keeps its own local date
+    ("2018-03-14 00:00:00Z", "2018-03-14"),
+]
+
+
+@pytest.mark.backend_free
+def test_dates_with_time_zone_offsets_keep_their_local_date(tmp_path):
+    from rnn_zoo.tasks.stock import last_window, read_price_csv
+
+    path = tmp_path / "tz.csv"
+    path.write_text(HEADER + "".join(f"{raw},1,1,1,{10 + i},1,1\n" for i, (raw, _) in enumerate(DAYS_WITH_OFFSETS)))
+    dates, prices, _ = read_price_csv(path, "Close")
+    assert dates.dtype.kind == "M" and [str(d)[:10] for d in dates] == [day for _, day in DAYS_WITH_OFFSETS]
+    assert last_window(path, 2, price_column="Close")[0] == "2018-03-14"
+    assert list(prices) == [10, 11, 12, 13]
+
+
+@pytest.mark.backend_free
+def test_a_level_is_written_as_a_plain_percentage():
+    from rnn_zoo.tasks.stock import percent
+
+    assert [percent(x) for x in (0.9, 0.95, 1e-9, 1 / 3)] == ["90", "95", "0.0000001", "33.3333"]
+
+
 # -- what a preset trained on the file records --------------------------------------------------
 
 
@@ -220,9 +275,55 @@ def test_the_reproduce_command_names_the_parent_and_falls_back_to_python(trained
     parent = {"task": "stock_gru_returns", "preset": "stock_gru_returns", "shipped": True}
     tuned = reproduce_command(dataclasses.replace(result, parent=parent))
     assert "train stock_gru_returns --from-preset stock_gru_returns --csv prices.csv" in tuned
+    # A folder of the user's named like the task: `./NAME`, never read as the shipped preset.
+    folder = {**parent, "shipped": False}
+    tuned = reproduce_command(dataclasses.replace(result, parent=folder))
+    assert "train stock_gru_returns --from-preset ./stock_gru_returns --csv prices.csv" in tuned
+    in_python = reproduce_command(dataclasses.replace(result, parent=folder, max_train_samples=30))
+    assert "from_preset='./stock_gru_returns'" in in_python
     sliced = reproduce_command(dataclasses.replace(result, max_train_samples=30))
     assert "rnn_zoo.train('stock_gru_returns'" in sliced and "'csv_path': 'prices.csv'" in sliced
     assert "max_train_samples=30" in sliced and "/" not in sliced
+
+
+def test_the_dataset_is_the_users_only_when_a_file_is_given(trained):
+    from rnn_zoo.provenance import preset_metadata
+    from rnn_zoo.registry import get_task
+
+    result, _ = trained
+    assert preset_metadata(result)["dataset"]["license"] == "unknown: data supplied by the user"
+    split_only = preset_metadata(dataclasses.replace(result, data_options={"test_rows": 100}))["dataset"]
+    assert split_only["name"] == get_task("stock_gru_returns").dataset.name
+    assert split_only["license"] == get_task("stock_gru_returns").dataset.license
+
+
+def test_evaluate_on_another_column_of_the_file_is_refused(trained, prices, capsys, monkeypatch):
+    _, folder = trained  # trained on Close
+    monkeypatch.setenv("RNN_ZOO_ALLOW_MODIFIED_DATA", "0")  # (the test suite allows it)
+    args = ["evaluate", "stock_gru_returns", "--model", folder, "--csv", prices]
+    refused(capsys, *args, "--price-column", "Open", says="its price column 'Open' is not the one this preset")
+    code, out, _ = run(capsys, *args, "--price-column", "Open", "--allow-modified-data")
+    assert code == 0 and "who wins" in out
+
+
+def test_warnings_on_the_command_line_are_one_line_each(trained, prices, capsys, tmp_path):
+    _, folder = trained
+    lines = prices.read_text().splitlines(keepends=True)
+    unsorted = tmp_path / "unsorted.csv"
+    unsorted.write_text("".join([lines[0], *lines[:0:-1]]))  # newest first
+    code, out, err = run(capsys, "predict", "stock_gru_returns", "--model", folder, "--csv", unsorted)
+    assert code == 0 and out.startswith("the day after 2020-07-14")
+    assert err == f"rnn-zoo: warning: {unsorted}: rows are not in date order; sorting them oldest first\n"
+
+
+def test_predict_reads_dates_with_time_zone_offsets(trained, prices, capsys, tmp_path):
+    _, folder = trained
+    zoned = tmp_path / "zoned.csv"
+    text = prices.read_text()
+    # yfinance's layout: midnight of each day, with New York's offset (-04:00 in summer)
+    zoned.write_text(re.sub(r"^(\d{4}-\d{2}-\d{2}),", r"\1 00:00:00-04:00,", text, flags=re.M))
+    answers = [run(capsys, "predict", "stock_gru_returns", "--model", folder, "--csv", f)[1] for f in (prices, zoned)]
+    assert answers[1] == answers[0].replace("prices.csv", "zoned.csv") and "2020-07-14" in answers[1]
 
 
 def test_train_summary_and_evaluate_say_who_wins(trained, prices, capsys):
@@ -288,4 +389,4 @@ def test_train_evaluate_predict_backtest_and_fine_tune_on_a_csv(tmp_path, capsys
     )
     assert code == 0
     meta = json.loads((tmp_path / "tuned" / "metadata.json").read_text())
-    assert meta["parent"]["preset"] == "mine" and "--from-preset mine --csv prices.csv" in meta["command"]
+    assert meta["parent"]["preset"] == "mine" and "--from-preset ./mine --csv prices.csv" in meta["command"]

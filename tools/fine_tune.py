@@ -18,6 +18,7 @@ both are measured, since which start wins can depend on the days tested.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import statistics
 import sys
 import tempfile
@@ -84,10 +85,24 @@ def _arms(options: dict, *, seeds: int, epochs: int, log) -> list[dict]:
     return runs
 
 
+def task_window() -> int:
+    """The task's window (its model's input length): the test rows that only feed the first window."""
+    from rnn_zoo.registry import get_task
+
+    return get_task(TASK).input_shape[0]
+
+
+def series_record(path: Path) -> dict:
+    """The copy's sha256 and the version of the package its prices come from."""
+    from importlib.metadata import version
+
+    return {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "backtesting": version("backtesting")}
+
+
 def _split(path: Path, rows: int, test_rows: int, *, seeds: int, epochs: list[int], log) -> dict:
     """Both arms on one split of the series, for each number of epochs, with the naive
     forecast and the shipped preset as it is beside them."""
-    window = 60  # the task's: the first `window` test rows only feed the first test window
+    window = task_window()  # the first `window` test rows only feed the first test window
     options = {"csv_path": str(path), "date_column": "Date", "price_column": "Close", "test_rows": test_rows}
     log(f"{test_rows} test rows ({test_rows - window} test windows), {rows - test_rows} training rows:")
     as_it_is = _parent_as_it_is(options)
@@ -110,11 +125,13 @@ def measure(*, seeds: int, epochs: list[int], rows: int, test_rows: list[int], l
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         path = first_days_of_goog(Path(folder), rows)
+        record = series_record(path)
         splits = [_split(path, rows, n, seeds=seeds, epochs=epochs, log=log) for n in test_rows]
     return {
         "task": TASK,
         "series": f"GOOG daily Close, the first {rows} days (from the PyPI package backtesting's GOOG.csv)",
         "rows": rows,
+        **record,
         "seeds": seeds,
         "parent": f"the shipped {TASK} preset (trained on SH600519)",
         "splits": splits,
@@ -165,7 +182,7 @@ def fine_tune_table(results: dict) -> str:
     lines.append("")
     lines.append(
         f"{results['series']}; the last {' or '.join(str(split['test_rows']) for split in results['splits'])} "
-        "rows tested (the first 60 of them only feed the first window); "
+        f"rows tested (the first {task_window()} of them only feed the first window); "
         f"seeds 0-{n - 1}; {results['wall_time_s']:.0f} s in all."
     )
     return "\n".join(lines)
@@ -187,7 +204,7 @@ def parser() -> ToolParser:
         type=int,
         nargs="+",
         default=[100, 160],
-        help="test rows of each split; the first 60 only feed windows (default: 100 and 160)",
+        help="test rows of each split; the first WINDOW (60) only feed windows (default: 100 and 160)",
     )
     p.add_argument("--out", default=str(RESULTS), help=f"results file (default: {RESULTS})")
     return p

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from ..backend import tf_call
 from ..classical import ClassicalModel, time_series_cv_mse
 from ..data import RegressionData, Serving, find_file, search_dirs
 from ..data.labelled import check_column_option, check_widths, column_index, decoded, line_list, table_rows
-from ..errors import DataError, DataNotFoundError, PresetError, shown
+from ..errors import DataError, DataNotFoundError, PresetError, one_line, shown
 from ..intervals import MAX_SCORE, MAX_SCORES, calibration_scores
 from ..intervals import interval as conformal_interval
 from ..plots import plot_series
@@ -89,14 +90,38 @@ def _lines(series, bad) -> str:
     return line_list(series.index[bad])
 
 
+# A time of day followed by a time-zone offset ("2018-01-02 00:00:00-05:00", as yfinance writes;
+# "...Z"): the offset is dropped, so each row keeps its own local calendar date, even where the
+# offset changes within the file (daylight saving).
+_TZ_OFFSET = re.compile(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|UTC|[+-]\d{2}(?::?\d{2})?)$", re.I)
+
+
 def _parsed_dates(path: Path, raw, column: str):
+    """The dates of `column`, tz-naive: a time-zone offset is dropped, keeping each row's local date."""
     import pandas as pd
 
-    dates = pd.to_datetime(raw.str.strip(), errors="coerce")
+    text = raw.str.strip().str.replace(_TZ_OFFSET, r"\1", regex=True)
+    try:
+        dates = pd.to_datetime(text, errors="coerce")
+    except (ValueError, TypeError) as e:  # a format pandas refuses as a whole
+        raise DataError(f"{path}: the dates of {column!r} cannot be read ({one_line(e)})") from None
+    if getattr(dates.dtype, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    if dates.dtype == object:
+        raise DataError(f"{path}: the dates of {column!r} mix time-zone offsets; give plain dates (e.g. 2018-01-02)")
     bad = np.flatnonzero(dates.isna().to_numpy())
     if len(bad):
         raise DataError(f"{path}: unparseable or empty {column!r} on line(s) {_lines(raw, bad)}")
     return dates
+
+
+# A number written with thousands separators ("2,002.5", quoted in a CSV).
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
+def percent(level: float) -> str:
+    """A level as a percentage, positional (1e-9 -> "0.0000001", 0.9 -> "90")."""
+    return np.format_float_positional(100 * level, precision=6, fractional=False, trim="-")
 
 
 def read_price_csv(path: Path, price_column: str = "open", date_column: str | None = None):
@@ -115,9 +140,15 @@ def read_price_csv(path: Path, price_column: str = "open", date_column: str | No
     prices = pd.to_numeric(raw.str.strip(), errors="coerce")
     bad = np.flatnonzero(prices.isna().to_numpy())
     if len(bad):
+        first = raw.iloc[bad[0]]
+        advice = (
+            "remove the thousands separators (2,002.5 -> 2002.5)"
+            if _THOUSANDS.match(first.strip())
+            else "drop or fill those rows first"
+        )
         raise DataError(
             f"{path}: missing or non-numeric {price_col!r} on line(s) {_lines(raw, bad)} "
-            f"(first value: {raw.iloc[bad[0]]!r}); drop or fill those rows first"
+            f"(first value: {first!r}); {advice}"
         )
     bad = np.flatnonzero(~np.isfinite(prices.to_numpy(dtype=np.float64)))
     if len(bad):
@@ -323,7 +354,7 @@ class PriceWindows(RangedInput, abstract=True):
         line = super().format_output(output)
         if "lower" not in output:
             return line
-        return f"{line} ({100 * output['level']:g}% interval {output['lower']:.6g} to {output['upper']:.6g})"
+        return f"{line} ({percent(output['level'])}% interval {output['lower']:.6g} to {output['upper']:.6g})"
 
     @property
     def training_prices(self) -> tuple[float, float]:
@@ -515,7 +546,7 @@ def load_stock(
     (`ReturnScaler`). A given `preprocessor` (a preset's) is used as it is, instead of one
     fitted here. `seed` does not change the data."""
     window = _checked_split_options(target, preprocessor, window, forecast_days, skip_last, test_rows)
-    test_rows = 300 if test_rows is None else test_rows
+    test_rows = DEFAULT_TEST_ROWS if test_rows is None else test_rows
     path = _price_file(csv_path, data_dir)
     dates, prices, columns = read_price_csv(path, price_column, date_column)
     train_end, test_start, test_end = _split_rows(path, len(prices), window, test_rows, forecast_days, skip_last)
@@ -561,6 +592,10 @@ def _check_price_scale(path, dates, prices, train_end: int) -> None:
         )
 
 
+# The tutorial's split: the last 300 rows are the test rows.
+DEFAULT_TEST_ROWS = 300
+
+
 def _checked_split_options(target, preprocessor, window, forecast_days, skip_last, test_rows) -> int:
     """`load_stock`'s options checked; returns the window (a given preprocessor's own)."""
     if target not in _SCALERS:
@@ -578,9 +613,14 @@ def _checked_split_options(target, preprocessor, window, forecast_days, skip_las
         raise DataError("skip_last places a walk-forward fold: give forecast_days with it")
     if forecast_days is not None and test_rows is not None:
         raise DataError("give test_rows (the tutorial's split) or forecast_days (a walk-forward fold), not both")
+    if test_rows is None and forecast_days is None and DEFAULT_TEST_ROWS <= window:
+        raise DataError(
+            f"the default test_rows ({DEFAULT_TEST_ROWS}) does not outnumber the window ({window}): the first "
+            f"{window} test rows only feed the first test window; give test_rows (--test-rows) above {window}"
+        )
     if test_rows is not None and (isinstance(test_rows, bool) or not isinstance(test_rows, int) or test_rows <= window):
         raise DataError(
-            f"test_rows must be a whole number above the window ({window}): the first {window} test rows only "
+            f"test_rows (--test-rows) must be a whole number above the window ({window}): the first {window} test rows only "
             f"feed the first test window, got {shown(test_rows)}"
         )
     return window
@@ -609,7 +649,8 @@ def _split_rows(path, rows: int, window: int, test_rows: int, forecast_days, ski
         if rows - test_rows <= window or test_rows <= window:
             raise DataError(
                 f"{path}: {rows} rows; need more than {window} training rows and {window} test "
-                f"rows (test_rows={test_rows}, window={window}), i.e. at least {test_rows + window + 1} rows"
+                f"rows (test_rows={test_rows}, window={window}), i.e. at least {test_rows + window + 1} rows; "
+                f"fewer test rows (test_rows, --test-rows, above the window) lower it, to {2 * window + 2} at least"
             )
         return rows - test_rows, rows - test_rows, rows
     test_end = rows - skip_last
