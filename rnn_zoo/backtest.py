@@ -23,7 +23,16 @@ from ._version import __version__
 from .classical import fit_classical
 from .data.loading import data_class, load_task_data
 from .errors import DataError, InvalidOverrideError
-from .intervals import DEFAULT_LEVEL, band, check_level, conformal_quantile, coverage, mean_width, relative_scores
+from .intervals import (
+    DEFAULT_LEVEL,
+    band,
+    check_level,
+    conformal_quantile,
+    coverage,
+    mean_width,
+    percent,
+    relative_scores,
+)
 from .metrics import fmt_number
 from .outputs import BACKTEST_MARKER, atomic_directory
 from .plots import plot_band
@@ -324,7 +333,7 @@ def _plot(result: dict, path: Path) -> Path:
         },
         (np.concatenate([b[0] for b in bands]), np.concatenate([b[1] for b in bands])),
         path,
-        band_label=f"model's {100 * level:g}% interval",
+        band_label=f"model's {percent(level)}% interval",
         title=f"{result['task']} on {result['series']}: walk-forward, {result['fold_count']} folds",
         ylabel="price",
     )
@@ -347,7 +356,8 @@ def backtest_table(result: dict) -> str:
     lines = [
         f"{result['task']} on {result['series']}: {result['fold_count']} fold(s) of {result['days_per_fold']} days "
         f"({folds[0]['first_day']} to {folds[-1]['last_day']}), each model retrained on the rows before its fold "
-        f"(seed {result['seed']}, {result['epochs']} epochs). Classical: {result['classical_name']}.",
+        f"(seed {result['seed']}, {result['epochs']} epoch{'' if result['epochs'] == 1 else 's'}). "
+        f"Classical: {result['classical_name']}.",
         f"{'forecast':<12} {'RMSE':>10} {'MAE':>10} {'MASE':>8} {'DM p':>8} {'coverage':>9} {'mean width':>11}",
     ]
     for key, label in LABELS.items():
@@ -361,7 +371,7 @@ def backtest_table(result: dict) -> str:
         )
     if intervals:
         lines.append(
-            f"Intervals at {100 * result['level']:g}%, each fold's calibrated on the fold before (split conformal); "
+            f"Intervals at {percent(result['level'])}%, each fold's calibrated on the fold before (split conformal); "
             "DM p: Diebold-Mariano test of squared errors against the naive forecast."
         )
     lines.append(verdict_line(result))

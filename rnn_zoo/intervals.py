@@ -88,6 +88,11 @@ def _real(value) -> float | None:
         return None
 
 
+def percent(level: float) -> str:
+    """A level as a percentage, positional (1e-9 -> "0.0000001", 0.9 -> "90")."""
+    return np.format_float_positional(100 * level, precision=6, fractional=False, trim="-")
+
+
 def too_few_note(scores: int, level: float = DEFAULT_LEVEL) -> str:
     """One line where `scores` calibration scores are too few for an interval at `level`
     (a preset trained with few test rows), else ""."""
@@ -95,7 +100,7 @@ def too_few_note(scores: int, level: float = DEFAULT_LEVEL) -> str:
         return ""
     return (
         f"intervals: {scores} calibration residual(s) (the test days' forecasts) are too few for a "
-        f"{100 * level:g}% interval (at least {least_scores(level)}): predict refuses level {level:g}; "
+        f"{percent(level)}% interval (at least {least_scores(level)}): predict refuses level {level:g}; "
         f"give it a level of at most {highest_level(scores):g} or train with more test rows"
     )
 

@@ -243,7 +243,7 @@ def test_dates_with_time_zone_offsets_keep_their_local_date(tmp_path):
 
 @pytest.mark.backend_free
 def test_a_level_is_written_as_a_plain_percentage():
-    from rnn_zoo.tasks.stock import percent
+    from rnn_zoo.intervals import percent
 
     assert [percent(x) for x in (0.9, 0.95, 1e-9, 1 / 3)] == ["90", "95", "0.0000001", "33.3333"]
 

@@ -15,7 +15,7 @@ from ..classical import ClassicalModel, time_series_cv_mse
 from ..data import RegressionData, Serving, find_file, search_dirs
 from ..data.labelled import check_column_option, check_widths, column_index, decoded, line_list, table_rows
 from ..errors import DataError, DataNotFoundError, PresetError, one_line, shown
-from ..intervals import MAX_SCORE, MAX_SCORES, calibration_scores
+from ..intervals import MAX_SCORE, MAX_SCORES, calibration_scores, percent
 from ..intervals import interval as conformal_interval
 from ..plots import plot_series
 from ..preprocessing import RANGE_MARGIN, Range, RangedInput
@@ -117,11 +117,6 @@ def _parsed_dates(path: Path, raw, column: str):
 
 # A number written with thousands separators ("2,002.5", quoted in a CSV).
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
-
-
-def percent(level: float) -> str:
-    """A level as a percentage, positional (1e-9 -> "0.0000001", 0.9 -> "90")."""
-    return np.format_float_positional(100 * level, precision=6, fractional=False, trim="-")
 
 
 def read_price_csv(path: Path, price_column: str = "open", date_column: str | None = None):
