@@ -282,8 +282,8 @@ def _data_options(args) -> dict:
         raise UsageError(
             f"{DATA_FLAGS[column]} names a column of the file given by {DATA_FLAGS['csv_path']}: give the file too"
         )
-    if "test_rows" in given:
-        check_positive(DATA_FLAGS["test_rows"], given["test_rows"], error=UsageError)
+    for key in set(COUNT_FLAGS) & set(given):
+        check_positive(DATA_FLAGS[key], given[key], error=UsageError)
     return given
 
 
@@ -457,7 +457,7 @@ MODEL_HELP = "preset folder (written by `rnn-zoo train --out`; default: the task
 OVERWRITE_HELP = "replace --out even if it is not an rnn_zoo output"
 # The data flags each command takes (DATA_FLAGS gives their names), and what each says.
 COMMAND_DATA = {
-    "train": ("csv_path", "date_column", "price_column", "test_rows", "text_column", "label_column"),
+    "train": ("csv_path", "date_column", "price_column", "test_rows", "text_column", "label_column", "min_count"),
     "evaluate": ("csv_path", "date_column", "price_column", "text_column", "label_column"),
     "predict": ("csv_path", "date_column", "price_column"),
     "backtest": ("csv_path", "date_column", "price_column"),
@@ -481,7 +481,10 @@ DATA_HELP = {
     ),
     "text_column": ("NAME", "sms: the text column of --csv"),
     "label_column": ("NAME", "sms: the label column of --csv"),
+    "min_count": ("N", "sms: a word enters the vocabulary if seen N times in the training texts (default: the task's)"),
 }
+# The data flags that take a whole number >= 1.
+COUNT_FLAGS = ("test_rows", "min_count")
 # What `backtest --out` holds, for the check that it may be replaced.
 BACKTEST_KIND = "backtest"
 
@@ -498,7 +501,7 @@ def _add_data_flags(p, command: str) -> None:
             text = SERIES_CSV_HELP
         text = text.replace("{preset}", "the preset's own, else " if command in ("evaluate", "predict") else "")
         group.add_argument(
-            DATA_FLAGS[key], dest=key, metavar=metavar, type=int if key == "test_rows" else str, help=text
+            DATA_FLAGS[key], dest=key, metavar=metavar, type=int if key in COUNT_FLAGS else str, help=text
         )
 
 

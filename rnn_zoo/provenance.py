@@ -55,6 +55,7 @@ DATA_FLAGS = {
     "test_rows": "--test-rows",
     "text_column": "--text-column",
     "label_column": "--label-column",
+    "min_count": "--min-count",
 }
 
 # The `rnn-zoo train` options that say how a run was made, by the `train` keyword (or data

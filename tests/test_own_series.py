@@ -67,6 +67,8 @@ def trained(prices):
         (["train", "stock_gru", "--set", "csv_path=prices.csv"], "give it as --csv, not --set"),
         (["train", "stock_gru", "--set", "window=10"], "window is a data option of stock_gru"),
         (["train", "stock_gru", "--test-rows", "0"], "--test-rows must be a positive whole number, got 0"),
+        (["train", "stock_gru", "--min-count", "2"], "--min-count applies to the sms tasks, not to stock_gru"),
+        (["train", "sms_spam_rnn", "--min-count", "0"], "--min-count must be a positive whole number, got 0"),
         # The window is checked before the file is looked for (it does not exist).
         (
             ["train", "stock_gru", "--csv", "nowhere.csv", "--test-rows", "30"],

@@ -409,3 +409,16 @@ def test_an_empty_text_is_skipped_with_a_warning_in_a_users_file_as_in_the_uci_f
     uci.write_text("\n".join([*sms_lines()[:2], "spam\t  ", *sms_lines()[2:]]) + "\n", encoding="utf-8")
     with pytest.warns(UserWarning, match=r"SMSSpamCollection: skipped 1 empty message\(s\) on line\(s\) \[3\]"):
         assert sms.read_sms_collection(uci)[1] == [line.split("\t", 1)[1] for line in sms_lines()]
+
+
+@pytest.mark.slow  # (a one-epoch train on the command line)
+def test_the_command_line_sets_the_vocabularys_min_count_for_a_small_file(tmp_path, capsys):
+    path = write_csv(tmp_path / "tickets.csv", rows=messages(per_class=4))
+    out = tmp_path / "preset"
+    assert main(["train", "sms_spam_rnn", "--csv", str(path), "--epochs", "1", "--out", str(out)]) == 2
+    assert "lower min_count (--min-count on the command line)" in capsys.readouterr().err and not out.exists()
+    assert (
+        main(["train", "sms_spam_rnn", "--csv", str(path), "--epochs", "1", "--min-count", "1", "--out", str(out)]) == 0
+    )
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["data_options"]["min_count"] == 1 and "--min-count 1" in metadata["command"]

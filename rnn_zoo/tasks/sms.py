@@ -713,7 +713,8 @@ def load_sms(
     )
     if vocabulary.vocab_size == 2:
         raise DataError(
-            f"{source}: no word appears {min_count} times in the {len(train)} training messages; lower min_count"
+            f"{source}: no word appears {min_count} times in the {len(train)} training messages; lower min_count "
+            "(--min-count on the command line)"
         )
     return SmsData(
         vocabulary.encode(texts[train]),
